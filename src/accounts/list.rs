@@ -1,0 +1,371 @@
+//! The operators' user list: `paginate`, `filter` and `sort`, each a JSON string.
+//!
+//! Field names are matched against a fixed list and turned into columns here; nothing the
+//! caller sends ever becomes SQL text. Text comparisons use lower-cased values so SQLite and
+//! PostgreSQL answer alike.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::accounts::model::UserRow;
+use crate::db::schema::users;
+use crate::db::{DbConnection, MultiBackend};
+use crate::error::{ApiError, ApiResult};
+
+pub const MAX_LIMIT: i64 = 100;
+const MAX_FILTERS: usize = 16;
+const MAX_VALUE_LEN: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Id,
+    Username,
+    Phone,
+    Email,
+    Role,
+    Status,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl Field {
+    fn parse(name: &str, param: &str) -> ApiResult<Self> {
+        Ok(match name {
+            "id" => Field::Id,
+            "username" => Field::Username,
+            "phone" => Field::Phone,
+            "email" => Field::Email,
+            "role" => Field::Role,
+            "status" => Field::Status,
+            "created_at" => Field::CreatedAt,
+            "updated_at" => Field::UpdatedAt,
+            _ => return Err(ApiError::field(param, "unknown field")),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Eq,
+    Ne,
+    Like,
+    Prefix,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+#[derive(Debug, Clone)]
+enum Operand {
+    Text(String),
+    Time(NaiveDateTime),
+}
+
+#[derive(Debug, Clone)]
+struct Filter {
+    field: Field,
+    op: Op,
+    value: Operand,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sort {
+    field: Field,
+    desc: bool,
+}
+
+/// A parsed, validated list request.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub page: i64,
+    pub limit: i64,
+    filters: Vec<Filter>,
+    sorts: Vec<Sort>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPaginate {
+    page: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct RawFilter {
+    fieldname: String,
+    option: String,
+    value: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct RawSort {
+    field: String,
+    direction: Option<String>,
+}
+
+fn json<T: for<'de> Deserialize<'de>>(raw: &str, param: &str) -> ApiResult<T> {
+    serde_json::from_str(raw).map_err(|_| ApiError::field(param, "not valid JSON of the documented shape"))
+}
+
+fn parse_time(raw: &str) -> Option<NaiveDateTime> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.naive_utc());
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+fn operand(field: Field, raw: &Value) -> ApiResult<Operand> {
+    let text = match raw {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return Err(ApiError::field("filter", "value must be a string or number")),
+    };
+    if text.len() > MAX_VALUE_LEN {
+        return Err(ApiError::field("filter", "value too long"));
+    }
+    match field {
+        Field::CreatedAt | Field::UpdatedAt => parse_time(&text)
+            .map(Operand::Time)
+            .ok_or_else(|| ApiError::field("filter", "times must be RFC 3339 or YYYY-MM-DD")),
+        _ => Ok(Operand::Text(text.to_lowercase())),
+    }
+}
+
+fn parse_filter(raw: RawFilter) -> ApiResult<Filter> {
+    let field = Field::parse(&raw.fieldname, "filter")?;
+    // The seed's two-key form: without `value`, `option` is the text to search for.
+    let (op, value) = match raw.value {
+        None => (Op::Like, Value::String(raw.option)),
+        Some(v) => {
+            let op = match raw.option.as_str() {
+                "eq" => Op::Eq,
+                "ne" => Op::Ne,
+                "like" => Op::Like,
+                "prefix" => Op::Prefix,
+                "gt" => Op::Gt,
+                "gte" => Op::Gte,
+                "lt" => Op::Lt,
+                "lte" => Op::Lte,
+                _ => return Err(ApiError::field("filter", "unknown option")),
+            };
+            (op, v)
+        }
+    };
+    let value = operand(field, &value)?;
+    if matches!(value, Operand::Time(_)) && matches!(op, Op::Like | Op::Prefix) {
+        return Err(ApiError::field("filter", "like and prefix apply to text fields"));
+    }
+    Ok(Filter { field, op, value })
+}
+
+impl ListQuery {
+    pub fn parse(paginate: Option<&str>, filter: Option<&str>, sort: Option<&str>) -> ApiResult<Self> {
+        let (page, limit) = match paginate {
+            None => (1, 20),
+            Some(raw) => {
+                let p: RawPaginate = json(raw, "paginate")?;
+                (p.page.unwrap_or(1), p.limit.unwrap_or(20))
+            }
+        };
+        if page < 1 || page > 1_000_000 {
+            return Err(ApiError::field("paginate", "page must be 1 or more"));
+        }
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::field("paginate", "limit must be 1 to 100"));
+        }
+        let filters = match filter {
+            None => Vec::new(),
+            Some(raw) => {
+                let raws: Vec<RawFilter> = json(raw, "filter")?;
+                if raws.len() > MAX_FILTERS {
+                    return Err(ApiError::field("filter", "too many filters"));
+                }
+                raws.into_iter().map(parse_filter).collect::<ApiResult<_>>()?
+            }
+        };
+        let sorts = match sort {
+            None => vec![Sort {
+                field: Field::CreatedAt,
+                desc: true,
+            }],
+            Some(raw) => {
+                let raws: Vec<RawSort> = json(raw, "sort")?;
+                if raws.len() > 8 {
+                    return Err(ApiError::field("sort", "too many sort keys"));
+                }
+                raws.into_iter()
+                    .map(|s| {
+                        let field = Field::parse(&s.field, "sort")?;
+                        let desc = match s.direction.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                            None | Some("asc") => false,
+                            Some("desc") => true,
+                            Some(_) => return Err(ApiError::field("sort", "direction must be asc or desc")),
+                        };
+                        Ok(Sort { field, desc })
+                    })
+                    .collect::<ApiResult<_>>()?
+            }
+        };
+        Ok(ListQuery {
+            page,
+            limit,
+            filters,
+            sorts,
+        })
+    }
+
+    /// Runs the count and the page query.
+    pub fn run(&self, conn: &mut DbConnection) -> QueryResult<(Vec<UserRow>, i64)> {
+        let total: i64 = self.filtered().count().get_result(conn)?;
+        let mut query = self.filtered().select(UserRow::as_select());
+        for sort in &self.sorts {
+            query = order(query, *sort);
+        }
+        // A unique tiebreaker keeps pages stable.
+        query = query.then_order_by(users::id.asc());
+        let rows = query
+            .limit(self.limit)
+            .offset((self.page - 1) * self.limit)
+            .load(conn)?;
+        Ok((rows, total))
+    }
+
+    fn filtered(&self) -> users::BoxedQuery<'static, MultiBackend> {
+        let mut query = users::table.into_boxed::<MultiBackend>();
+        for f in &self.filters {
+            query = apply(query, f);
+        }
+        query
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+macro_rules! text_filter {
+    ($query:expr, $col:expr, $op:expr, $v:expr) => {
+        match $op {
+            Op::Eq => $query.filter($col.eq($v)),
+            Op::Ne => $query.filter($col.ne($v)),
+            Op::Gt => $query.filter($col.gt($v)),
+            Op::Gte => $query.filter($col.ge($v)),
+            Op::Lt => $query.filter($col.lt($v)),
+            Op::Lte => $query.filter($col.le($v)),
+            Op::Like => $query.filter($col.like(format!("%{}%", escape_like(&$v))).escape('\\')),
+            Op::Prefix => $query.filter($col.like(format!("{}%", escape_like(&$v))).escape('\\')),
+        }
+    };
+}
+
+macro_rules! time_filter {
+    ($query:expr, $col:expr, $op:expr, $v:expr) => {
+        match $op {
+            Op::Eq => $query.filter($col.eq($v)),
+            Op::Ne => $query.filter($col.ne($v)),
+            Op::Gt => $query.filter($col.gt($v)),
+            Op::Gte => $query.filter($col.ge($v)),
+            Op::Lt => $query.filter($col.lt($v)),
+            // parse_filter refuses like/prefix on times.
+            Op::Lte | Op::Like | Op::Prefix => $query.filter($col.le($v)),
+        }
+    };
+}
+
+fn apply(
+    query: users::BoxedQuery<'static, MultiBackend>,
+    f: &Filter,
+) -> users::BoxedQuery<'static, MultiBackend> {
+    match (&f.value, f.field) {
+        (Operand::Time(t), Field::CreatedAt) => time_filter!(query, users::created_at, f.op, *t),
+        (Operand::Time(t), Field::UpdatedAt) => time_filter!(query, users::updated_at, f.op, *t),
+        (Operand::Text(v), Field::Id) => text_filter!(query, users::id, f.op, v.clone()),
+        (Operand::Text(v), Field::Username) => {
+            text_filter!(query, users::username_lower, f.op, v.clone())
+        }
+        (Operand::Text(v), Field::Phone) => text_filter!(query, users::phone, f.op, v.clone()),
+        (Operand::Text(v), Field::Email) => text_filter!(query, users::email, f.op, v.clone()),
+        (Operand::Text(v), Field::Role) => text_filter!(query, users::role, f.op, v.clone()),
+        (Operand::Text(v), Field::Status) => text_filter!(query, users::status, f.op, v.clone()),
+        // operand() makes times only for time fields.
+        _ => query,
+    }
+}
+
+type Boxed = diesel::internal::table_macro::BoxedSelectStatement<
+    'static,
+    diesel::dsl::AsSelect<UserRow, MultiBackend>,
+    diesel::internal::table_macro::FromClause<users::table>,
+    MultiBackend,
+>;
+
+fn order(query: Boxed, sort: Sort) -> Boxed {
+    macro_rules! by {
+        ($col:expr) => {
+            if sort.desc {
+                query.then_order_by($col.desc())
+            } else {
+                query.then_order_by($col.asc())
+            }
+        };
+    }
+    match sort.field {
+        Field::Id => by!(users::id),
+        Field::Username => by!(users::username_lower),
+        Field::Phone => by!(users::phone),
+        Field::Email => by!(users::email),
+        Field::Role => by!(users::role),
+        Field::Status => by!(users::status),
+        Field::CreatedAt => by!(users::created_at),
+        Field::UpdatedAt => by!(users::updated_at),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_field(r: ApiResult<ListQuery>) -> String {
+        match r {
+            Err(ApiError::InvalidParams(f)) => f.keys().next().cloned().unwrap_or_default(),
+            other => panic!("expected invalid_params, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn hostile_field_names_are_rejected() {
+        for name in [
+            "name;DROP TABLE users--",
+            "password_hash",
+            "(CASE WHEN 1=1 THEN username END)",
+        ] {
+            let filter = serde_json::json!([{ "fieldname": name, "option": "eq", "value": "x" }]);
+            assert_eq!(err_field(ListQuery::parse(None, Some(&filter.to_string()), None)), "filter");
+            let sort = serde_json::json!([{ "field": name, "direction": "asc" }]);
+            assert_eq!(err_field(ListQuery::parse(None, None, Some(&sort.to_string()))), "sort");
+        }
+    }
+
+    #[test]
+    fn page_sizes_are_bounded() {
+        for p in [r#"{"page":1,"limit":0}"#, r#"{"page":1,"limit":101}"#, r#"{"page":0,"limit":10}"#, r#"{"page":-1}"#, "not json", r#"{"limit":1e99}"#] {
+            assert_eq!(err_field(ListQuery::parse(Some(p), None, None)), "paginate");
+        }
+    }
+
+    #[test]
+    fn two_key_filter_form_is_a_contains_search() {
+        let q = ListQuery::parse(None, Some(r#"[{"fieldname":"username","option":"张"}]"#), None).unwrap();
+        assert_eq!(q.filters[0].op, Op::Like);
+    }
+
+    #[test]
+    fn like_wildcards_in_values_are_escaped() {
+        assert_eq!(escape_like("50%_a\\"), "50\\%\\_a\\\\");
+    }
+}

@@ -1,0 +1,38 @@
+//! HTTP handlers of the seed-000 account routes.
+
+pub mod list;
+pub mod profile;
+pub mod register;
+pub mod signin;
+
+use actix_web::HttpRequest;
+use actix_web::http::header::USER_AGENT;
+
+use crate::error::{ApiError, ApiResult};
+
+pub const TERMINALS: &[&str] = &["management", "pc", "mobile", "app", "wechat"];
+
+/// The terminal from the `terminal` header or parameter; `pc` when absent.
+pub fn terminal(req: &HttpRequest, param: Option<&str>) -> ApiResult<String> {
+    let header = req
+        .headers()
+        .get("terminal")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty());
+    let raw = header.or(param).unwrap_or("pc").to_ascii_lowercase();
+    if TERMINALS.contains(&raw.as_str()) {
+        Ok(raw)
+    } else {
+        Err(ApiError::field("terminal", "one of management, pc, mobile, app, wechat"))
+    }
+}
+
+pub fn user_agent(req: &HttpRequest) -> String {
+    req.headers()
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(256)
+        .collect()
+}

@@ -1,0 +1,166 @@
+use actix_web::{HttpRequest, HttpResponse, patch, post, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::accounts::routes::{terminal, user_agent};
+use crate::accounts::{UserRow, model, signin};
+use crate::codes::{self, Purpose};
+use crate::domain::Number;
+use crate::error::{ApiError, ApiResult};
+use crate::http::client_ip::client_ip;
+use crate::http::envelope;
+use crate::http::input::{Input, Required};
+use crate::partners::{self, ClientRow};
+use crate::sessions::{self, EndReason, NewSession, Which};
+use crate::state::AppState;
+use crate::tokens::routes::require_token;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SigninRequest {
+    pub number: Option<String>,
+    pub pwd: Option<String>,
+    /// The captcha answer.
+    pub client_code: Option<String>,
+    /// The captcha id (or the `captcha_id` cookie).
+    pub captcha_id: Option<String>,
+    pub callback_url: Option<String>,
+    pub terminal: Option<String>,
+}
+
+pub fn parse_number(raw: &str) -> ApiResult<Number> {
+    Number::parse(raw).map_err(|_| ApiError::field("number", "not a phone number or e-mail address"))
+}
+
+async fn callback_client(state: &AppState, raw: Option<&str>) -> ApiResult<Option<ClientRow>> {
+    match raw {
+        Some(url) => Ok(Some(partners::for_callback(state, url).await?.0)),
+        None => Ok(None),
+    }
+}
+
+async fn start_session(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &UserRow,
+    terminal: &str,
+    client: Option<&ClientRow>,
+) -> ApiResult<String> {
+    let (token, _) = sessions::start(
+        state,
+        NewSession {
+            user_id: &user.id,
+            phone: user.phone.as_deref(),
+            openid: user.openid.as_deref(),
+            terminal,
+            user_agent: &user_agent(req),
+            ip: client_ip(req, &state.proxies).to_string(),
+            client_id: client.map(|c| c.client_id.as_str()),
+        },
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Password sign-in with an image captcha.
+#[utoipa::path(
+    tag = "accounts",
+    request_body(content((SigninRequest = "application/json"), (SigninRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "The token", body = crate::openapi::EnvelopeString),
+        (status = 400, description = "invalid_params, captcha_invalid, callback_not_registered", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "credentials_invalid", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "account_disabled", body = crate::openapi::ErrorEnvelope),
+        (status = 429, description = "rate_limited", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[post("/users/signin")]
+pub async fn signin_with_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    let p: SigninRequest = input.parse()?;
+    let cookie = req.cookie("captcha_id").map(|c| c.value().to_owned());
+    let mut required = Required::default();
+    let number = required.take("number", p.number);
+    let pwd = required.take("pwd", p.pwd);
+    let answer = required.take("client_code", p.client_code);
+    let captcha_id = required.take("captcha_id", p.captcha_id.or(cookie));
+    required.finish()?;
+    let number = parse_number(&number)?;
+    let terminal = terminal(&req, p.terminal.as_deref())?;
+    let client = callback_client(&state, p.callback_url.as_deref()).await?;
+    crate::captcha::check(&state, &captcha_id, &answer).await?;
+    let ip = client_ip(&req, &state.proxies);
+    let user = signin::check_password(&state, &number, &pwd, ip).await?;
+    let token = start_session(&state, &req, &user, &terminal, client.as_ref()).await?;
+    Ok(envelope::ok(token))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CodeSigninRequest {
+    pub number: Option<String>,
+    pub verify_code: Option<String>,
+    pub callback_url: Option<String>,
+    pub terminal: Option<String>,
+}
+
+/// Sign-in with a verification code sent to the number.
+#[utoipa::path(
+    tag = "accounts",
+    request_body(content((CodeSigninRequest = "application/json"), (CodeSigninRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "The token", body = crate::openapi::EnvelopeString),
+        (status = 400, description = "invalid_params, verify_code_invalid, callback_not_registered", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "account_disabled", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "account_not_found (the code is used up)", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[post("/users/verify_code_sign_in")]
+pub async fn signin_with_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    let p: CodeSigninRequest = input.parse()?;
+    let mut required = Required::default();
+    let number = required.take("number", p.number);
+    let code = required.take("verify_code", p.verify_code);
+    required.finish()?;
+    let number = parse_number(&number)?;
+    let terminal = terminal(&req, p.terminal.as_deref())?;
+    let client = callback_client(&state, p.callback_url.as_deref()).await?;
+    codes::verify(&state, &number, &code, Purpose::Signin).await?;
+    let user = state
+        .db
+        .run(move |conn| model::find_by_number(conn, &number).map_err(ApiError::from))
+        .await?
+        .ok_or(ApiError::AccountNotFound)?;
+    if !user.is_active() {
+        return Err(ApiError::AccountDisabled);
+    }
+    let token = start_session(&state, &req, &user, &terminal, client.as_ref()).await?;
+    Ok(envelope::ok(token))
+}
+
+/// Ends the token's session.
+#[utoipa::path(
+    tag = "accounts",
+    params(crate::tokens::routes::TokenParam),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Signed out", body = crate::openapi::EnvelopeNull),
+        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[patch("/users/signout")]
+pub async fn signout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    let token = require_token(&req, &input).await?;
+    let claims = sessions::authenticate(&state, &token).await?;
+    sessions::end(&state, Which::One(&claims.sid), EndReason::SignOut).await?;
+    Ok(envelope::ok(()))
+}

@@ -1,0 +1,75 @@
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::captcha::{self, TTL};
+use crate::error::ApiResult;
+use crate::http::envelope;
+use crate::http::input::Input;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ClientCodeQuery {
+    /// `png` returns the image itself instead of the JSON envelope.
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientCode {
+    pub captcha_id: String,
+    /// `data:image/png;base64,...`
+    pub image: String,
+    pub expires_in: u64,
+    /// Only with `GATEHOUSE_CAPTCHA_TEST_ANSWERS` (tests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+}
+
+/// A new image captcha; also sets an HttpOnly `captcha_id` cookie.
+#[utoipa::path(
+    tag = "captcha",
+    params(ClientCodeQuery),
+    responses(
+        (status = 200, description = "Captcha (JSON envelope, or image/png with format=png)", body = inline(crate::openapi::EnvelopeOf<ClientCode>)),
+        (status = 400, description = "Bad parameters", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[get("/client_code")]
+pub async fn client_code(state: web::Data<AppState>, input: Input) -> ApiResult<HttpResponse> {
+    let query: ClientCodeQuery = input.parse()?;
+    let (id, answer) = captcha::create(&state).await?;
+    let text = answer.clone();
+    let png = state
+        .cpu
+        .run(move || captcha::render::render_png(&text, &mut rand::rng()))
+        .await?;
+    let cookie = Cookie::build("captcha_id", id.clone())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.is_https())
+        .max_age(time::Duration::seconds(TTL.as_secs() as i64))
+        .finish();
+    if query.format.as_deref() == Some("png") {
+        return Ok(HttpResponse::Ok()
+            .content_type("image/png")
+            .insert_header(("X-Captcha-Id", id))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .cookie(cookie)
+            .body(png));
+    }
+    let body = ClientCode {
+        captcha_id: id,
+        image: format!("data:image/png;base64,{}", STANDARD.encode(&png)),
+        expires_in: TTL.as_secs(),
+        answer: state.settings.captcha_test_answers.then_some(answer),
+    };
+    let mut res = envelope::ok(body);
+    res.add_cookie(&cookie)
+        .map_err(|e| crate::error::ApiError::Internal(e.to_string()))?;
+    Ok(res)
+}

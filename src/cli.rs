@@ -1,0 +1,202 @@
+//! The `gatehouse` command line.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::accounts::model::{self, ROLE_ADMIN};
+use crate::config::Settings;
+use crate::domain::{Number, Password};
+use crate::partners::{self, ClientView, NewClient};
+use crate::startup::{Application, open_database};
+
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about = "Single sign-on identity provider")]
+pub struct Cli {
+    /// TOML configuration file (also GATEHOUSE_CONFIG).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Operator accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Partner systems.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an operator, or make an existing account one (its password is replaced).
+    Create {
+        /// Phone number or e-mail address.
+        #[arg(long)]
+        number: String,
+        /// Read the password from standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a partner system; prints its client_id and client_secret as JSON.
+    Add(ClientAdd),
+    /// List partner systems as JSON.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientAdd {
+    #[arg(long)]
+    pub name: String,
+    /// A callback rule: an exact URL, or one ending in `/*` for a path prefix. Repeatable.
+    #[arg(long = "callback", required = true)]
+    pub callbacks: Vec<String>,
+    #[arg(long)]
+    pub logout_url: Option<String>,
+    #[arg(long, default_value = "token", value_parser = ["token", "ticket"])]
+    pub mode: String,
+}
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(err) => {
+            eprintln!("gatehouse: configuration error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("gatehouse: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("gatehouse: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            tracing::info!(port = app.port(), "gatehouse listening");
+            app.run_until_stopped().await?;
+            Ok(())
+        }
+        Command::Migrate => {
+            open_database(&settings).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Create { number, .. }) => create_admin(settings, &number).await,
+        Command::Client(ClientCommand::Add(add)) => add_client(settings, add).await,
+        Command::Client(ClientCommand::List) => list_clients(settings).await,
+    }
+}
+
+async fn create_admin(settings: Settings, number: &str) -> anyhow::Result<()> {
+    let number = Number::parse(number).map_err(|_| anyhow::anyhow!("--number: not a phone number or e-mail address"))?;
+    let mut raw = String::new();
+    std::io::stdin().read_to_string(&mut raw)?;
+    let raw = raw.strip_suffix('\n').unwrap_or(&raw);
+    let raw = raw.strip_suffix('\r').unwrap_or(raw);
+    let password = Password::parse(raw, &[number.as_str()])
+        .map_err(|e| anyhow::anyhow!("password rejected: {}", describe(&e)))?;
+    let cost = settings.bcrypt_cost;
+    let db = open_database(&settings).await?;
+    let secret = password.expose().to_owned();
+    let hash = tokio::task::spawn_blocking(move || bcrypt::hash(secret, cost)).await??;
+    let id = db
+        .run(move |conn| {
+            let row = match model::find_by_number(conn, &number)? {
+                Some(mut existing) => {
+                    existing.role = ROLE_ADMIN.into();
+                    existing.password_hash = Some(hash);
+                    existing.updated_at = crate::db::now();
+                    model::save(conn, &existing)?;
+                    existing
+                }
+                None => {
+                    let mut row = model::new_row(&number, Some(hash));
+                    row.role = ROLE_ADMIN.into();
+                    model::insert(conn, &row)?;
+                    row
+                }
+            };
+            Ok(row.id)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", serde_json::json!({ "id": id, "role": ROLE_ADMIN }));
+    Ok(())
+}
+
+fn describe(err: &crate::error::ApiError) -> String {
+    match err {
+        crate::error::ApiError::PasswordWeak(why) => (*why).to_owned(),
+        other => other.to_string(),
+    }
+}
+
+async fn add_client(settings: Settings, add: ClientAdd) -> anyhow::Result<()> {
+    let new = NewClient {
+        name: add.name,
+        callbacks: add.callbacks,
+        logout_url: add.logout_url,
+        mode: add.mode,
+    }
+    .validate()?;
+    let db = open_database(&settings).await?;
+    let (row, secret) = db
+        .run(move |conn| partners::insert(conn, new).map_err(Into::into))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{}",
+        serde_json::json!({ "client_id": row.client_id, "client_secret": secret })
+    );
+    Ok(())
+}
+
+async fn list_clients(settings: Settings) -> anyhow::Result<()> {
+    let db = open_database(&settings).await?;
+    let rows = db
+        .run(|conn| partners::list(conn).map_err(Into::into))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let views: Vec<ClientView> = rows.iter().map(ClientView::from).collect();
+    println!("{}", serde_json::to_string_pretty(&views)?);
+    Ok(())
+}

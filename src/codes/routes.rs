@@ -1,0 +1,72 @@
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::codes::{self, CaptchaAnswer, Purpose};
+use crate::domain::Number;
+use crate::error::{ApiError, ApiResult};
+use crate::http::client_ip::client_ip;
+use crate::http::envelope;
+use crate::http::input::{Input, Required};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerifyCodeRequest {
+    /// Phone number or e-mail address.
+    pub number: Option<String>,
+    /// `signup`, `signin`, `reset_password` or `change_contact`; binds the code to that use.
+    pub purpose: Option<String>,
+    /// Captcha answer, needed once the caller's IP is past `GATEHOUSE_CODE_CAPTCHA_AFTER`.
+    pub client_code: Option<String>,
+    /// Captcha id (or the `captcha_id` cookie).
+    pub captcha_id: Option<String>,
+}
+
+/// Sends a verification code to a phone or e-mail address, whether or not it is registered.
+#[utoipa::path(
+    tag = "codes",
+    request_body(content((VerifyCodeRequest = "application/json"), (VerifyCodeRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Sent", body = crate::openapi::EnvelopeNull),
+        (status = 400, description = "invalid_params, captcha_invalid", body = crate::openapi::ErrorEnvelope),
+        (status = 429, description = "rate_limited", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "delivery unavailable", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[post("/verify_code")]
+pub async fn send_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    let p: VerifyCodeRequest = input.parse()?;
+    let mut required = Required::default();
+    let number = required.take("number", p.number);
+    required.finish()?;
+    let number = Number::parse(&number)
+        .map_err(|_| ApiError::field("number", "not a phone number or e-mail address"))?;
+    let purpose = match p.purpose.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            Purpose::parse(raw).ok_or_else(|| ApiError::field("purpose", "unknown purpose"))?,
+        ),
+    };
+    let cookie = req.cookie("captcha_id");
+    let captcha_id = p
+        .captcha_id
+        .as_deref()
+        .or(cookie.as_ref().map(|c| c.value()));
+    let ip = client_ip(&req, &state.proxies);
+    codes::send(
+        &state,
+        &number,
+        purpose,
+        ip,
+        CaptchaAnswer {
+            id: captcha_id,
+            answer: p.client_code.as_deref(),
+        },
+    )
+    .await?;
+    Ok(envelope::ok(()))
+}

@@ -1,0 +1,378 @@
+//! Settings: defaults, then an optional TOML file, then `GATEHOUSE_*` environment variables.
+//!
+//! A bad value stops start-up with a message naming the variable, so an operator never has to
+//! guess which of twenty settings is wrong.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer, Serialize};
+use url::Url;
+
+pub const ENV_PREFIX: &str = "GATEHOUSE_";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub listen: String,
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    pub bcrypt_cost: u32,
+    pub token_ttl_secs: u64,
+    pub refresh_grace_secs: u64,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
+    pub sms_provider: String,
+    pub sms_webhook_url: Option<String>,
+    pub wechat_appid: Option<String>,
+    pub wechat_secret: Option<String>,
+    pub wechat_api_base: String,
+    pub register_without_code: bool,
+    #[serde(deserialize_with = "comma_list", serialize_with = "join_list")]
+    pub trusted_proxies: Vec<String>,
+    pub code_limit_per_ip_hour: u32,
+    pub code_captcha_after: u32,
+    pub sms_max_per_minute: u32,
+    pub signin_limit_per_ip: u32,
+    pub captcha_test_answers: bool,
+    /// Size of the database connection pool (and of the blocking jobs that may wait on it).
+    pub db_pool_size: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            redis_url: None,
+            bcrypt_cost: 12,
+            token_ttl_secs: 86_400,
+            refresh_grace_secs: 7_200,
+            smtp_url: None,
+            mail_from: None,
+            sms_provider: "log".into(),
+            sms_webhook_url: None,
+            wechat_appid: None,
+            wechat_secret: None,
+            wechat_api_base: "https://api.weixin.qq.com".into(),
+            register_without_code: false,
+            trusted_proxies: Vec::new(),
+            code_limit_per_ip_hour: 20,
+            code_captcha_after: 3,
+            sms_max_per_minute: 60,
+            signin_limit_per_ip: 100,
+            captcha_test_answers: false,
+            db_pool_size: 8,
+        }
+    }
+}
+
+fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Raw::Many(v) => v,
+    })
+}
+
+fn join_list<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&v.join(","))
+}
+
+/// A configuration problem, always naming the variable at fault.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub variable: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.variable, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable: format!("{ENV_PREFIX}{}", key.to_ascii_uppercase()),
+        problem: problem.into(),
+    }
+}
+
+/// The database selected by the URL; anything else is refused rather than guessed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl fmt::Debug for DatabaseUrl {
+    // PostgreSQL URLs carry passwords; show only the scheme and host part.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => match Url::parse(u) {
+                Ok(url) => write!(
+                    f,
+                    "postgres://{}{}",
+                    url.host_str().unwrap_or(""),
+                    url.path()
+                ),
+                Err(_) => write!(f, "postgres://…"),
+            },
+        }
+    }
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if let Some(rest) = raw.strip_prefix("sqlite://") {
+            let path = rest.split('?').next().unwrap_or("");
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path".into());
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            Url::parse(raw).map_err(|e| format!("not a valid URL: {e}"))?;
+            return Ok(DatabaseUrl::Postgres(raw.to_owned()));
+        }
+        Err("must start with sqlite:// or postgres://".into())
+    }
+}
+
+impl Settings {
+    /// Defaults, then the TOML file (explicit path or `GATEHOUSE_CONFIG`), then environment.
+    pub fn figment(config_path: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        let env_path = std::env::var_os("GATEHOUSE_CONFIG").map(PathBuf::from);
+        if let Some(path) = config_path.map(Path::to_path_buf).or(env_path) {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment.merge(Env::prefixed(ENV_PREFIX).ignore(&["config"]).map(|k| {
+            // figment lower-cases keys already; keep them flat.
+            k.as_str().to_ascii_lowercase().into()
+        }))
+    }
+
+    pub fn load(config_path: Option<&Path>) -> Result<Self, ConfigError> {
+        warn_unknown_variables();
+        Self::from_figment(Self::figment(config_path))
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(|err| {
+            let key = err.path.last().cloned().unwrap_or_else(|| "config".into());
+            bad(&key, err.kind.to_string())
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        let public = self.public_url()?;
+        self.database()?;
+        if !(4..=31).contains(&self.bcrypt_cost) {
+            return Err(bad("bcrypt_cost", "must be between 4 and 31"));
+        }
+        if self.token_ttl_secs == 0 {
+            return Err(bad("token_ttl_secs", "must be positive"));
+        }
+        if let Some(redis) = &self.redis_url
+            && !(redis.starts_with("redis://") || redis.starts_with("rediss://"))
+        {
+            return Err(bad("redis_url", "must start with redis:// or rediss://"));
+        }
+        self.proxies()?;
+        if self.db_pool_size == 0 {
+            return Err(bad("db_pool_size", "must be positive"));
+        }
+        match self.sms_provider.as_str() {
+            "log" => {}
+            "webhook" => {
+                let url = self
+                    .sms_webhook_url
+                    .as_deref()
+                    .ok_or_else(|| bad("sms_webhook_url", "required when SMS provider is webhook"))?;
+                check_http_url("sms_webhook_url", url)?;
+            }
+            other => return Err(bad("sms_provider", format!("unknown provider `{other}`"))),
+        }
+        check_http_url("wechat_api_base", &self.wechat_api_base)?;
+        let https = public.scheme() == "https";
+        if https && self.captcha_test_answers {
+            return Err(bad(
+                "captcha_test_answers",
+                "refused with an https public URL: it gives captcha answers away",
+            ));
+        }
+        if https && self.sms_provider == "log" {
+            return Err(bad(
+                "sms_provider",
+                "`log` writes codes to the log and is refused with an https public URL",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen
+            .parse()
+            .map_err(|_| bad("listen", format!("`{}` is not host:port", self.listen)))
+    }
+
+    pub fn public_url(&self) -> Result<Url, ConfigError> {
+        let url = Url::parse(&self.public_url).map_err(|e| bad("public_url", e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad("public_url", "must be http or https"));
+        }
+        Ok(url)
+    }
+
+    /// The issuer: the public URL without a trailing slash.
+    pub fn issuer(&self) -> String {
+        self.public_url.trim_end_matches('/').to_owned()
+    }
+
+    pub fn database(&self) -> Result<DatabaseUrl, ConfigError> {
+        match &self.database_url {
+            Some(raw) => DatabaseUrl::parse(raw).map_err(|p| bad("database_url", p)),
+            None => Ok(DatabaseUrl::Sqlite(self.data_dir.join("gatehouse.db"))),
+        }
+    }
+
+    pub fn proxies(&self) -> Result<Vec<IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse::<IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| bad("trusted_proxies", format!("`{p}` is not an IP or CIDR")))
+            })
+            .collect()
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+fn check_http_url(key: &str, raw: &str) -> Result<(), ConfigError> {
+    let url = Url::parse(raw).map_err(|e| bad(key, e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(key, "must be an http(s) URL"));
+    }
+    Ok(())
+}
+
+const KNOWN: &[&str] = &[
+    "CONFIG",
+    "LISTEN",
+    "PUBLIC_URL",
+    "DATA_DIR",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "BCRYPT_COST",
+    "TOKEN_TTL_SECS",
+    "REFRESH_GRACE_SECS",
+    "SMTP_URL",
+    "MAIL_FROM",
+    "SMS_PROVIDER",
+    "SMS_WEBHOOK_URL",
+    "WECHAT_APPID",
+    "WECHAT_SECRET",
+    "WECHAT_API_BASE",
+    "REGISTER_WITHOUT_CODE",
+    "TRUSTED_PROXIES",
+    "CODE_LIMIT_PER_IP_HOUR",
+    "CODE_CAPTCHA_AFTER",
+    "SMS_MAX_PER_MINUTE",
+    "SIGNIN_LIMIT_PER_IP",
+    "CAPTCHA_TEST_ANSWERS",
+    "DB_POOL_SIZE",
+    "LOG",
+];
+
+fn warn_unknown_variables() {
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        // Test-suite switches share the prefix but are not server settings.
+        if !KNOWN.contains(&rest) && !rest.starts_with("TEST_") {
+            eprintln!("warning: unknown configuration variable {name} is ignored");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut f = Figment::from(Serialized::defaults(Settings::default()));
+        for (k, v) in pairs {
+            f = f.merge((*k, *v));
+        }
+        Settings::from_figment(f)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let s = with(&[]).unwrap();
+        assert_eq!(
+            s.database().unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("./data/gatehouse.db"))
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let err = with(&[("database_url", "mysql://x")]).unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_DATABASE_URL");
+        let err = with(&[("listen", "nope")]).unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_LISTEN");
+        let err = with(&[("trusted_proxies", "10.0.0.0/8, bogus")]).unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_TRUSTED_PROXIES");
+    }
+
+    #[test]
+    fn test_answers_are_refused_over_https() {
+        let err = with(&[
+            ("public_url", "https://sso.example"),
+            ("captcha_test_answers", "true"),
+            ("sms_provider", "webhook"),
+            ("sms_webhook_url", "http://127.0.0.1:1/"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_CAPTCHA_TEST_ANSWERS");
+    }
+
+    #[test]
+    fn postgres_url_debug_hides_password() {
+        let db = DatabaseUrl::parse("postgres://u:secret@db/gh").unwrap();
+        assert!(!format!("{db:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,190 @@
+//! Relational storage: one diesel schema over SQLite (the embedded default) and PostgreSQL.
+//!
+//! Diesel is synchronous, so every query runs on the blocking pool through [`Db::run`], which
+//! first waits (asynchronously) for one of as many permits as the pool has connections: a
+//! burst of requests queues on the semaphore instead of parking blocking threads on the pool.
+
+pub mod schema;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use tokio::sync::Semaphore;
+
+use crate::config::DatabaseUrl;
+use crate::error::{ApiError, ApiResult};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Connection(#[from] diesel::ConnectionError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+/// Opens connections of the backend the URL names; never guesses.
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectError> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                conn.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                )?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                // A stuck statement must not hold a pooled connection forever.
+                conn.batch_execute("SET statement_timeout = 10000")?;
+                Ok(DbConnection::Postgresql(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1").map_err(ConnectError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    permits: Arc<Semaphore>,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    /// Connects (creating the SQLite file and its folder when needed) without running
+    /// migrations.
+    pub fn connect(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
+        let backend = match url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)?;
+                }
+                Backend::Sqlite
+            }
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        };
+        let size = match backend {
+            // One writer at a time anyway; a few connections let readers proceed under WAL.
+            Backend::Sqlite => pool_size.min(4),
+            Backend::Postgres => pool_size,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(2))
+            .test_on_check_out(false)
+            .build(Manager { url: url.clone() })
+            .map_err(|e| anyhow::anyhow!("cannot connect to {url:?}: {e}"))?;
+        Ok(Db {
+            pool,
+            permits: Arc::new(Semaphore::new(size as usize)),
+            backend,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations; on PostgreSQL under an advisory lock so instances starting
+    /// together do not race.
+    pub fn migrate(&self) -> anyhow::Result<()> {
+        let mut conn = self.pool.get()?;
+        let applied = match &mut *conn {
+            DbConnection::Sqlite(c) => c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.len()),
+            DbConnection::Postgresql(c) => {
+                c.batch_execute("SELECT pg_advisory_lock(7400301)")?;
+                let result = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.len());
+                c.batch_execute("SELECT pg_advisory_unlock(7400301)")?;
+                result
+            }
+        }
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        if applied > 0 {
+            tracing::info!(applied, "database migrations applied");
+        }
+        Ok(())
+    }
+
+    /// Runs `f` with a pooled connection on the blocking pool.
+    pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Unavailable("database pool closed".into()))?;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// Whether the database answers a trivial query right now.
+    pub async fn ping(&self) -> bool {
+        self.run(|conn| {
+            conn.batch_execute("SELECT 1")
+                .map_err(|e| ApiError::Unavailable(e.to_string()))
+        })
+        .await
+        .is_ok()
+    }
+}
+
+/// Database time: UTC without offset, truncated to microseconds so both backends store the
+/// same value.
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_micros(now.timestamp_micros())
+        .unwrap_or(now)
+        .naive_utc()
+}

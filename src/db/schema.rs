@@ -1,0 +1,62 @@
+// One schema for every backend: only types SQLite and PostgreSQL share (ids and JSON as TEXT,
+// UTC times as TIMESTAMP).
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Nullable<Text>,
+        username_lower -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        head_img -> Nullable<Text>,
+        openid -> Nullable<Text>,
+        unionid -> Nullable<Text>,
+        wechat_profile -> Nullable<Text>,
+        role -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    clients (client_id) {
+        client_id -> Text,
+        name -> Text,
+        callbacks -> Text,
+        logout_url -> Nullable<Text>,
+        mode -> Text,
+        secret_hash -> Text,
+        enabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        terminal -> Text,
+        user_agent -> Text,
+        ip -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    session_clients (session_id, client_id) {
+        session_id -> Text,
+        client_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(session_clients -> sessions (session_id));
+diesel::joinable!(session_clients -> clients (client_id));
+diesel::allow_tables_to_appear_in_same_query!(users, clients, sessions, session_clients);

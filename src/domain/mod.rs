@@ -1,0 +1,9 @@
+//! Values parsed once at the edge; holding one means it is valid.
+
+pub mod number;
+pub mod password;
+pub mod username;
+
+pub use number::Number;
+pub use password::Password;
+pub use username::Username;

@@ -1,0 +1,217 @@
+//! The one error type of the HTTP API.
+//!
+//! Policy: every failure a handler can meet becomes an [`ApiError`] whose `reason()` is one of
+//! the contract's stable reason strings and whose status follows from the reason alone. Backing
+//! service failures (database, key-value store, upstreams) become `unavailable`; anything we did
+//! not foresee becomes `internal` and is logged with its cause, never shown to the caller.
+//! The envelope is written in exactly one place: the `ResponseError` impl below.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::http::envelope::Envelope;
+use crate::http::lang::{Lang, current_lang};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid parameters")]
+    InvalidParams(BTreeMap<String, String>),
+    #[error("captcha invalid")]
+    CaptchaInvalid,
+    #[error("verification code invalid")]
+    VerifyCodeInvalid,
+    #[error("credentials invalid")]
+    CredentialsInvalid,
+    #[error("account exists")]
+    AccountExists,
+    #[error("account not found")]
+    AccountNotFound,
+    #[error("account disabled")]
+    AccountDisabled,
+    #[error("password too weak")]
+    PasswordWeak(&'static str),
+    #[error("token missing")]
+    TokenMissing,
+    #[error("token invalid")]
+    TokenInvalid,
+    #[error("token expired")]
+    TokenExpired,
+    #[error("token revoked")]
+    TokenRevoked,
+    #[error("refresh window passed")]
+    RefreshWindowPassed,
+    #[error("callback not registered")]
+    CallbackNotRegistered,
+    #[error("client authentication failed")]
+    ClientAuthFailed,
+    #[error("rate limited")]
+    RateLimited { retry_after: u64 },
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// One invalid parameter.
+    pub fn field(name: &str, problem: &str) -> Self {
+        let mut fields = BTreeMap::new();
+        fields.insert(name.to_owned(), problem.to_owned());
+        ApiError::InvalidParams(fields)
+    }
+
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ApiError::InvalidParams(_) => "invalid_params",
+            ApiError::CaptchaInvalid => "captcha_invalid",
+            ApiError::VerifyCodeInvalid => "verify_code_invalid",
+            ApiError::CredentialsInvalid => "credentials_invalid",
+            ApiError::AccountExists => "account_exists",
+            ApiError::AccountNotFound => "account_not_found",
+            ApiError::AccountDisabled => "account_disabled",
+            ApiError::PasswordWeak(_) => "password_weak",
+            ApiError::TokenMissing => "token_missing",
+            ApiError::TokenInvalid => "token_invalid",
+            ApiError::TokenExpired => "token_expired",
+            ApiError::TokenRevoked => "token_revoked",
+            ApiError::RefreshWindowPassed => "refresh_window_passed",
+            ApiError::CallbackNotRegistered => "callback_not_registered",
+            ApiError::ClientAuthFailed => "client_auth_failed",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Forbidden => "forbidden",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn message(&self, lang: Lang) -> String {
+        let (zh, en) = match self {
+            ApiError::InvalidParams(_) => ("参数错误", "Invalid parameters"),
+            ApiError::CaptchaInvalid => ("图形验证码错误或已过期", "The captcha is wrong or expired"),
+            ApiError::VerifyCodeInvalid => ("验证码错误或已过期", "The verification code is wrong or expired"),
+            ApiError::CredentialsInvalid => ("账号或密码错误", "Wrong account or password"),
+            ApiError::AccountExists => ("该账号已注册", "This number is already registered"),
+            ApiError::AccountNotFound => ("账号不存在", "No such account"),
+            ApiError::AccountDisabled => ("账号已被禁用", "This account is disabled"),
+            ApiError::PasswordWeak(_) => (
+                "密码不符合要求：8 到 72 个字节，不能是常见密码，不能与账号相同",
+                "Password rejected: 8 to 72 bytes, not a common password, not your phone, e-mail or username",
+            ),
+            ApiError::TokenMissing => ("缺少令牌", "Token missing"),
+            ApiError::TokenInvalid => ("令牌无效", "Token invalid"),
+            ApiError::TokenExpired => ("令牌已过期", "Token expired"),
+            ApiError::TokenRevoked => ("令牌已失效，请重新登录", "Token revoked, please sign in again"),
+            ApiError::RefreshWindowPassed => ("令牌已超过可刷新时间，请重新登录", "Refresh window passed, please sign in again"),
+            ApiError::CallbackNotRegistered => ("回调地址未注册", "Callback URL not registered"),
+            ApiError::ClientAuthFailed => ("客户端认证失败", "Client authentication failed"),
+            ApiError::RateLimited { .. } => ("操作过于频繁，请稍后再试", "Too many requests, try again later"),
+            ApiError::Forbidden => ("没有权限", "Forbidden"),
+            ApiError::NotFound => ("资源不存在", "Not found"),
+            ApiError::MethodNotAllowed => ("请求方法不允许", "Method not allowed"),
+            ApiError::PayloadTooLarge => ("请求体过大", "Payload too large"),
+            ApiError::Conflict(_) => ("数据冲突", "Conflict"),
+            ApiError::Unavailable(_) => ("服务暂不可用，请稍后再试", "Service unavailable, try again later"),
+            ApiError::Internal(_) => ("服务器内部错误", "Internal server error"),
+        };
+        let mut text = match lang {
+            Lang::Zh => zh.to_owned(),
+            Lang::En => en.to_owned(),
+        };
+        if let ApiError::Conflict(what) = self {
+            text = format!("{text}: {what}");
+        }
+        text
+    }
+
+    fn data(&self) -> serde_json::Value {
+        let mut data = json!({ "error": self.reason() });
+        match self {
+            ApiError::InvalidParams(fields) => data["fields"] = json!(fields),
+            ApiError::RateLimited { retry_after } => data["retry_after"] = json!(retry_after),
+            ApiError::PasswordWeak(why) => data["fields"] = json!({ "pwd": why }),
+            _ => {}
+        }
+        data
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidParams(_)
+            | ApiError::CaptchaInvalid
+            | ApiError::VerifyCodeInvalid
+            | ApiError::PasswordWeak(_)
+            | ApiError::CallbackNotRegistered => StatusCode::BAD_REQUEST,
+            ApiError::CredentialsInvalid
+            | ApiError::TokenMissing
+            | ApiError::TokenInvalid
+            | ApiError::TokenExpired
+            | ApiError::TokenRevoked
+            | ApiError::RefreshWindowPassed
+            | ApiError::ClientAuthFailed => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden | ApiError::AccountDisabled => StatusCode::FORBIDDEN,
+            ApiError::NotFound | ApiError::AccountNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::AccountExists | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Internal(cause) => tracing::error!(%cause, "internal error"),
+            ApiError::Unavailable(cause) => tracing::warn!(%cause, "backing service unavailable"),
+            _ => {}
+        }
+        let status = self.status_code();
+        let mut builder = HttpResponse::build(status);
+        if let ApiError::RateLimited { retry_after } = self {
+            builder.insert_header(("Retry-After", retry_after.to_string()));
+        }
+        builder.json(Envelope {
+            code: status.as_u16(),
+            message: self.message(current_lang()),
+            data: self.data(),
+            total: 0,
+        })
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::NotFound => ApiError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                ApiError::Conflict("duplicate")
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                ApiError::Unavailable(info.message().to_owned())
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

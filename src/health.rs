@@ -1,0 +1,44 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, web};
+use serde_json::json;
+
+use crate::http::envelope;
+use crate::state::AppState;
+
+/// Answers whenever the process is up.
+#[utoipa::path(tag = "health", responses((status = 200, description = "Up", body = Object)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    envelope::ok(json!({ "status": "up" }))
+}
+
+/// Answers 200 only when the database and the key-value store answer.
+#[utoipa::path(
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready", body = Object),
+        (status = 503, description = "A backing service is down", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let (database, store) = tokio::join!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping()),
+        tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()),
+    );
+    let database = database.unwrap_or(false);
+    let store = store.unwrap_or(false);
+    let data = json!({ "database": database, "store": store });
+    if database && store {
+        envelope::ok(data)
+    } else {
+        let mut data = data;
+        data["error"] = json!("unavailable");
+        envelope::with_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "backing service unavailable".into(),
+            data,
+            0,
+        )
+    }
+}

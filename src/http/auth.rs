@@ -1,0 +1,29 @@
+//! Where a token may come from: `Authorization: Bearer`, a `token` header, or a `token`
+//! parameter, in that order of precedence.
+
+use actix_web::HttpRequest;
+use actix_web::http::header::AUTHORIZATION;
+
+use crate::http::input::Input;
+
+pub fn token_from(req: &HttpRequest, input: Option<&Input>) -> Option<String> {
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(auth) = header(AUTHORIZATION.as_str()) {
+        let mut parts = auth.splitn(2, ' ');
+        if let (Some(scheme), Some(value)) = (parts.next(), parts.next())
+            && scheme.eq_ignore_ascii_case("bearer")
+            && !value.trim().is_empty()
+        {
+            return Some(value.trim().to_owned());
+        }
+    }
+    if let Some(t) = header("token").filter(|t| !t.is_empty()) {
+        return Some(t.to_owned());
+    }
+    input.and_then(|i| i.str("token")).map(str::to_owned)
+}

@@ -1,0 +1,202 @@
+//! Request parameters, read the same way for every route.
+//!
+//! Write requests may send a JSON object or an urlencoded form with the same field names; GET
+//! requests use the query string. Query parameters are read for every method and a body
+//! overrides them field by field. An empty value counts as absent. Bodies over 64 KiB are 413.
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug, Default, Clone)]
+pub struct Input {
+    fields: Map<String, Value>,
+}
+
+impl Input {
+    /// Deserialises the parameters into `T`; a value of the wrong type names its field.
+    pub fn parse<T: DeserializeOwned>(&self) -> ApiResult<T> {
+        let value = Value::Object(self.fields.clone());
+        serde_path_to_error::deserialize(value).map_err(|err| {
+            let path = err.path().to_string();
+            let field = path.split(['.', '[']).next().unwrap_or("body").to_owned();
+            let field = if field.is_empty() || field == "." {
+                "body".to_owned()
+            } else {
+                field
+            };
+            ApiError::field(&field, "wrong type")
+        })
+    }
+
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).and_then(Value::as_str)
+    }
+
+    fn insert(&mut self, key: String, value: Value) {
+        let empty = match &value {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            _ => false,
+        };
+        if empty {
+            self.fields.remove(&key);
+        } else {
+            self.fields.insert(key, value);
+        }
+    }
+
+    fn from_parts(query: &str, content_type: &str, body: &[u8]) -> ApiResult<Self> {
+        let mut input = Input::default();
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|_| ApiError::field("query", "malformed query string"))?;
+        for (k, v) in pairs {
+            input.insert(k, Value::String(v));
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(input);
+        }
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if mime == "application/json" || mime.ends_with("+json") {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(map)) => map.into_iter().for_each(|(k, v)| input.insert(k, v)),
+                Ok(_) => return Err(ApiError::field("body", "must be a JSON object")),
+                Err(_) => return Err(ApiError::field("body", "malformed JSON")),
+            }
+        } else if mime == "application/x-www-form-urlencoded" {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+                .map_err(|_| ApiError::field("body", "malformed form"))?;
+            for (k, v) in pairs {
+                input.insert(k, Value::String(v));
+            }
+        } else {
+            return Err(ApiError::field(
+                "body",
+                "send application/json or application/x-www-form-urlencoded",
+            ));
+        }
+        Ok(input)
+    }
+}
+
+impl FromRequest for Input {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let query = req.query_string().to_owned();
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| ApiError::field("body", "unreadable body"))?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Input::from_parts(&query, &content_type, &body)
+        })
+    }
+}
+
+/// Collects missing required parameters so one answer names all of them.
+#[derive(Debug, Default)]
+pub struct Required {
+    missing: Vec<String>,
+}
+
+impl Required {
+    pub fn take(&mut self, name: &str, value: Option<String>) -> String {
+        match value {
+            Some(v) => v,
+            None => {
+                self.missing.push(name.to_owned());
+                String::new()
+            }
+        }
+    }
+
+    pub fn finish(self) -> ApiResult<()> {
+        if self.missing.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::InvalidParams(
+            self.missing
+                .into_iter()
+                .map(|name| (name, "required".to_owned()))
+                .collect(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Demo {
+        number: Option<String>,
+    }
+
+    #[test]
+    fn empty_values_count_as_absent() {
+        let input = Input::from_parts("number=", "application/json", br#"{"pwd":""}"#).unwrap();
+        assert!(input.str("number").is_none());
+        assert!(input.str("pwd").is_none());
+    }
+
+    #[test]
+    fn body_overrides_query() {
+        let input = Input::from_parts(
+            "number=1",
+            "application/x-www-form-urlencoded",
+            b"number=2",
+        )
+        .unwrap();
+        assert_eq!(input.str("number"), Some("2"));
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        let input = Input::from_parts("", "application/json", br#"{"number":5}"#).unwrap();
+        match input.parse::<Demo>() {
+            Err(ApiError::InvalidParams(f)) => assert!(f.contains_key("number")),
+            other => panic!("unexpected {:?}", other.map(|d| d.number)),
+        }
+    }
+
+    #[test]
+    fn malformed_json_and_non_objects_are_rejected() {
+        assert!(Input::from_parts("", "application/json", b"{").is_err());
+        assert!(Input::from_parts("", "application/json", b"[1]").is_err());
+        assert!(Input::from_parts("", "text/plain", b"x").is_err());
+    }
+}

@@ -1,0 +1,25 @@
+//! Gatehouse: a single sign-on identity provider.
+#![deny(clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod accounts;
+pub mod blocking;
+pub mod captcha;
+pub mod cli;
+pub mod codes;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod openapi;
+pub mod partners;
+pub mod sessions;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod tokens;
+
+pub use config::Settings;
+pub use startup::Application;

@@ -1,0 +1,277 @@
+//! Sessions: every token belongs to one, and ending it makes all its tokens fail at once.
+//!
+//! The database holds the durable record (so a restart signs nobody out); the ephemeral store
+//! answers the hot path. `sess:{sid}` holds the user id while the session lives and `-` once it
+//! has ended, each until the session's last token could no longer be used. A miss falls back to
+//! the database and fills the store again.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{session_clients, sessions};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::tokens::{Claims, TokenRequest};
+
+const ENDED: &str = "-";
+
+fn key(sid: &str) -> String {
+    format!("sess:{sid}")
+}
+
+fn until(at: NaiveDateTime) -> Duration {
+    let secs = at.and_utc().timestamp() - chrono::Utc::now().timestamp();
+    Duration::from_secs(secs.max(1) as u64)
+}
+
+fn at(unix: i64) -> NaiveDateTime {
+    DateTime::from_timestamp(unix, 0)
+        .map(|d| d.naive_utc())
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub terminal: String,
+    pub user_agent: String,
+    pub ip: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub ended_at: Option<NaiveDateTime>,
+    pub end_reason: Option<String>,
+}
+
+/// Who a new session is for.
+pub struct NewSession<'a> {
+    pub user_id: &'a str,
+    pub phone: Option<&'a str>,
+    pub openid: Option<&'a str>,
+    pub terminal: &'a str,
+    pub user_agent: &'a str,
+    pub ip: String,
+    /// The partner system signed into, when the sign-in came with a `callback_url`.
+    pub client_id: Option<&'a str>,
+}
+
+/// Starts a session and returns its first token.
+pub async fn start(state: &AppState, new: NewSession<'_>) -> ApiResult<(String, Claims)> {
+    let sid = uuid::Uuid::new_v4().to_string();
+    let (token, claims) = state.tokens.issue(&TokenRequest {
+        user_id: new.user_id,
+        sid: &sid,
+        terminal: new.terminal,
+        user_agent: new.user_agent,
+        phone: new.phone,
+        openid: new.openid,
+        aud: new.client_id,
+    })?;
+    let now = crate::db::now();
+    let row = SessionRow {
+        id: sid.clone(),
+        user_id: new.user_id.to_owned(),
+        terminal: claims.terminal.clone(),
+        user_agent: truncate(new.user_agent, 512),
+        ip: new.ip,
+        created_at: now,
+        expires_at: at(claims.delay_time),
+        ended_at: None,
+        end_reason: None,
+    };
+    let client = new.client_id.map(str::to_owned);
+    state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                diesel::insert_into(sessions::table)
+                    .values(&row)
+                    .execute(conn)?;
+                if let Some(client_id) = client {
+                    diesel::insert_into(session_clients::table)
+                        .values((
+                            session_clients::session_id.eq(&row.id),
+                            session_clients::client_id.eq(client_id),
+                            session_clients::created_at.eq(now),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })
+            .map_err(ApiError::from)
+        })
+        .await?;
+    state
+        .store
+        .set(&key(&sid), new.user_id, until(at(claims.delay_time)))
+        .await?;
+    Ok((token, claims))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// Verifies a token and that its session is live: the check behind every authenticated call.
+pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Claims> {
+    let claims = state.tokens.verify(token)?;
+    ensure_live(state, &claims).await?;
+    Ok(claims)
+}
+
+/// Fails with `token_revoked` unless the token's session is live.
+pub async fn ensure_live(state: &AppState, claims: &Claims) -> ApiResult<()> {
+    match state.store.get(&key(&claims.sid)).await? {
+        Some(uid) if uid == claims.sub => return Ok(()),
+        Some(_) => return Err(ApiError::TokenRevoked),
+        None => {}
+    }
+    let sid = claims.sid.clone();
+    let row = state
+        .db
+        .run(move |conn| {
+            sessions::table
+                .find(sid)
+                .select(SessionRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(ApiError::from)
+        })
+        .await?;
+    let cache_for = until(at(claims.delay_time));
+    match row {
+        Some(r) if r.ended_at.is_none() && r.user_id == claims.sub && r.expires_at > crate::db::now() => {
+            state.store.set(&key(&r.id), &r.user_id, until(r.expires_at)).await?;
+            Ok(())
+        }
+        _ => {
+            state.store.set(&key(&claims.sid), ENDED, cache_for).await?;
+            Err(ApiError::TokenRevoked)
+        }
+    }
+}
+
+/// Why a session ended; kept with the record.
+#[derive(Debug, Clone, Copy)]
+pub enum EndReason {
+    SignOut,
+    PasswordChanged,
+    PasswordReset,
+    AccountDeleted,
+    AccountDisabled,
+    ForcedSignOut,
+}
+
+impl EndReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            EndReason::SignOut => "sign_out",
+            EndReason::PasswordChanged => "password_changed",
+            EndReason::PasswordReset => "password_reset",
+            EndReason::AccountDeleted => "account_deleted",
+            EndReason::AccountDisabled => "account_disabled",
+            EndReason::ForcedSignOut => "forced_sign_out",
+        }
+    }
+}
+
+/// Which sessions to end.
+pub enum Which<'a> {
+    One(&'a str),
+    AllOfUser { user_id: &'a str, except: Option<&'a str> },
+}
+
+/// Ends sessions; their tokens fail at once everywhere the store is shared.
+pub async fn end(state: &AppState, which: Which<'_>, reason: EndReason) -> ApiResult<Vec<String>> {
+    let (one, user, except) = match which {
+        Which::One(sid) => (Some(sid.to_owned()), None, None),
+        Which::AllOfUser { user_id, except } => {
+            (None, Some(user_id.to_owned()), except.map(str::to_owned))
+        }
+    };
+    let ended: Vec<(String, NaiveDateTime)> = state
+        .db
+        .run(move |conn| {
+            let now = crate::db::now();
+            let mut query = sessions::table
+                .filter(sessions::ended_at.is_null())
+                .select((sessions::id, sessions::expires_at))
+                .into_boxed();
+            if let Some(sid) = &one {
+                query = query.filter(sessions::id.eq(sid));
+            }
+            if let Some(uid) = &user {
+                query = query.filter(sessions::user_id.eq(uid));
+            }
+            if let Some(keep) = &except {
+                query = query.filter(sessions::id.ne(keep));
+            }
+            let rows: Vec<(String, NaiveDateTime)> = query.load(conn)?;
+            let ids: Vec<&String> = rows.iter().map(|(id, _)| id).collect();
+            diesel::update(sessions::table.filter(sessions::id.eq_any(ids)))
+                .set((
+                    sessions::ended_at.eq(now),
+                    sessions::end_reason.eq(reason.as_str()),
+                ))
+                .execute(conn)?;
+            Ok(rows)
+        })
+        .await?;
+    for (sid, expires_at) in &ended {
+        state.store.set(&key(sid), ENDED, until(*expires_at)).await?;
+    }
+    Ok(ended.into_iter().map(|(sid, _)| sid).collect())
+}
+
+/// Records that a partner system is logged into a session (idempotent).
+pub async fn record_client(state: &AppState, sid: &str, client_id: &str) -> ApiResult<()> {
+    let (sid, client_id) = (sid.to_owned(), client_id.to_owned());
+    state
+        .db
+        .run(move |conn| {
+            let exists: bool = diesel::select(diesel::dsl::exists(
+                session_clients::table
+                    .filter(session_clients::session_id.eq(&sid))
+                    .filter(session_clients::client_id.eq(&client_id)),
+            ))
+            .get_result(conn)?;
+            if exists {
+                return Ok(());
+            }
+            let inserted = diesel::insert_into(session_clients::table)
+                .values((
+                    session_clients::session_id.eq(&sid),
+                    session_clients::client_id.eq(&client_id),
+                    session_clients::created_at.eq(crate::db::now()),
+                ))
+                .execute(conn);
+            match inserted {
+                Ok(_) => Ok(()),
+                // Two concurrent recordings of the same pair: one wins, both succeed.
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => Ok(()),
+                Err(e) => Err(ApiError::from(e)),
+            }
+        })
+        .await
+}
+
+/// Partner systems recorded in a session.
+pub async fn clients_of(state: &AppState, sid: &str) -> ApiResult<Vec<String>> {
+    let sid = sid.to_owned();
+    state
+        .db
+        .run(move |conn| {
+            session_clients::table
+                .filter(session_clients::session_id.eq(sid))
+                .select(session_clients::client_id)
+                .load(conn)
+                .map_err(ApiError::from)
+        })
+        .await
+}

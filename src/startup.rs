@@ -1,0 +1,152 @@
+//! Building and running the server; tests bind port 0 through the same code.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{ResourceDef, Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, ResponseError, web};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::http::middleware::request_context;
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+use crate::store::Store;
+use crate::tokens::{SigningKey, TokenService};
+use crate::{accounts, captcha, codes, health, tokens};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+/// Opens the database and applies migrations (blocking work, kept off the async workers).
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    let url = settings.database()?;
+    let size = settings.db_pool_size;
+    tokio::task::spawn_blocking(move || {
+        let db = Db::connect(&url, size)?;
+        db.migrate()?;
+        Ok(db)
+    })
+    .await?
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.listen_addr()?)?;
+        Self::build_with_listener(settings, listener).await
+    }
+
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        if settings.captcha_test_answers {
+            tracing::warn!(
+                "GATEHOUSE_CAPTCHA_TEST_ANSWERS is on: captcha answers are handed out. Tests only!"
+            );
+        }
+        if settings.sms_provider == "log" {
+            tracing::warn!("SMS provider `log`: verification codes are written to the log (development only)");
+        }
+        let db = open_database(&settings).await?;
+        let data_dir = settings.data_dir.clone();
+        let key = tokio::task::spawn_blocking(move || SigningKey::load_or_create(&data_dir)).await??;
+        let tokens = TokenService::new(
+            key,
+            settings.issuer(),
+            settings.token_ttl_secs,
+            settings.refresh_grace_secs,
+        );
+        let store = Store::memory();
+        store.spawn_janitor();
+        let state = web::Data::new(AppState::new(settings, db, store, tokens)?);
+        let port = listener.local_addr()?.port();
+        let app_state = state.clone();
+        let server = HttpServer::new(move || build_app(app_state.clone()))
+            .listen(listener)?
+            .run();
+        Ok(Application { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn build_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .app_data(state)
+        .service(health::healthz)
+        .service(health::readyz)
+        .service(captcha::routes::client_code)
+        .service(codes::routes::send_code)
+        .service(accounts::routes::signin::signin_with_password)
+        .service(accounts::routes::signin::signin_with_code)
+        .service(accounts::routes::signin::signout)
+        .service(accounts::routes::register::signup)
+        .service(accounts::routes::register::change_password)
+        .service(accounts::routes::register::reset_password)
+        .service(accounts::routes::list::list_users)
+        // `/users/token` must be tried before `/users/{user_id}`.
+        .service(accounts::routes::profile::me)
+        .service(accounts::routes::profile::by_id)
+        .service(accounts::routes::profile::update)
+        .service(accounts::routes::profile::delete_account)
+        .service(tokens::routes::check_token)
+        .service(tokens::routes::record_token)
+        .service(tokens::routes::jwks)
+        .split_for_parts();
+    let known: Arc<Vec<ResourceDef>> = Arc::new(
+        api.paths
+            .paths
+            .keys()
+            .map(|p| ResourceDef::new(p.as_str()))
+            .collect(),
+    );
+    app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        .default_service(web::to(move |req: actix_web::HttpRequest| {
+            let known = known.clone();
+            async move {
+                // A known path reached with another method is 405, anything else 404.
+                let err = if known.iter().any(|r| r.is_match(req.path())) {
+                    ApiError::MethodNotAllowed
+                } else {
+                    ApiError::NotFound
+                };
+                err.error_response()
+            }
+        }))
+        .wrap(from_fn(request_context))
+}

@@ -1,0 +1,63 @@
+//! What every handler shares.
+
+use ipnet::IpNet;
+use tokio::sync::OnceCell;
+
+use crate::blocking::CpuPool;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+use crate::store::Store;
+use crate::tokens::TokenService;
+
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Db,
+    pub store: Store,
+    pub cpu: CpuPool,
+    pub tokens: TokenService,
+    pub proxies: Vec<IpNet>,
+    pub http: reqwest::Client,
+    dummy_hash: OnceCell<String>,
+}
+
+impl AppState {
+    pub fn new(
+        settings: Settings,
+        db: Db,
+        store: Store,
+        tokens: TokenService,
+    ) -> anyhow::Result<Self> {
+        let proxies = settings.proxies()?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .timeout(std::time::Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(AppState {
+            settings,
+            db,
+            store,
+            cpu: CpuPool::for_this_machine(),
+            tokens,
+            proxies,
+            http,
+            dummy_hash: OnceCell::new(),
+        })
+    }
+
+    /// A bcrypt hash of the configured cost that no password matches, computed on first use
+    /// (not at start-up, which must stay fast).
+    pub async fn dummy_hash(&self) -> ApiResult<String> {
+        let cost = self.settings.bcrypt_cost;
+        let cpu = self.cpu.clone();
+        self.dummy_hash
+            .get_or_try_init(|| async move {
+                cpu.run(move || bcrypt::hash(uuid::Uuid::new_v4().to_string(), cost))
+                    .await?
+                    .map_err(|e| ApiError::Internal(format!("bcrypt: {e}")))
+            })
+            .await
+            .cloned()
+    }
+}

@@ -1,0 +1,109 @@
+//! The token signing key: Ed25519, generated on first start and kept in the data dir (0600).
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use sha2::{Digest, Sha256};
+
+const KEY_FILE: &str = "signing-ed25519.pk8";
+
+pub struct SigningKey {
+    pub kid: String,
+    pub encoding: EncodingKey,
+    pub decoding: DecodingKey,
+    public_raw: Vec<u8>,
+}
+
+impl SigningKey {
+    pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+        let path = data_dir.join(KEY_FILE);
+        let pkcs8 = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(&path)?,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        Self::from_pkcs8(&pkcs8).with_context(|| format!("bad signing key in {}", path.display()))
+    }
+
+    pub fn from_pkcs8(pkcs8: &[u8]) -> anyhow::Result<Self> {
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8)
+            .or_else(|_| Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8))
+            .map_err(|e| anyhow::anyhow!("not an Ed25519 PKCS#8 key: {e}"))?;
+        let public_raw = pair.public_key().as_ref().to_vec();
+        let kid = hex::encode(&Sha256::digest(&public_raw)[..8]);
+        Ok(SigningKey {
+            kid,
+            encoding: EncodingKey::from_ed_der(pkcs8),
+            decoding: DecodingKey::from_ed_der(&public_raw),
+            public_raw,
+        })
+    }
+
+    /// The public key as a JWK (RFC 8037).
+    pub fn jwk(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": URL_SAFE_NO_PAD.encode(&self.public_raw),
+            "kid": self.kid,
+            "alg": "EdDSA",
+            "use": "sig",
+        })
+    }
+}
+
+fn create(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let doc = Ed25519KeyPair::generate_pkcs8(&rng)
+        .map_err(|e| anyhow::anyhow!("key generation failed: {e}"))?;
+    let bytes = doc.as_ref().to_vec();
+    write_private(path, &bytes)?;
+    tracing::info!(path = %path.display(), "generated a new token signing key");
+    Ok(bytes)
+}
+
+/// Writes a secret file readable by the owner only, never leaving a world-readable window.
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_created_once_with_owner_only_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = SigningKey::load_or_create(dir.path()).unwrap();
+        let b = SigningKey::load_or_create(dir.path()).unwrap();
+        assert_eq!(a.kid, b.kid);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Access tokens: EdDSA-signed JWTs whose validity also depends on their session being live
+//! (see `sessions`). This module only signs and checks signatures and times.
+
+pub mod keys;
+pub mod routes;
+
+use std::collections::HashSet;
+
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiResult};
+pub use keys::SigningKey;
+
+/// The claims of every access token (contract section 5).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub id: String,
+    pub sid: String,
+    pub jti: String,
+    pub iat: i64,
+    pub exp: i64,
+    #[serde(rename = "delayTime")]
+    pub delay_time: i64,
+    pub terminal: String,
+    #[serde(rename = "userAgent")]
+    pub user_agent: String,
+    pub phone: Option<String>,
+    pub openid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub aud: Option<String>,
+}
+
+/// What a new token is issued for.
+#[derive(Debug, Clone)]
+pub struct TokenRequest<'a> {
+    pub user_id: &'a str,
+    pub sid: &'a str,
+    pub terminal: &'a str,
+    pub user_agent: &'a str,
+    pub phone: Option<&'a str>,
+    pub openid: Option<&'a str>,
+    pub aud: Option<&'a str>,
+}
+
+pub struct TokenService {
+    key: SigningKey,
+    issuer: String,
+    ttl_secs: i64,
+    grace_secs: i64,
+    validation: Validation,
+}
+
+impl TokenService {
+    pub fn new(key: SigningKey, issuer: String, ttl_secs: u64, grace_secs: u64) -> Self {
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        // Expiry is judged by us so an expired token can still be told apart (and refreshed).
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        validation.set_issuer(&[issuer.as_str()]);
+        validation.required_spec_claims =
+            HashSet::from(["exp".to_owned(), "iss".to_owned(), "sub".to_owned()]);
+        TokenService {
+            key,
+            issuer,
+            ttl_secs: ttl_secs as i64,
+            grace_secs: grace_secs as i64,
+            validation,
+        }
+    }
+
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": [self.key.jwk()] })
+    }
+
+    pub fn issue(&self, req: &TokenRequest<'_>) -> ApiResult<(String, Claims)> {
+        let now = chrono::Utc::now().timestamp();
+        let exp = now + self.ttl_secs;
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            sub: req.user_id.to_owned(),
+            id: req.user_id.to_owned(),
+            sid: req.sid.to_owned(),
+            jti: uuid::Uuid::new_v4().to_string(),
+            iat: now,
+            exp,
+            delay_time: exp + self.grace_secs,
+            terminal: req.terminal.to_ascii_uppercase(),
+            user_agent: req.user_agent.to_owned(),
+            phone: req.phone.map(str::to_owned),
+            openid: req.openid.map(str::to_owned),
+            aud: req.aud.map(str::to_owned),
+        };
+        let token = self.sign(&claims, "JWT")?;
+        Ok((token, claims))
+    }
+
+    /// Signs any claims set with the token key (also used for logout tokens).
+    pub fn sign<T: Serialize>(&self, claims: &T, typ: &str) -> ApiResult<String> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.key.kid.clone());
+        header.typ = Some(typ.to_owned());
+        jsonwebtoken::encode(&header, claims, &self.key.encoding)
+            .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))
+    }
+
+    /// Checks signature, algorithm, issuer and type; not expiry and not the session.
+    pub fn decode(&self, token: &str) -> ApiResult<Claims> {
+        if token.len() > 4096 {
+            return Err(ApiError::TokenInvalid);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::TokenInvalid)?;
+        // Keys named in the token itself are never trusted, and other token types signed
+        // with the same key (logout tokens) are not access tokens.
+        if header.alg != Algorithm::EdDSA
+            || header.jwk.is_some()
+            || header.jku.is_some()
+            || header.x5u.is_some()
+            || header.kid.as_deref().is_some_and(|k| k != self.key.kid)
+            || header.typ.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))
+        {
+            return Err(ApiError::TokenInvalid);
+        }
+        jsonwebtoken::decode::<Claims>(token, &self.key.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|_| ApiError::TokenInvalid)
+    }
+
+    /// Decodes and also rejects expired tokens.
+    pub fn verify(&self, token: &str) -> ApiResult<Claims> {
+        let claims = self.decode(token)?;
+        if chrono::Utc::now().timestamp() >= claims.exp {
+            return Err(ApiError::TokenExpired);
+        }
+        Ok(claims)
+    }
+
+    pub fn ttl_secs(&self) -> i64 {
+        self.ttl_secs
+    }
+
+    pub fn grace_secs(&self) -> i64 {
+        self.grace_secs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+    fn service() -> TokenService {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::load_or_create(dir.path()).unwrap();
+        TokenService::new(key, "http://sso.test".into(), 60, 30)
+    }
+
+    fn request() -> TokenRequest<'static> {
+        TokenRequest {
+            user_id: "u1",
+            sid: "s1",
+            terminal: "pc",
+            user_agent: "ua",
+            phone: Some("13800138000"),
+            openid: None,
+            aud: None,
+        }
+    }
+
+    #[test]
+    fn issued_token_verifies_with_contract_claims() {
+        let svc = service();
+        let (token, claims) = svc.issue(&request()).unwrap();
+        assert_eq!(svc.verify(&token).unwrap(), claims);
+        assert_eq!(claims.terminal, "PC");
+        assert_eq!(claims.delay_time, claims.exp + 30);
+        let payload: serde_json::Value = serde_json::from_slice(
+            &B64.decode(token.split('.').nth(1).unwrap()).unwrap(),
+        )
+        .unwrap();
+        assert!(payload.get("delayTime").is_some());
+        assert!(payload["openid"].is_null());
+        assert!(payload.get("aud").is_none());
+    }
+
+    #[test]
+    fn alg_none_and_stripped_signature_are_rejected() {
+        let svc = service();
+        let (token, _) = svc.issue(&request()).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        let none_header = B64.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        assert!(svc.verify(&format!("{none_header}.{}.", parts[1])).is_err());
+        assert!(svc.verify(&format!("{}.{}.", parts[0], parts[1])).is_err());
+    }
+
+    #[test]
+    fn hs256_signed_with_the_public_key_is_rejected() {
+        let svc = service();
+        let (_, claims) = svc.issue(&request()).unwrap();
+        let public = B64
+            .decode(svc.key().jwk()["x"].as_str().unwrap())
+            .unwrap();
+        let forged = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(&public),
+        )
+        .unwrap();
+        assert!(matches!(svc.verify(&forged), Err(ApiError::TokenInvalid)));
+    }
+
+    #[test]
+    fn other_token_types_are_not_access_tokens() {
+        let svc = service();
+        let (_, claims) = svc.issue(&request()).unwrap();
+        let logout = svc.sign(&claims, "logout+jwt").unwrap();
+        assert!(svc.verify(&logout).is_err());
+    }
+}

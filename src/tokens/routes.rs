@@ -1,0 +1,147 @@
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::auth::token_from;
+use crate::http::envelope;
+use crate::http::input::{Input, Required};
+use crate::partners;
+use crate::sessions;
+use crate::state::AppState;
+use crate::tokens::Claims;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenCheck {
+    pub valid: bool,
+    pub user_id: String,
+    pub sid: String,
+    pub exp: i64,
+}
+
+impl From<&Claims> for TokenCheck {
+    fn from(c: &Claims) -> Self {
+        TokenCheck {
+            valid: true,
+            user_id: c.sub.clone(),
+            sid: c.sid.clone(),
+            exp: c.exp,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams, ToSchema)]
+pub struct TokenParam {
+    /// The token, when not sent as `Authorization: Bearer` or a `token` header.
+    pub token: Option<String>,
+}
+
+pub async fn require_token(req: &HttpRequest, input: &Input) -> ApiResult<String> {
+    token_from(req, Some(input)).ok_or(ApiError::TokenMissing)
+}
+
+/// Checks a token: signature, expiry and a live session.
+#[utoipa::path(
+    tag = "tokens",
+    params(TokenParam),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Valid", body = inline(crate::openapi::EnvelopeOf<TokenCheck>)),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[get("/token")]
+pub async fn check_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    let token = require_token(&req, &input).await?;
+    let claims = sessions::authenticate(&state, &token).await?;
+    Ok(envelope::ok(TokenCheck::from(&claims)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RecordRequest {
+    pub token: Option<String>,
+    /// A one-time ticket from the browser flow (`ticket` mode partners), instead of a token.
+    pub ticket: Option<String>,
+    /// The partner's registered callback URL.
+    pub callback_url: Option<String>,
+}
+
+/// `client_id:client_secret` from HTTP Basic, when sent.
+fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+/// Checks a token and records the partner owning `callback_url` as logged into its session.
+#[utoipa::path(
+    tag = "tokens",
+    request_body(content((RecordRequest = "application/json"), (RecordRequest = "application/x-www-form-urlencoded"))),
+    security((), ("bearer" = []), ("client_basic" = [])),
+    responses(
+        (status = 200, description = "Valid and recorded", body = inline(crate::openapi::EnvelopeOf<TokenCheck>)),
+        (status = 400, description = "invalid_params, callback_not_registered", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_*, client_auth_failed", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[post("/token")]
+pub async fn record_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    let p: RecordRequest = input.parse()?;
+    let mut required = Required::default();
+    let callback = required.take("callback_url", p.callback_url);
+    let token = token_from(&req, Some(&input));
+    if token.is_none() && p.ticket.is_none() {
+        required.take("token", None);
+    }
+    required.finish()?;
+    let (client, _) = partners::for_callback(&state, &callback).await?;
+    let credentials = basic_credentials(&req);
+    if let Some((id, secret)) = &credentials
+        && (id != &client.client_id || !client.secret_matches(secret))
+    {
+        return Err(ApiError::ClientAuthFailed);
+    }
+    let Some(token) = token else {
+        // Tickets are only ever issued by the browser flow; none is known here.
+        if credentials.is_none() {
+            return Err(ApiError::ClientAuthFailed);
+        }
+        return Err(ApiError::TokenInvalid);
+    };
+    let claims = sessions::authenticate(&state, &token).await?;
+    if credentials.is_some() && claims.aud.as_deref().is_some_and(|aud| aud != client.client_id) {
+        // A token minted for another partner is not this partner's to use.
+        return Err(ApiError::TokenInvalid);
+    }
+    sessions::record_client(&state, &claims.sid, &client.client_id).await?;
+    Ok(envelope::ok(TokenCheck::from(&claims)))
+}
+
+/// The public keys tokens are signed with (a plain JWK Set).
+#[utoipa::path(
+    tag = "tokens",
+    responses((status = 200, description = "JWK Set", body = Object))
+)]
+#[get("/.well-known/jwks.json")]
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(state.tokens.jwks())
+}
