@@ -14,7 +14,11 @@ use crate::partners::{self, ClientView, NewClient};
 use crate::startup::{Application, open_database};
 
 #[derive(Debug, Parser)]
-#[command(name = "gatehouse", version, about = "Single sign-on identity provider")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Single sign-on identity provider"
+)]
 pub struct Cli {
     /// TOML configuration file (also GATEHOUSE_CONFIG).
     #[arg(long, global = true, value_name = "PATH")]
@@ -91,7 +95,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("gatehouse: cannot start the runtime: {err}");
@@ -120,14 +127,17 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Admin(AdminCommand::Create { number, .. }) => create_admin(settings, &number).await,
+        Command::Admin(AdminCommand::Create { number, .. }) => {
+            create_admin(settings, &number).await
+        }
         Command::Client(ClientCommand::Add(add)) => add_client(settings, add).await,
         Command::Client(ClientCommand::List) => list_clients(settings).await,
     }
 }
 
 async fn create_admin(settings: Settings, number: &str) -> anyhow::Result<()> {
-    let number = Number::parse(number).map_err(|_| anyhow::anyhow!("--number: not a phone number or e-mail address"))?;
+    let number = Number::parse(number)
+        .map_err(|_| anyhow::anyhow!("--number: not a phone number or e-mail address"))?;
     let mut raw = String::new();
     std::io::stdin().read_to_string(&mut raw)?;
     let raw = raw.strip_suffix('\n').unwrap_or(&raw);

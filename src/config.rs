@@ -211,10 +211,9 @@ impl Settings {
         match self.sms_provider.as_str() {
             "log" => {}
             "webhook" => {
-                let url = self
-                    .sms_webhook_url
-                    .as_deref()
-                    .ok_or_else(|| bad("sms_webhook_url", "required when SMS provider is webhook"))?;
+                let url = self.sms_webhook_url.as_deref().ok_or_else(|| {
+                    bad("sms_webhook_url", "required when SMS provider is webhook")
+                })?;
                 check_http_url("sms_webhook_url", url)?;
             }
             other => return Err(bad("sms_provider", format!("unknown provider `{other}`"))),

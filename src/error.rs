@@ -104,8 +104,13 @@ impl ApiError {
     fn message(&self, lang: Lang) -> String {
         let (zh, en) = match self {
             ApiError::InvalidParams(_) => ("参数错误", "Invalid parameters"),
-            ApiError::CaptchaInvalid => ("图形验证码错误或已过期", "The captcha is wrong or expired"),
-            ApiError::VerifyCodeInvalid => ("验证码错误或已过期", "The verification code is wrong or expired"),
+            ApiError::CaptchaInvalid => {
+                ("图形验证码错误或已过期", "The captcha is wrong or expired")
+            }
+            ApiError::VerifyCodeInvalid => (
+                "验证码错误或已过期",
+                "The verification code is wrong or expired",
+            ),
             ApiError::CredentialsInvalid => ("账号或密码错误", "Wrong account or password"),
             ApiError::AccountExists => ("该账号已注册", "This number is already registered"),
             ApiError::AccountNotFound => ("账号不存在", "No such account"),
@@ -117,17 +122,29 @@ impl ApiError {
             ApiError::TokenMissing => ("缺少令牌", "Token missing"),
             ApiError::TokenInvalid => ("令牌无效", "Token invalid"),
             ApiError::TokenExpired => ("令牌已过期", "Token expired"),
-            ApiError::TokenRevoked => ("令牌已失效，请重新登录", "Token revoked, please sign in again"),
-            ApiError::RefreshWindowPassed => ("令牌已超过可刷新时间，请重新登录", "Refresh window passed, please sign in again"),
+            ApiError::TokenRevoked => (
+                "令牌已失效，请重新登录",
+                "Token revoked, please sign in again",
+            ),
+            ApiError::RefreshWindowPassed => (
+                "令牌已超过可刷新时间，请重新登录",
+                "Refresh window passed, please sign in again",
+            ),
             ApiError::CallbackNotRegistered => ("回调地址未注册", "Callback URL not registered"),
             ApiError::ClientAuthFailed => ("客户端认证失败", "Client authentication failed"),
-            ApiError::RateLimited { .. } => ("操作过于频繁，请稍后再试", "Too many requests, try again later"),
+            ApiError::RateLimited { .. } => (
+                "操作过于频繁，请稍后再试",
+                "Too many requests, try again later",
+            ),
             ApiError::Forbidden => ("没有权限", "Forbidden"),
             ApiError::NotFound => ("资源不存在", "Not found"),
             ApiError::MethodNotAllowed => ("请求方法不允许", "Method not allowed"),
             ApiError::PayloadTooLarge => ("请求体过大", "Payload too large"),
             ApiError::Conflict(_) => ("数据冲突", "Conflict"),
-            ApiError::Unavailable(_) => ("服务暂不可用，请稍后再试", "Service unavailable, try again later"),
+            ApiError::Unavailable(_) => (
+                "服务暂不可用，请稍后再试",
+                "Service unavailable, try again later",
+            ),
             ApiError::Internal(_) => ("服务器内部错误", "Internal server error"),
         };
         let mut text = match lang {

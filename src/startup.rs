@@ -54,11 +54,14 @@ impl Application {
             );
         }
         if settings.sms_provider == "log" {
-            tracing::warn!("SMS provider `log`: verification codes are written to the log (development only)");
+            tracing::warn!(
+                "SMS provider `log`: verification codes are written to the log (development only)"
+            );
         }
         let db = open_database(&settings).await?;
         let data_dir = settings.data_dir.clone();
-        let key = tokio::task::spawn_blocking(move || SigningKey::load_or_create(&data_dir)).await??;
+        let key =
+            tokio::task::spawn_blocking(move || SigningKey::load_or_create(&data_dir)).await??;
         let tokens = TokenService::new(
             key,
             settings.issuer(),
@@ -73,7 +76,11 @@ impl Application {
         let server = HttpServer::new(move || build_app(app_state.clone()))
             .listen(listener)?
             .run();
-        Ok(Application { port, server, state })
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -107,7 +107,8 @@ struct RawSort {
 }
 
 fn json<T: for<'de> Deserialize<'de>>(raw: &str, param: &str) -> ApiResult<T> {
-    serde_json::from_str(raw).map_err(|_| ApiError::field(param, "not valid JSON of the documented shape"))
+    serde_json::from_str(raw)
+        .map_err(|_| ApiError::field(param, "not valid JSON of the documented shape"))
 }
 
 fn parse_time(raw: &str) -> Option<NaiveDateTime> {
@@ -123,7 +124,12 @@ fn operand(field: Field, raw: &Value) -> ApiResult<Operand> {
     let text = match raw {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
-        _ => return Err(ApiError::field("filter", "value must be a string or number")),
+        _ => {
+            return Err(ApiError::field(
+                "filter",
+                "value must be a string or number",
+            ));
+        }
     };
     if text.len() > MAX_VALUE_LEN {
         return Err(ApiError::field("filter", "value too long"));
@@ -158,13 +164,20 @@ fn parse_filter(raw: RawFilter) -> ApiResult<Filter> {
     };
     let value = operand(field, &value)?;
     if matches!(value, Operand::Time(_)) && matches!(op, Op::Like | Op::Prefix) {
-        return Err(ApiError::field("filter", "like and prefix apply to text fields"));
+        return Err(ApiError::field(
+            "filter",
+            "like and prefix apply to text fields",
+        ));
     }
     Ok(Filter { field, op, value })
 }
 
 impl ListQuery {
-    pub fn parse(paginate: Option<&str>, filter: Option<&str>, sort: Option<&str>) -> ApiResult<Self> {
+    pub fn parse(
+        paginate: Option<&str>,
+        filter: Option<&str>,
+        sort: Option<&str>,
+    ) -> ApiResult<Self> {
         let (page, limit) = match paginate {
             None => (1, 20),
             Some(raw) => {
@@ -185,7 +198,9 @@ impl ListQuery {
                 if raws.len() > MAX_FILTERS {
                     return Err(ApiError::field("filter", "too many filters"));
                 }
-                raws.into_iter().map(parse_filter).collect::<ApiResult<_>>()?
+                raws.into_iter()
+                    .map(parse_filter)
+                    .collect::<ApiResult<_>>()?
             }
         };
         let sorts = match sort {
@@ -201,10 +216,20 @@ impl ListQuery {
                 raws.into_iter()
                     .map(|s| {
                         let field = Field::parse(&s.field, "sort")?;
-                        let desc = match s.direction.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                        let desc = match s
+                            .direction
+                            .as_deref()
+                            .map(str::to_ascii_lowercase)
+                            .as_deref()
+                        {
                             None | Some("asc") => false,
                             Some("desc") => true,
-                            Some(_) => return Err(ApiError::field("sort", "direction must be asc or desc")),
+                            Some(_) => {
+                                return Err(ApiError::field(
+                                    "sort",
+                                    "direction must be asc or desc",
+                                ));
+                            }
                         };
                         Ok(Sort { field, desc })
                     })
@@ -245,7 +270,9 @@ impl ListQuery {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 macro_rules! text_filter {
@@ -345,22 +372,40 @@ mod tests {
             "(CASE WHEN 1=1 THEN username END)",
         ] {
             let filter = serde_json::json!([{ "fieldname": name, "option": "eq", "value": "x" }]);
-            assert_eq!(err_field(ListQuery::parse(None, Some(&filter.to_string()), None)), "filter");
+            assert_eq!(
+                err_field(ListQuery::parse(None, Some(&filter.to_string()), None)),
+                "filter"
+            );
             let sort = serde_json::json!([{ "field": name, "direction": "asc" }]);
-            assert_eq!(err_field(ListQuery::parse(None, None, Some(&sort.to_string()))), "sort");
+            assert_eq!(
+                err_field(ListQuery::parse(None, None, Some(&sort.to_string()))),
+                "sort"
+            );
         }
     }
 
     #[test]
     fn page_sizes_are_bounded() {
-        for p in [r#"{"page":1,"limit":0}"#, r#"{"page":1,"limit":101}"#, r#"{"page":0,"limit":10}"#, r#"{"page":-1}"#, "not json", r#"{"limit":1e99}"#] {
+        for p in [
+            r#"{"page":1,"limit":0}"#,
+            r#"{"page":1,"limit":101}"#,
+            r#"{"page":0,"limit":10}"#,
+            r#"{"page":-1}"#,
+            "not json",
+            r#"{"limit":1e99}"#,
+        ] {
             assert_eq!(err_field(ListQuery::parse(Some(p), None, None)), "paginate");
         }
     }
 
     #[test]
     fn two_key_filter_form_is_a_contains_search() {
-        let q = ListQuery::parse(None, Some(r#"[{"fieldname":"username","option":"张"}]"#), None).unwrap();
+        let q = ListQuery::parse(
+            None,
+            Some(r#"[{"fieldname":"username","option":"张"}]"#),
+            None,
+        )
+        .unwrap();
         assert_eq!(q.filters[0].op, Op::Like);
     }
 

@@ -44,11 +44,12 @@ pub async fn check(state: &AppState, id: &str, answer: &str) -> ApiResult<()> {
     }
     let stored = state.store.take(&key(id)).await?;
     match stored {
-        Some(expected) if aws_lc_rs::constant_time::verify_slices_are_equal(
-            expected.as_bytes(),
-            digest(answer).as_bytes(),
-        )
-        .is_ok() =>
+        Some(expected)
+            if aws_lc_rs::constant_time::verify_slices_are_equal(
+                expected.as_bytes(),
+                digest(answer).as_bytes(),
+            )
+            .is_ok() =>
         {
             Ok(())
         }

@@ -53,7 +53,9 @@ fn dev_log(number: &Number, code: &str, purpose: &str) {
 
 async fn webhook(state: &AppState, phone: &str, code: &str, purpose: &str) -> ApiResult<()> {
     let Some(url) = state.settings.sms_webhook_url.as_deref() else {
-        return Err(ApiError::Unavailable("SMS webhook URL not configured".into()));
+        return Err(ApiError::Unavailable(
+            "SMS webhook URL not configured".into(),
+        ));
     };
     let answer = state
         .http

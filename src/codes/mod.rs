@@ -160,7 +160,12 @@ async fn undo(state: &AppState, taken: &Taken) {
 }
 
 /// Checks and consumes a code for `number`. `purpose` is what the caller wants to do.
-pub async fn verify(state: &AppState, number: &Number, code: &str, purpose: Purpose) -> ApiResult<()> {
+pub async fn verify(
+    state: &AppState,
+    number: &Number,
+    code: &str,
+    purpose: Purpose,
+) -> ApiResult<()> {
     let store = &state.store;
     let code_key = format!("code:{number}");
     let Some(raw) = store.get(&code_key).await? else {

@@ -47,9 +47,9 @@ pub async fn send_code(
         .map_err(|_| ApiError::field("number", "not a phone number or e-mail address"))?;
     let purpose = match p.purpose.as_deref() {
         None => None,
-        Some(raw) => Some(
-            Purpose::parse(raw).ok_or_else(|| ApiError::field("purpose", "unknown purpose"))?,
-        ),
+        Some(raw) => {
+            Some(Purpose::parse(raw).ok_or_else(|| ApiError::field("purpose", "unknown purpose"))?)
+        }
     };
     let cookie = req.cookie("captcha_id");
     let captcha_id = p

@@ -128,9 +128,7 @@ impl Db {
     pub fn migrate(&self) -> anyhow::Result<()> {
         let mut conn = self.pool.get()?;
         let applied = match &mut *conn {
-            DbConnection::Sqlite(c) => c
-                .run_pending_migrations(SQLITE_MIGRATIONS)
-                .map(|v| v.len()),
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
             DbConnection::Postgresql(c) => {
                 c.batch_execute("SELECT pg_advisory_lock(7400301)")?;
                 let result = c

@@ -144,8 +144,19 @@ mod tests {
     #[test]
     fn garbage_is_rejected() {
         for bad in [
-            "", "abc", "123", "12345678901", "+86123", "a@b", "@x.com", "a@@x.com", "a b@x.com",
-            "+", "1380013800x", "a@-x.com", "a..b@x.com",
+            "",
+            "abc",
+            "123",
+            "12345678901",
+            "+86123",
+            "a@b",
+            "@x.com",
+            "a@@x.com",
+            "a b@x.com",
+            "+",
+            "1380013800x",
+            "a@-x.com",
+            "a..b@x.com",
         ] {
             assert!(Number::parse(bad).is_err(), "{bad} accepted");
         }

@@ -50,7 +50,14 @@ mod tests {
 
     #[test]
     fn rejects_hostile_or_ambiguous_names() {
-        for bad in ["a", "13800138000", "a@b.com", "x;DROP TABLE users", "<script>", ""] {
+        for bad in [
+            "a",
+            "13800138000",
+            "a@b.com",
+            "x;DROP TABLE users",
+            "<script>",
+            "",
+        ] {
             assert!(Username::parse(bad).is_err(), "{bad}");
         }
         assert!(Username::parse(&"a".repeat(33)).is_err());

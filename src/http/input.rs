@@ -175,12 +175,8 @@ mod tests {
 
     #[test]
     fn body_overrides_query() {
-        let input = Input::from_parts(
-            "number=1",
-            "application/x-www-form-urlencoded",
-            b"number=2",
-        )
-        .unwrap();
+        let input = Input::from_parts("number=1", "application/x-www-form-urlencoded", b"number=2")
+            .unwrap();
         assert_eq!(input.str("number"), Some("2"));
     }
 

@@ -143,8 +143,15 @@ pub async fn ensure_live(state: &AppState, claims: &Claims) -> ApiResult<()> {
         .await?;
     let cache_for = until(at(claims.delay_time));
     match row {
-        Some(r) if r.ended_at.is_none() && r.user_id == claims.sub && r.expires_at > crate::db::now() => {
-            state.store.set(&key(&r.id), &r.user_id, until(r.expires_at)).await?;
+        Some(r)
+            if r.ended_at.is_none()
+                && r.user_id == claims.sub
+                && r.expires_at > crate::db::now() =>
+        {
+            state
+                .store
+                .set(&key(&r.id), &r.user_id, until(r.expires_at))
+                .await?;
             Ok(())
         }
         _ => {
@@ -181,7 +188,10 @@ impl EndReason {
 /// Which sessions to end.
 pub enum Which<'a> {
     One(&'a str),
-    AllOfUser { user_id: &'a str, except: Option<&'a str> },
+    AllOfUser {
+        user_id: &'a str,
+        except: Option<&'a str>,
+    },
 }
 
 /// Ends sessions; their tokens fail at once everywhere the store is shared.
@@ -221,7 +231,10 @@ pub async fn end(state: &AppState, which: Which<'_>, reason: EndReason) -> ApiRe
         })
         .await?;
     for (sid, expires_at) in &ended {
-        state.store.set(&key(sid), ENDED, until(*expires_at)).await?;
+        state
+            .store
+            .set(&key(sid), ENDED, until(*expires_at))
+            .await?;
     }
     Ok(ended.into_iter().map(|(sid, _)| sid).collect())
 }

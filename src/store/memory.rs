@@ -167,8 +167,7 @@ impl MemoryStore {
         let mut map = self.shard(key);
         match Self::live(&mut map, key) {
             Some(Entry {
-                val: Val::Set(set),
-                ..
+                val: Val::Set(set), ..
             }) => set.iter().cloned().collect(),
             _ => Vec::new(),
         }

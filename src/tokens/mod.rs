@@ -128,7 +128,10 @@ impl TokenService {
             || header.jku.is_some()
             || header.x5u.is_some()
             || header.kid.as_deref().is_some_and(|k| k != self.key.kid)
-            || header.typ.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))
+            || header
+                .typ
+                .as_deref()
+                .is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))
         {
             return Err(ApiError::TokenInvalid);
         }
@@ -186,10 +189,8 @@ mod tests {
         assert_eq!(svc.verify(&token).unwrap(), claims);
         assert_eq!(claims.terminal, "PC");
         assert_eq!(claims.delay_time, claims.exp + 30);
-        let payload: serde_json::Value = serde_json::from_slice(
-            &B64.decode(token.split('.').nth(1).unwrap()).unwrap(),
-        )
-        .unwrap();
+        let payload: serde_json::Value =
+            serde_json::from_slice(&B64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
         assert!(payload.get("delayTime").is_some());
         assert!(payload["openid"].is_null());
         assert!(payload.get("aud").is_none());
@@ -209,9 +210,7 @@ mod tests {
     fn hs256_signed_with_the_public_key_is_rejected() {
         let svc = service();
         let (_, claims) = svc.issue(&request()).unwrap();
-        let public = B64
-            .decode(svc.key().jwk()["x"].as_str().unwrap())
-            .unwrap();
+        let public = B64.decode(svc.key().jwk()["x"].as_str().unwrap()).unwrap();
         let forged = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &claims,

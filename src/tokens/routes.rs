@@ -126,7 +126,12 @@ pub async fn record_token(
         return Err(ApiError::TokenInvalid);
     };
     let claims = sessions::authenticate(&state, &token).await?;
-    if credentials.is_some() && claims.aud.as_deref().is_some_and(|aud| aud != client.client_id) {
+    if credentials.is_some()
+        && claims
+            .aud
+            .as_deref()
+            .is_some_and(|aud| aud != client.client_id)
+    {
         // A token minted for another partner is not this partner's to use.
         return Err(ApiError::TokenInvalid);
     }

@@ -47,7 +47,11 @@ pub async fn list_users(
         return Err(ApiError::Forbidden);
     }
     let p: ListParams = input.parse()?;
-    let query = ListQuery::parse(p.paginate.as_deref(), p.filter.as_deref(), p.sort.as_deref())?;
+    let query = ListQuery::parse(
+        p.paginate.as_deref(),
+        p.filter.as_deref(),
+        p.sort.as_deref(),
+    )?;
     let (rows, total) = state
         .db
         .run(move |conn| query.run(conn).map_err(ApiError::from))

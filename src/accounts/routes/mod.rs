@@ -23,7 +23,10 @@ pub fn terminal(req: &HttpRequest, param: Option<&str>) -> ApiResult<String> {
     if TERMINALS.contains(&raw.as_str()) {
         Ok(raw)
     } else {
-        Err(ApiError::field("terminal", "one of management, pc, mobile, app, wechat"))
+        Err(ApiError::field(
+            "terminal",
+            "one of management, pc, mobile, app, wechat",
+        ))
     }
 }
 

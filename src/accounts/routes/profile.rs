@@ -24,7 +24,11 @@ use crate::tokens::routes::require_token;
     )
 )]
 #[get("/users/token")]
-pub async fn me(state: web::Data<AppState>, req: HttpRequest, input: Input) -> ApiResult<HttpResponse> {
+pub async fn me(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
     let token = require_token(&req, &input).await?;
     let claims = sessions::authenticate(&state, &token).await?;
     let user = load_self(&state, &claims.sub).await?;
@@ -95,14 +99,18 @@ fn parse_head_img(raw: &str) -> ApiResult<String> {
 fn contact_change(p: &UpdateRequest, user: &UserRow) -> ApiResult<Option<Number>> {
     let phone = match p.phone.as_deref() {
         Some(raw) => match Number::parse(raw) {
-            Ok(n @ Number::Phone(_)) => Some(n).filter(|n| user.phone.as_deref() != Some(n.as_str())),
+            Ok(n @ Number::Phone(_)) => {
+                Some(n).filter(|n| user.phone.as_deref() != Some(n.as_str()))
+            }
             _ => return Err(ApiError::field("phone", "not a phone number")),
         },
         None => None,
     };
     let email = match p.email.as_deref() {
         Some(raw) => match Number::parse(raw) {
-            Ok(n @ Number::Email(_)) => Some(n).filter(|n| user.email.as_deref() != Some(n.as_str())),
+            Ok(n @ Number::Email(_)) => {
+                Some(n).filter(|n| user.email.as_deref() != Some(n.as_str()))
+            }
             _ => return Err(ApiError::field("email", "not an e-mail address")),
         },
         None => None,
@@ -129,7 +137,11 @@ fn contact_change(p: &UpdateRequest, user: &UserRow) -> ApiResult<Option<Number>
     )
 )]
 #[put("/users")]
-pub async fn update(state: web::Data<AppState>, req: HttpRequest, input: Input) -> ApiResult<HttpResponse> {
+pub async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
     let token = require_token(&req, &input).await?;
     let claims = sessions::authenticate(&state, &token).await?;
     let p: UpdateRequest = input.parse()?;
@@ -141,10 +153,9 @@ pub async fn update(state: web::Data<AppState>, req: HttpRequest, input: Input) 
     let head_img = p.head_img.as_deref().map(parse_head_img).transpose()?;
     let contact = contact_change(&p, &user)?;
     if let Some(number) = &contact {
-        let code = p
-            .verify_code
-            .as_deref()
-            .ok_or_else(|| ApiError::field("verify_code", "required to change the phone or e-mail"))?;
+        let code = p.verify_code.as_deref().ok_or_else(|| {
+            ApiError::field("verify_code", "required to change the phone or e-mail")
+        })?;
         let lookup = number.clone();
         let taken = state
             .db
@@ -211,7 +222,11 @@ pub async fn delete_account(
     let claims = sessions::authenticate(&state, &token).await?;
     let p: DeleteRequest = input.parse()?;
     let user = load_self(&state, &claims.sub).await?;
-    match (&user.password_hash, p.pwd.as_deref(), p.verify_code.as_deref()) {
+    match (
+        &user.password_hash,
+        p.pwd.as_deref(),
+        p.verify_code.as_deref(),
+    ) {
         (Some(_), Some(pwd), _) => {
             if !passwords::verify(&state, user.password_hash.as_deref(), pwd).await? {
                 return Err(ApiError::CredentialsInvalid);

@@ -28,7 +28,8 @@ pub struct SigninRequest {
 }
 
 pub fn parse_number(raw: &str) -> ApiResult<Number> {
-    Number::parse(raw).map_err(|_| ApiError::field("number", "not a phone number or e-mail address"))
+    Number::parse(raw)
+        .map_err(|_| ApiError::field("number", "not a phone number or e-mail address"))
 }
 
 async fn callback_client(state: &AppState, raw: Option<&str>) -> ApiResult<Option<ClientRow>> {
