@@ -82,6 +82,7 @@ pub struct TestApp {
     pub settings: Settings,
     pub backend: Backend,
     pub data_dir: Arc<tempfile::TempDir>,
+    pub state: actix_web::web::Data<gatehouse::state::AppState>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -187,6 +188,7 @@ impl TestApp {
             .await
             .unwrap();
         let handle = app.server_handle();
+        let state = app.state();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
@@ -199,6 +201,7 @@ impl TestApp {
             settings,
             backend,
             data_dir,
+            state,
             handle,
         }
     }
@@ -282,8 +285,19 @@ impl TestApp {
         )
     }
 
+    /// Lets the per-number resend cooldown pass, as waiting 60 s would.
+    pub async fn skip_cooldown(&self, number: &str) {
+        let number = gatehouse::domain::Number::parse(number).unwrap();
+        self.state
+            .store
+            .del(&format!("code_cd:{number}"))
+            .await
+            .unwrap();
+    }
+
     /// Requests a code for `number` and returns it as the SMS gateway received it.
     pub async fn code_for(&self, number: &str, purpose: Option<&str>) -> String {
+        self.skip_cooldown(number).await;
         let mut body = json!({ "number": number });
         if let Some(p) = purpose {
             body["purpose"] = json!(p);

@@ -3,3 +3,8 @@
 mod helpers;
 
 mod accounts_flow;
+mod codes_and_captcha;
+mod partners;
+mod profile;
+mod signin;
+mod users_list;
