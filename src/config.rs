@@ -199,10 +199,18 @@ impl Settings {
         if self.token_ttl_secs == 0 {
             return Err(bad("token_ttl_secs", "must be positive"));
         }
-        if let Some(redis) = &self.redis_url
-            && !(redis.starts_with("redis://") || redis.starts_with("rediss://"))
-        {
-            return Err(bad("redis_url", "must start with redis:// or rediss://"));
+        if self.redis_url.is_some() {
+            // Refused rather than silently ignored: instances would not share state.
+            return Err(bad(
+                "redis_url",
+                "the Redis store is not available in this build yet; unset it to use the in-process store",
+            ));
+        }
+        if self.smtp_url.is_some() {
+            return Err(bad(
+                "smtp_url",
+                "SMTP delivery is not available in this build yet; unset it (e-mail codes are then logged, or refused over https)",
+            ));
         }
         self.proxies()?;
         if self.db_pool_size == 0 {
@@ -367,6 +375,14 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variable, "GATEHOUSE_CAPTCHA_TEST_ANSWERS");
+    }
+
+    #[test]
+    fn services_this_build_cannot_use_are_refused_not_ignored() {
+        let err = with(&[("redis_url", "redis://127.0.0.1:6379")]).unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_REDIS_URL");
+        let err = with(&[("smtp_url", "smtp://127.0.0.1:25")]).unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_SMTP_URL");
     }
 
     #[test]

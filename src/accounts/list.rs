@@ -185,7 +185,7 @@ impl ListQuery {
                 (p.page.unwrap_or(1), p.limit.unwrap_or(20))
             }
         };
-        if page < 1 || page > 1_000_000 {
+        if !(1..=1_000_000).contains(&page) {
             return Err(ApiError::field("paginate", "page must be 1 or more"));
         }
         if !(1..=MAX_LIMIT).contains(&limit) {

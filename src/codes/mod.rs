@@ -126,6 +126,20 @@ pub async fn send(
         return Err(retry_after(store.ttl(&ip_key).await?, HOUR));
     }
     taken.keys.push(ip_key);
+    if !number.is_email() {
+        // A global ceiling on SMS spend, whatever the per-number and per-IP limits allow.
+        let minute = chrono::Utc::now().timestamp() / 60;
+        let sms_key = format!("sms_minute:{minute}");
+        if store.incr(&sms_key, Duration::from_secs(120)).await?
+            > i64::from(state.settings.sms_max_per_minute)
+        {
+            store.decr(&sms_key).await?;
+            undo(state, &taken).await;
+            tracing::warn!("global SMS ceiling reached; refusing sends until the minute passes");
+            return Err(ApiError::Unavailable("SMS sending ceiling reached".into()));
+        }
+        taken.keys.push(sms_key);
+    }
 
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
     let stored = Stored {
