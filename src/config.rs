@@ -23,6 +23,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so several deployments can share one Redis.
+    pub redis_key_prefix: String,
     pub bcrypt_cost: u32,
     pub token_ttl_secs: u64,
     pub refresh_grace_secs: u64,
@@ -53,6 +55,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             redis_url: None,
+            redis_key_prefix: "gh:".into(),
             bcrypt_cost: 12,
             token_ttl_secs: 86_400,
             refresh_grace_secs: 7_200,
@@ -199,12 +202,13 @@ impl Settings {
         if self.token_ttl_secs == 0 {
             return Err(bad("token_ttl_secs", "must be positive"));
         }
-        if self.redis_url.is_some() {
-            // Refused rather than silently ignored: instances would not share state.
-            return Err(bad(
-                "redis_url",
-                "the Redis store is not available in this build yet; unset it to use the in-process store",
-            ));
+        if let Some(redis) = &self.redis_url
+            && !(redis.starts_with("redis://") || redis.starts_with("rediss://"))
+        {
+            return Err(bad("redis_url", "must start with redis:// or rediss://"));
+        }
+        if self.redis_key_prefix.is_empty() || self.redis_key_prefix.len() > 64 {
+            return Err(bad("redis_key_prefix", "1 to 64 characters"));
         }
         if self.smtp_url.is_some() {
             return Err(bad(
@@ -300,6 +304,7 @@ const KNOWN: &[&str] = &[
     "DATA_DIR",
     "DATABASE_URL",
     "REDIS_URL",
+    "REDIS_KEY_PREFIX",
     "BCRYPT_COST",
     "TOKEN_TTL_SECS",
     "REFRESH_GRACE_SECS",
@@ -378,8 +383,8 @@ mod tests {
     }
 
     #[test]
-    fn services_this_build_cannot_use_are_refused_not_ignored() {
-        let err = with(&[("redis_url", "redis://127.0.0.1:6379")]).unwrap_err();
+    fn unusable_service_settings_are_refused_not_ignored() {
+        let err = with(&[("redis_url", "memcached://127.0.0.1:6379")]).unwrap_err();
         assert_eq!(err.variable, "GATEHOUSE_REDIS_URL");
         let err = with(&[("smtp_url", "smtp://127.0.0.1:25")]).unwrap_err();
         assert_eq!(err.variable, "GATEHOUSE_SMTP_URL");

@@ -68,7 +68,13 @@ impl Application {
             settings.token_ttl_secs,
             settings.refresh_grace_secs,
         );
-        let store = Store::memory();
+        let store = match &settings.redis_url {
+            Some(url) => Store::Redis(crate::store::RedisStore::connect(
+                url,
+                &settings.redis_key_prefix,
+            )?),
+            None => Store::memory(),
+        };
         store.spawn_janitor();
         let state = web::Data::new(AppState::new(settings, db, store, tokens)?);
         let port = listener.local_addr()?.port();

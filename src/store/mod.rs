@@ -7,15 +7,18 @@
 //! expiry set on creation, sets), so single use and counting stay exact across instances.
 
 pub mod memory;
+pub mod redis;
 
 use std::time::Duration;
 
 use crate::error::ApiResult;
 pub use memory::MemoryStore;
+pub use redis::RedisStore;
 
 #[derive(Clone)]
 pub enum Store {
     Memory(MemoryStore),
+    Redis(RedisStore),
 }
 
 impl Store {
@@ -26,6 +29,7 @@ impl Store {
     pub async fn get(&self, key: &str) -> ApiResult<Option<String>> {
         match self {
             Store::Memory(m) => Ok(m.get(key)),
+            Store::Redis(r) => r.get(key).await,
         }
     }
 
@@ -35,6 +39,7 @@ impl Store {
                 m.set(key, value, ttl);
                 Ok(())
             }
+            Store::Redis(r) => r.set(key, value, ttl).await,
         }
     }
 
@@ -42,6 +47,7 @@ impl Store {
     pub async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<bool> {
         match self {
             Store::Memory(m) => Ok(m.set_nx(key, value, ttl)),
+            Store::Redis(r) => r.set_nx(key, value, ttl).await,
         }
     }
 
@@ -49,6 +55,7 @@ impl Store {
     pub async fn take(&self, key: &str) -> ApiResult<Option<String>> {
         match self {
             Store::Memory(m) => Ok(m.take(key)),
+            Store::Redis(r) => r.take(key).await,
         }
     }
 
@@ -58,6 +65,7 @@ impl Store {
                 m.del(key);
                 Ok(())
             }
+            Store::Redis(r) => r.del(key).await,
         }
     }
 
@@ -65,6 +73,7 @@ impl Store {
     pub async fn incr(&self, key: &str, ttl: Duration) -> ApiResult<i64> {
         match self {
             Store::Memory(m) => Ok(m.incr(key, ttl)),
+            Store::Redis(r) => r.incr(key, ttl).await,
         }
     }
 
@@ -75,12 +84,14 @@ impl Store {
                 m.decr(key);
                 Ok(())
             }
+            Store::Redis(r) => r.decr(key).await,
         }
     }
 
     pub async fn ttl(&self, key: &str) -> ApiResult<Option<Duration>> {
         match self {
             Store::Memory(m) => Ok(m.ttl(key)),
+            Store::Redis(r) => r.ttl(key).await,
         }
     }
 
@@ -90,24 +101,27 @@ impl Store {
                 m.sadd(key, member, ttl);
                 Ok(())
             }
+            Store::Redis(r) => r.sadd(key, member, ttl).await,
         }
     }
 
     pub async fn smembers(&self, key: &str) -> ApiResult<Vec<String>> {
         match self {
             Store::Memory(m) => Ok(m.smembers(key)),
+            Store::Redis(r) => r.smembers(key).await,
         }
     }
 
     pub async fn ping(&self) -> bool {
         match self {
             Store::Memory(_) => true,
+            Store::Redis(r) => r.ping().await,
         }
     }
 
     /// Background upkeep for the in-process store; Redis expires keys itself.
     pub fn spawn_janitor(&self) {
-        let Store::Memory(m) = self;
+        let Store::Memory(m) = self else { return };
         let m = m.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(30));

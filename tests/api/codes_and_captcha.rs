@@ -250,7 +250,9 @@ both_backends! {
 
 #[tokio::test]
 async fn the_global_sms_ceiling_stops_sends_with_503() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| f.merge(("sms_max_per_minute", 2))).await.unwrap();
+    let app = TestApp::spawn_with(Backend::Sqlite, |f| f.merge(("sms_max_per_minute", 2)))
+        .await
+        .unwrap();
     // The ceiling is per wall-clock minute: keep the three sends inside one.
     let second = chrono::Utc::now().timestamp() % 60;
     if second > 50 {
@@ -258,7 +260,9 @@ async fn the_global_sms_ceiling_stops_sends_with_503() {
     }
     app.code_for("13800138001", None).await;
     app.code_for("13800138002", None).await;
-    let (status, body) = app.post("/verify_code", json!({ "number": "13800138003" })).await;
+    let (status, body) = app
+        .post("/verify_code", json!({ "number": "13800138003" }))
+        .await;
     assert_error(status, &body, 503, "unavailable");
     assert_eq!(app.sms.count(), 2);
 }

@@ -167,6 +167,13 @@ impl TestApp {
                 .unwrap()?;
             figment = figment.merge(("database_url", url));
         }
+        if let Ok(redis) = std::env::var("GATEHOUSE_TEST_REDIS_URL") {
+            // One Redis for the whole run; each test keeps to its own keys.
+            let prefix = format!("ghtest:{}:", uuid::Uuid::new_v4().simple());
+            figment = figment
+                .merge(("redis_url", redis))
+                .merge(("redis_key_prefix", prefix));
+        }
         let settings = Settings::from_figment(tweak(figment)).unwrap();
         Some(Self::start(settings, backend, sms, data_dir, true).await)
     }

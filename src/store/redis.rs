@@ -1,0 +1,187 @@
+//! The shared key-value store on Redis, for several instances behind one load balancer.
+//!
+//! Every operation is a single command or a Lua script, so single use (`GETDEL`), counting
+//! (`INCR` with the expiry set in the same script) and set-if-absent stay exact under
+//! concurrency across instances. Every call is bounded in time: a Redis that does not answer
+//! becomes `unavailable` within two seconds instead of a hung request.
+
+use std::time::Duration;
+
+use deadpool_redis::redis::{self, AsyncCommands, Script};
+use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+
+use crate::error::{ApiError, ApiResult};
+
+const OP_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+pub struct RedisStore {
+    pool: Pool,
+    prefix: String,
+}
+
+fn unavailable(err: impl std::fmt::Display) -> ApiError {
+    ApiError::Unavailable(format!("redis: {err}"))
+}
+
+fn ms(ttl: Duration) -> u64 {
+    (ttl.as_millis() as u64).max(1)
+}
+
+const INCR: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n";
+
+const DECR: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+return 0";
+
+const SADD: &str = r"
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1";
+
+impl RedisStore {
+    pub fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let mut config = Config::from_url(url);
+        let mut pool = PoolConfig::new(64);
+        pool.timeouts = Timeouts {
+            wait: Some(OP_TIMEOUT),
+            create: Some(OP_TIMEOUT),
+            recycle: Some(OP_TIMEOUT),
+        };
+        config.pool = Some(pool);
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(|e| anyhow::anyhow!("GATEHOUSE_REDIS_URL: {e}"))?;
+        Ok(RedisStore {
+            pool,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    async fn with<T, F, Fut>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let work = async {
+            let conn = self.pool.get().await.map_err(unavailable)?;
+            f(conn).await.map_err(unavailable)
+        };
+        tokio::time::timeout(OP_TIMEOUT, work)
+            .await
+            .map_err(|_| unavailable("timed out"))?
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    pub async fn get(&self, key: &str) -> ApiResult<Option<String>> {
+        let k = self.key(key);
+        self.with(|mut c| async move { c.get(k).await }).await
+    }
+
+    pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<()> {
+        let k = self.key(key);
+        let v = value.to_owned();
+        self.with(|mut c| async move {
+            redis::cmd("SET")
+                .arg(k)
+                .arg(v)
+                .arg("PX")
+                .arg(ms(ttl))
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await
+    }
+
+    pub async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<bool> {
+        let k = self.key(key);
+        let v = value.to_owned();
+        let answer: Option<String> = self
+            .with(|mut c| async move {
+                redis::cmd("SET")
+                    .arg(k)
+                    .arg(v)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ms(ttl))
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(answer.is_some())
+    }
+
+    pub async fn take(&self, key: &str) -> ApiResult<Option<String>> {
+        let k = self.key(key);
+        self.with(|mut c| async move { redis::cmd("GETDEL").arg(k).query_async(&mut c).await })
+            .await
+    }
+
+    pub async fn del(&self, key: &str) -> ApiResult<()> {
+        let k = self.key(key);
+        self.with(|mut c| async move { c.del::<_, ()>(k).await })
+            .await
+    }
+
+    pub async fn incr(&self, key: &str, ttl: Duration) -> ApiResult<i64> {
+        let k = self.key(key);
+        self.with(|mut c| async move {
+            Script::new(INCR)
+                .key(k)
+                .arg(ms(ttl))
+                .invoke_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    pub async fn decr(&self, key: &str) -> ApiResult<()> {
+        let k = self.key(key);
+        self.with(|mut c| async move { Script::new(DECR).key(k).invoke_async::<i64>(&mut c).await })
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn ttl(&self, key: &str) -> ApiResult<Option<Duration>> {
+        let k = self.key(key);
+        let pttl: i64 = self.with(|mut c| async move { c.pttl(k).await }).await?;
+        Ok(match pttl {
+            -2 => None,
+            // A key without expiry should not exist here; report it as long-lived.
+            -1 => Some(Duration::from_secs(3600)),
+            n => Some(Duration::from_millis(n.max(0) as u64)),
+        })
+    }
+
+    pub async fn sadd(&self, key: &str, member: &str, ttl: Duration) -> ApiResult<()> {
+        let k = self.key(key);
+        let m = member.to_owned();
+        self.with(|mut c| async move {
+            Script::new(SADD)
+                .key(k)
+                .arg(m)
+                .arg(ms(ttl))
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn smembers(&self, key: &str) -> ApiResult<Vec<String>> {
+        let k = self.key(key);
+        self.with(|mut c| async move { c.smembers(k).await }).await
+    }
+
+    pub async fn ping(&self) -> bool {
+        self.with(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+            .await
+            .is_ok()
+    }
+}
