@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts_flow;
+mod cli;
 mod codes_and_captcha;
 mod partners;
 mod profile;
