@@ -109,7 +109,9 @@ impl Db {
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(2))
-            .test_on_check_out(false)
+            // A PostgreSQL connection cut under us must not be handed out again: check it
+            // (one round trip) at checkout. SQLite files do not go away.
+            .test_on_check_out(backend == Backend::Postgres)
             .build(Manager { url: url.clone() })
             .map_err(|e| anyhow::anyhow!("cannot connect to {url:?}: {e}"))?;
         Ok(Db {

@@ -86,7 +86,7 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
 }
 
-fn require_all() -> bool {
+pub fn require_all() -> bool {
     std::env::var("GATEHOUSE_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1")
 }
 
@@ -100,7 +100,7 @@ fn with_database(base: &str, name: &str) -> String {
 
 /// Creates a fresh PostgreSQL database, or None when PostgreSQL is not configured (a failure
 /// instead under `GATEHOUSE_TEST_REQUIRE_ALL=1`).
-fn postgres_database() -> Option<String> {
+pub fn postgres_database() -> Option<String> {
     let Ok(base) = std::env::var("GATEHOUSE_TEST_DATABASE_URL") else {
         assert!(
             !require_all(),
@@ -178,7 +178,8 @@ impl TestApp {
         Some(Self::start(settings, backend, sms, data_dir, true).await)
     }
 
-    async fn start(
+    /// Starts one server on `settings`; `fresh_identity` makes its own address the public URL.
+    pub async fn start(
         settings: Settings,
         backend: Backend,
         sms: SmsSink,
