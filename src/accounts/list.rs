@@ -106,9 +106,20 @@ struct RawSort {
     direction: Option<String>,
 }
 
+/// Parses a JSON parameter of the documented shape: an object, or an array of objects.
+/// (serde would also read a struct from a positional array; that shape is not ours.)
 fn json<T: for<'de> Deserialize<'de>>(raw: &str, param: &str) -> ApiResult<T> {
-    serde_json::from_str(raw)
-        .map_err(|_| ApiError::field(param, "not valid JSON of the documented shape"))
+    let bad = || ApiError::field(param, "not valid JSON of the documented shape");
+    let value: Value = serde_json::from_str(raw).map_err(|_| bad())?;
+    let shaped = match &value {
+        Value::Object(_) => true,
+        Value::Array(items) => items.iter().all(Value::is_object),
+        _ => false,
+    };
+    if !shaped {
+        return Err(bad());
+    }
+    serde_json::from_value(value).map_err(|_| bad())
 }
 
 fn parse_time(raw: &str) -> Option<NaiveDateTime> {

@@ -76,7 +76,6 @@ impl SmsSink {
 
 pub struct TestApp {
     pub address: String,
-    pub port: u16,
     pub client: reqwest::Client,
     pub sms: SmsSink,
     pub settings: Settings,
@@ -200,7 +199,6 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
-            port,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

@@ -3,7 +3,9 @@
 mod helpers;
 
 mod accounts_flow;
+mod bad_input;
 mod cli;
+mod cluster;
 mod codes_and_captcha;
 mod partners;
 mod profile;
