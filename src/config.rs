@@ -43,6 +43,12 @@ pub struct Settings {
     pub sms_max_per_minute: u32,
     pub signin_limit_per_ip: u32,
     pub captcha_test_answers: bool,
+    /// First single-logout retry delay; each retry doubles it (capped at 10 minutes).
+    pub logout_retry_base_ms: u64,
+    /// How long a single-logout delivery is retried before it is marked failed.
+    pub logout_give_up_secs: u64,
+    /// How often the single-logout worker looks for due deliveries when not woken.
+    pub logout_poll_ms: u64,
     /// Size of the database connection pool (and of the blocking jobs that may wait on it).
     pub db_pool_size: u32,
 }
@@ -74,6 +80,9 @@ impl Default for Settings {
             signin_limit_per_ip: 100,
             captcha_test_answers: false,
             db_pool_size: 8,
+            logout_retry_base_ms: 2_000,
+            logout_give_up_secs: 86_400,
+            logout_poll_ms: 1_000,
         }
     }
 }
@@ -217,6 +226,12 @@ impl Settings {
             ));
         }
         self.proxies()?;
+        if self.logout_retry_base_ms == 0 || self.logout_poll_ms == 0 {
+            return Err(bad(
+                "logout_retry_base_ms",
+                "retry and poll intervals must be positive",
+            ));
+        }
         if self.db_pool_size == 0 {
             return Err(bad("db_pool_size", "must be positive"));
         }
@@ -323,6 +338,9 @@ const KNOWN: &[&str] = &[
     "SIGNIN_LIMIT_PER_IP",
     "CAPTCHA_TEST_ANSWERS",
     "DB_POOL_SIZE",
+    "LOGOUT_RETRY_BASE_MS",
+    "LOGOUT_GIVE_UP_SECS",
+    "LOGOUT_POLL_MS",
     "LOG",
 ];
 

@@ -3,6 +3,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod accounts;
+pub mod admin;
 pub mod blocking;
 pub mod captcha;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod logout;
 pub mod openapi;
 pub mod partners;
 pub mod sessions;

@@ -18,7 +18,7 @@ use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::tokens::{SigningKey, TokenService};
-use crate::{accounts, captcha, codes, health, tokens};
+use crate::{accounts, admin, captcha, codes, health, tokens};
 
 pub struct Application {
     port: u16,
@@ -77,6 +77,7 @@ impl Application {
         };
         store.spawn_janitor();
         let state = web::Data::new(AppState::new(settings, db, store, tokens)?);
+        crate::logout::spawn_worker(state.clone());
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
         let server = HttpServer::new(move || build_app(app_state.clone()))
@@ -140,6 +141,15 @@ fn build_app(
         .service(tokens::routes::check_token)
         .service(tokens::routes::record_token)
         .service(tokens::routes::jwks)
+        .service(admin::clients::list_clients)
+        .service(admin::clients::create_client)
+        .service(admin::clients::get_client)
+        .service(admin::clients::update_client)
+        .service(admin::clients::delete_client)
+        .service(admin::clients::rotate_secret)
+        .service(admin::users::patch_user)
+        .service(admin::users::force_signout)
+        .service(admin::users::deliveries)
         .split_for_parts();
     let known: Arc<Vec<ResourceDef>> = Arc::new(
         api.paths

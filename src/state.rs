@@ -18,6 +18,7 @@ pub struct AppState {
     pub tokens: TokenService,
     pub proxies: Vec<IpNet>,
     pub http: reqwest::Client,
+    pub logout_wakeup: crate::logout::Wakeup,
     dummy_hash: OnceCell<String>,
 }
 
@@ -42,6 +43,7 @@ impl AppState {
             tokens,
             proxies,
             http,
+            logout_wakeup: crate::logout::Wakeup::default(),
             dummy_hash: OnceCell::new(),
         })
     }

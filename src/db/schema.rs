@@ -59,4 +59,27 @@ diesel::table! {
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(session_clients -> sessions (session_id));
 diesel::joinable!(session_clients -> clients (client_id));
-diesel::allow_tables_to_appear_in_same_query!(users, clients, sessions, session_clients);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    clients,
+    sessions,
+    session_clients,
+    logout_deliveries
+);
+
+diesel::table! {
+    logout_deliveries (id) {
+        id -> Text,
+        client_id -> Text,
+        sid -> Text,
+        sub -> Text,
+        logout_url -> Text,
+        state -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}

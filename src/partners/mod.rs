@@ -146,9 +146,14 @@ impl NewClient {
     }
 }
 
+/// A new client secret: 256 random bits.
+pub fn new_secret() -> String {
+    random_token(32)
+}
+
 /// Inserts a validated client; returns the row and the one-time secret.
 pub fn insert(conn: &mut DbConnection, new: NewClient) -> QueryResult<(ClientRow, String)> {
-    let secret = random_token(32);
+    let secret = new_secret();
     let now = crate::db::now();
     let row = ClientRow {
         client_id: format!("gh_{}", &uuid::Uuid::new_v4().simple().to_string()[..20]),

@@ -202,41 +202,53 @@ pub async fn end(state: &AppState, which: Which<'_>, reason: EndReason) -> ApiRe
             (None, Some(user_id.to_owned()), except.map(str::to_owned))
         }
     };
-    let ended: Vec<(String, NaiveDateTime)> = state
+    let ended: Vec<(String, NaiveDateTime, String)> = state
         .db
         .run(move |conn| {
-            let now = crate::db::now();
-            let mut query = sessions::table
-                .filter(sessions::ended_at.is_null())
-                .select((sessions::id, sessions::expires_at))
-                .into_boxed();
-            if let Some(sid) = &one {
-                query = query.filter(sessions::id.eq(sid));
-            }
-            if let Some(uid) = &user {
-                query = query.filter(sessions::user_id.eq(uid));
-            }
-            if let Some(keep) = &except {
-                query = query.filter(sessions::id.ne(keep));
-            }
-            let rows: Vec<(String, NaiveDateTime)> = query.load(conn)?;
-            let ids: Vec<&String> = rows.iter().map(|(id, _)| id).collect();
-            diesel::update(sessions::table.filter(sessions::id.eq_any(ids)))
-                .set((
-                    sessions::ended_at.eq(now),
-                    sessions::end_reason.eq(reason.as_str()),
-                ))
-                .execute(conn)?;
-            Ok(rows)
+            conn.transaction(|conn| {
+                let now = crate::db::now();
+                let mut query = sessions::table
+                    .filter(sessions::ended_at.is_null())
+                    .select((sessions::id, sessions::expires_at, sessions::user_id))
+                    .into_boxed();
+                if let Some(sid) = &one {
+                    query = query.filter(sessions::id.eq(sid));
+                }
+                if let Some(uid) = &user {
+                    query = query.filter(sessions::user_id.eq(uid));
+                }
+                if let Some(keep) = &except {
+                    query = query.filter(sessions::id.ne(keep));
+                }
+                let rows: Vec<(String, NaiveDateTime, String)> = query.load(conn)?;
+                let ids: Vec<&String> = rows.iter().map(|(id, _, _)| id).collect();
+                diesel::update(sessions::table.filter(sessions::id.eq_any(ids)))
+                    .set((
+                        sessions::ended_at.eq(now),
+                        sessions::end_reason.eq(reason.as_str()),
+                    ))
+                    .execute(conn)?;
+                // The outbox rows commit with the session's end, or not at all.
+                let pairs: Vec<(String, String)> = rows
+                    .iter()
+                    .map(|(sid, _, sub)| (sid.clone(), sub.clone()))
+                    .collect();
+                crate::logout::enqueue(conn, &pairs)?;
+                Ok::<_, diesel::result::Error>(rows)
+            })
+            .map_err(ApiError::from)
         })
         .await?;
-    for (sid, expires_at) in &ended {
+    for (sid, expires_at, _) in &ended {
         state
             .store
             .set(&key(sid), ENDED, until(*expires_at))
             .await?;
     }
-    Ok(ended.into_iter().map(|(sid, _)| sid).collect())
+    if !ended.is_empty() {
+        state.logout_wakeup.wake();
+    }
+    Ok(ended.into_iter().map(|(sid, _, _)| sid).collect())
 }
 
 /// Records that a partner system is logged into a session (idempotent).

@@ -10,4 +10,5 @@ mod codes_and_captcha;
 mod partners;
 mod profile;
 mod signin;
+mod single_logout;
 mod users_list;

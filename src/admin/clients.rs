@@ -1,0 +1,292 @@
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::admin::require_admin;
+use crate::db::schema::clients;
+use crate::error::{ApiError, ApiResult};
+use crate::http::envelope;
+use crate::http::input::{Input, Required};
+use crate::partners::{self, ClientRow, ClientView, NewClient};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ClientRequest {
+    pub name: Option<String>,
+    /// Callback rules: a JSON array of strings, or (in forms) one rule per line.
+    #[schema(value_type = Vec<String>)]
+    pub callbacks: Option<Value>,
+    pub logout_url: Option<String>,
+    /// `token` (default) or `ticket`.
+    pub mode: Option<String>,
+    /// PUT only; defaults to true.
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientWithSecret {
+    #[serde(flatten)]
+    pub client: ClientView,
+    /// Shown once; only its hash is stored.
+    pub client_secret: String,
+}
+
+fn rules(raw: Option<Value>) -> ApiResult<Vec<String>> {
+    let bad = || ApiError::field("callbacks", "an array of callback rules");
+    match raw {
+        None => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(s
+            .split(['\n', ','])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s),
+                _ => Err(bad()),
+            })
+            .collect(),
+        Some(_) => Err(bad()),
+    }
+}
+
+fn validated(p: ClientRequest) -> ApiResult<(NewClient, bool)> {
+    let mut required = Required::default();
+    let name = required.take("name", p.name);
+    let callbacks = rules(p.callbacks)?;
+    if callbacks.is_empty() {
+        required.take("callbacks", None);
+    }
+    required.finish()?;
+    let new = NewClient {
+        name,
+        callbacks,
+        logout_url: p.logout_url,
+        mode: p.mode.unwrap_or_else(|| "token".into()),
+    }
+    .validate()
+    .map_err(|e| {
+        let field = match e {
+            partners::ClientError::Name => "name",
+            partners::ClientError::Callback(..) | partners::ClientError::NoCallback => "callbacks",
+            partners::ClientError::LogoutUrl => "logout_url",
+            partners::ClientError::Mode => "mode",
+        };
+        ApiError::field(field, &e.to_string())
+    })?;
+    Ok((new, p.enabled.unwrap_or(true)))
+}
+
+async fn find(state: &AppState, id: String) -> ApiResult<ClientRow> {
+    state
+        .db
+        .run(move |conn| {
+            clients::table
+                .find(id)
+                .select(ClientRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(ApiError::from)
+        })
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// Partner systems.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "All partner systems", body = inline(crate::openapi::EnvelopeOf<Vec<ClientView>>)),
+        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[get("/admin/api/clients")]
+pub async fn list_clients(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    require_admin(&state, &req, &input).await?;
+    let rows = state
+        .db
+        .run(|conn| partners::list(conn).map_err(ApiError::from))
+        .await?;
+    let views: Vec<ClientView> = rows.iter().map(ClientView::from).collect();
+    let total = views.len() as u64;
+    Ok(envelope::list(views, total))
+}
+
+/// Registers a partner system; the secret is returned once.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    request_body(content((ClientRequest = "application/json"), (ClientRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 201, description = "Created", body = inline(crate::openapi::EnvelopeOf<ClientWithSecret>)),
+        (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[post("/admin/api/clients")]
+pub async fn create_client(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    require_admin(&state, &req, &input).await?;
+    let (new, _) = validated(input.parse()?)?;
+    let (row, secret) = state
+        .db
+        .run(move |conn| partners::insert(conn, new).map_err(ApiError::from))
+        .await?;
+    Ok(envelope::created(ClientWithSecret {
+        client: ClientView::from(&row),
+        client_secret: secret,
+    }))
+}
+
+/// One partner system.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("client_id" = String, Path)),
+    responses(
+        (status = 200, description = "The partner", body = inline(crate::openapi::EnvelopeOf<ClientView>)),
+        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[get("/admin/api/clients/{client_id}")]
+pub async fn get_client(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&state, &req, &input).await?;
+    let row = find(&state, path.into_inner()).await?;
+    Ok(envelope::ok(ClientView::from(&row)))
+}
+
+/// Replaces a partner system's fields (the secret is kept).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("client_id" = String, Path)),
+    request_body(content((ClientRequest = "application/json"), (ClientRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Updated", body = inline(crate::openapi::EnvelopeOf<ClientView>)),
+        (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[put("/admin/api/clients/{client_id}")]
+pub async fn update_client(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&state, &req, &input).await?;
+    let mut row = find(&state, path.into_inner()).await?;
+    let (new, enabled) = validated(input.parse()?)?;
+    row.name = new.name;
+    row.callbacks =
+        serde_json::to_string(&new.callbacks).map_err(|e| ApiError::Internal(e.to_string()))?;
+    row.logout_url = new.logout_url;
+    row.mode = new.mode;
+    row.enabled = enabled;
+    row.updated_at = crate::db::now();
+    let saved = row.clone();
+    state
+        .db
+        .run(move |conn| {
+            diesel::update(clients::table.find(&row.client_id))
+                .set(&row)
+                .execute(conn)
+                .map(|_| ())
+                .map_err(ApiError::from)
+        })
+        .await?;
+    Ok(envelope::ok(ClientView::from(&saved)))
+}
+
+/// Removes a partner system.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("client_id" = String, Path)),
+    responses(
+        (status = 200, description = "Deleted", body = crate::openapi::EnvelopeNull),
+        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[delete("/admin/api/clients/{client_id}")]
+pub async fn delete_client(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&state, &req, &input).await?;
+    let id = path.into_inner();
+    let removed = state
+        .db
+        .run(move |conn| {
+            diesel::delete(clients::table.find(id))
+                .execute(conn)
+                .map_err(ApiError::from)
+        })
+        .await?;
+    if removed == 0 {
+        return Err(ApiError::NotFound);
+    }
+    Ok(envelope::ok(()))
+}
+
+/// Replaces the secret; the old one stops working at once.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("client_id" = String, Path)),
+    responses(
+        (status = 200, description = "The new secret, shown once", body = inline(crate::openapi::EnvelopeOf<ClientWithSecret>)),
+        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[post("/admin/api/clients/{client_id}/secret")]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&state, &req, &input).await?;
+    let mut row = find(&state, path.into_inner()).await?;
+    let secret = partners::new_secret();
+    row.secret_hash = partners::hash_secret(&secret);
+    row.updated_at = crate::db::now();
+    let saved = row.clone();
+    state
+        .db
+        .run(move |conn| {
+            diesel::update(clients::table.find(&row.client_id))
+                .set((
+                    clients::secret_hash.eq(&row.secret_hash),
+                    clients::updated_at.eq(row.updated_at),
+                ))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(ApiError::from)
+        })
+        .await?;
+    Ok(envelope::ok(ClientWithSecret {
+        client: ClientView::from(&saved),
+        client_secret: secret,
+    }))
+}

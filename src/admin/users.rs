@@ -1,0 +1,164 @@
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use diesel::prelude::*;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::accounts::model::{self, ROLE_ADMIN, ROLE_USER, STATUS_ACTIVE, STATUS_DISABLED};
+use crate::accounts::{UserView, load};
+use crate::admin::{page_params, require_admin};
+use crate::db::schema::logout_deliveries;
+use crate::error::{ApiError, ApiResult};
+use crate::http::envelope;
+use crate::http::input::Input;
+use crate::logout::{DeliveryRow, DeliveryView};
+use crate::sessions::{self, EndReason, Which};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UserPatch {
+    /// `active` or `disabled`; disabling ends every session (with single logout).
+    pub status: Option<String>,
+    /// `user` or `admin`.
+    pub role: Option<String>,
+}
+
+async fn target(state: &AppState, id: &str) -> ApiResult<crate::accounts::UserRow> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(ApiError::NotFound);
+    }
+    load(state, id).await?.ok_or(ApiError::NotFound)
+}
+
+/// Changes an account's status or role.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body(content((UserPatch = "application/json"), (UserPatch = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "The updated user", body = inline(crate::openapi::EnvelopeOf<UserView>)),
+        (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[patch("/admin/api/users/{id}")]
+pub async fn patch_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&state, &req, &input).await?;
+    let p: UserPatch = input.parse()?;
+    let mut user = target(&state, &path.into_inner()).await?;
+    if let Some(status) = p.status.as_deref() {
+        if ![STATUS_ACTIVE, STATUS_DISABLED].contains(&status) {
+            return Err(ApiError::field("status", "active or disabled"));
+        }
+        user.status = status.to_owned();
+    }
+    if let Some(role) = p.role.as_deref() {
+        if ![ROLE_USER, ROLE_ADMIN].contains(&role) {
+            return Err(ApiError::field("role", "user or admin"));
+        }
+        user.role = role.to_owned();
+    }
+    user.updated_at = crate::db::now();
+    let saved = user.clone();
+    state
+        .db
+        .run(move |conn| model::save(conn, &user).map_err(ApiError::from))
+        .await?;
+    if saved.status == STATUS_DISABLED {
+        sessions::end(
+            &state,
+            Which::AllOfUser {
+                user_id: &saved.id,
+                except: None,
+            },
+            EndReason::AccountDisabled,
+        )
+        .await?;
+    }
+    Ok(envelope::ok(UserView::from(&saved)))
+}
+
+/// Ends every session of an account (single logout runs).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Signed out everywhere", body = crate::openapi::EnvelopeNull),
+        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[post("/admin/api/users/{id}/signout")]
+pub async fn force_signout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&state, &req, &input).await?;
+    let user = target(&state, &path.into_inner()).await?;
+    sessions::end(
+        &state,
+        Which::AllOfUser {
+            user_id: &user.id,
+            except: None,
+        },
+        EndReason::ForcedSignOut,
+    )
+    .await?;
+    Ok(envelope::ok(()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageParams {
+    /// From 1.
+    pub page: Option<String>,
+    /// 1..100, default 20.
+    pub limit: Option<String>,
+}
+
+/// Single-logout deliveries, newest first.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of deliveries", body = inline(crate::openapi::EnvelopeOf<Vec<DeliveryView>>)),
+        (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[get("/admin/api/deliveries")]
+pub async fn deliveries(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    require_admin(&state, &req, &input).await?;
+    let p: PageParams = input.parse()?;
+    let (page, limit) = page_params(p.page.as_deref(), p.limit.as_deref())?;
+    let (rows, total) = state
+        .db
+        .run(move |conn| {
+            let total: i64 = logout_deliveries::table.count().get_result(conn)?;
+            let rows: Vec<DeliveryRow> = logout_deliveries::table
+                .order((
+                    logout_deliveries::created_at.desc(),
+                    logout_deliveries::id.asc(),
+                ))
+                .limit(limit)
+                .offset((page - 1) * limit)
+                .select(DeliveryRow::as_select())
+                .load(conn)?;
+            Ok((rows, total))
+        })
+        .await?;
+    let views: Vec<DeliveryView> = rows.iter().map(DeliveryView::from).collect();
+    Ok(envelope::list(views, total.max(0) as u64))
+}
