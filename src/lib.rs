@@ -16,6 +16,7 @@ pub mod health;
 pub mod http;
 pub mod logout;
 pub mod openapi;
+pub mod pages;
 pub mod partners;
 pub mod sessions;
 pub mod startup;

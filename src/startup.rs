@@ -159,6 +159,16 @@ fn build_app(
             .collect(),
     );
     app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        .app_data(
+            web::FormConfig::default()
+                .limit(crate::http::input::BODY_LIMIT)
+                .error_handler(|_, _| ApiError::field("body", "malformed form").into()),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|_, _| ApiError::field("query", "malformed query string").into()),
+        )
+        .configure(crate::pages::routes)
         .default_service(web::to(move |req: actix_web::HttpRequest| {
             let known = known.clone();
             async move {

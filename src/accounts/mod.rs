@@ -3,6 +3,7 @@
 pub mod list;
 pub mod model;
 pub mod passwords;
+pub mod registration;
 pub mod routes;
 pub mod signin;
 

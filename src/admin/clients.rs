@@ -140,15 +140,7 @@ pub async fn create_client(
     input: Input,
 ) -> ApiResult<HttpResponse> {
     require_admin(&state, &req, &input).await?;
-    let (new, _) = validated(input.parse()?)?;
-    let (row, secret) = state
-        .db
-        .run(move |conn| partners::insert(conn, new).map_err(ApiError::from))
-        .await?;
-    Ok(envelope::created(ClientWithSecret {
-        client: ClientView::from(&row),
-        client_secret: secret,
-    }))
+    Ok(envelope::created(create(&state, input.parse()?).await?))
 }
 
 /// One partner system.
@@ -193,8 +185,28 @@ pub async fn update_client(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     require_admin(&state, &req, &input).await?;
-    let mut row = find(&state, path.into_inner()).await?;
-    let (new, enabled) = validated(input.parse()?)?;
+    Ok(envelope::ok(
+        update(&state, path.into_inner(), input.parse()?).await?,
+    ))
+}
+
+/// Registers a partner; the secret is in the answer, once.
+pub async fn create(state: &AppState, p: ClientRequest) -> ApiResult<ClientWithSecret> {
+    let (new, _) = validated(p)?;
+    let (row, secret) = state
+        .db
+        .run(move |conn| partners::insert(conn, new).map_err(ApiError::from))
+        .await?;
+    Ok(ClientWithSecret {
+        client: ClientView::from(&row),
+        client_secret: secret,
+    })
+}
+
+/// Replaces a partner's fields, keeping its id and secret.
+pub async fn update(state: &AppState, id: String, p: ClientRequest) -> ApiResult<ClientView> {
+    let mut row = find(state, id).await?;
+    let (new, enabled) = validated(p)?;
     row.name = new.name;
     row.callbacks =
         serde_json::to_string(&new.callbacks).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -213,7 +225,7 @@ pub async fn update_client(
                 .map_err(ApiError::from)
         })
         .await?;
-    Ok(envelope::ok(ClientView::from(&saved)))
+    Ok(ClientView::from(&saved))
 }
 
 /// Removes a partner system.
@@ -267,7 +279,12 @@ pub async fn rotate_secret(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     require_admin(&state, &req, &input).await?;
-    let mut row = find(&state, path.into_inner()).await?;
+    Ok(envelope::ok(rotate(&state, path.into_inner()).await?))
+}
+
+/// Replaces a partner's secret; the old one stops working at once.
+pub async fn rotate(state: &AppState, id: String) -> ApiResult<ClientWithSecret> {
+    let mut row = find(state, id).await?;
     let secret = partners::new_secret();
     row.secret_hash = partners::hash_secret(&secret);
     row.updated_at = crate::db::now();
@@ -285,8 +302,8 @@ pub async fn rotate_secret(
                 .map_err(ApiError::from)
         })
         .await?;
-    Ok(envelope::ok(ClientWithSecret {
+    Ok(ClientWithSecret {
         client: ClientView::from(&saved),
         client_secret: secret,
-    }))
+    })
 }

@@ -50,8 +50,17 @@ pub async fn patch_user(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     require_admin(&state, &req, &input).await?;
-    let p: UserPatch = input.parse()?;
-    let mut user = target(&state, &path.into_inner()).await?;
+    let saved = apply_patch(&state, &path.into_inner(), input.parse()?).await?;
+    Ok(envelope::ok(UserView::from(&saved)))
+}
+
+/// Changes status or role; disabling ends every session of the account.
+pub async fn apply_patch(
+    state: &AppState,
+    id: &str,
+    p: UserPatch,
+) -> ApiResult<crate::accounts::UserRow> {
+    let mut user = target(state, id).await?;
     if let Some(status) = p.status.as_deref() {
         if ![STATUS_ACTIVE, STATUS_DISABLED].contains(&status) {
             return Err(ApiError::field("status", "active or disabled"));
@@ -72,7 +81,7 @@ pub async fn patch_user(
         .await?;
     if saved.status == STATUS_DISABLED {
         sessions::end(
-            &state,
+            state,
             Which::AllOfUser {
                 user_id: &saved.id,
                 except: None,
@@ -81,7 +90,7 @@ pub async fn patch_user(
         )
         .await?;
     }
-    Ok(envelope::ok(UserView::from(&saved)))
+    Ok(saved)
 }
 
 /// Ends every session of an account (single logout runs).
@@ -102,9 +111,15 @@ pub async fn force_signout(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     require_admin(&state, &req, &input).await?;
-    let user = target(&state, &path.into_inner()).await?;
+    sign_out_everywhere(&state, &path.into_inner()).await?;
+    Ok(envelope::ok(()))
+}
+
+/// Ends every session of an account (single logout runs).
+pub async fn sign_out_everywhere(state: &AppState, id: &str) -> ApiResult<()> {
+    let user = target(state, id).await?;
     sessions::end(
-        &state,
+        state,
         Which::AllOfUser {
             user_id: &user.id,
             except: None,
@@ -112,7 +127,7 @@ pub async fn force_signout(
         EndReason::ForcedSignOut,
     )
     .await?;
-    Ok(envelope::ok(()))
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -45,6 +45,7 @@ diesel::table! {
         expires_at -> Timestamp,
         ended_at -> Nullable<Timestamp>,
         end_reason -> Nullable<Text>,
+        browser_key -> Nullable<Text>,
     }
 }
 

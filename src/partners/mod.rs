@@ -2,6 +2,7 @@
 //! `callback_url`.
 
 pub mod callback;
+pub mod tickets;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

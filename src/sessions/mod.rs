@@ -44,6 +44,8 @@ pub struct SessionRow {
     pub expires_at: NaiveDateTime,
     pub ended_at: Option<NaiveDateTime>,
     pub end_reason: Option<String>,
+    /// SHA-256 of the browser session cookie, for sessions started on the sign-in page.
+    pub browser_key: Option<String>,
 }
 
 /// Who a new session is for.
@@ -56,6 +58,8 @@ pub struct NewSession<'a> {
     pub ip: String,
     /// The partner system signed into, when the sign-in came with a `callback_url`.
     pub client_id: Option<&'a str>,
+    /// For browser sign-ins: the hash of the session cookie's secret.
+    pub browser_key: Option<String>,
 }
 
 /// Starts a session and returns its first token.
@@ -81,6 +85,7 @@ pub async fn start(state: &AppState, new: NewSession<'_>) -> ApiResult<(String, 
         expires_at: at(claims.delay_time),
         ended_at: None,
         end_reason: None,
+        browser_key: new.browser_key,
     };
     let client = new.client_id.map(str::to_owned);
     state
@@ -297,6 +302,152 @@ pub async fn clients_of(state: &AppState, sid: &str) -> ApiResult<Vec<String>> {
                 .select(session_clients::client_id)
                 .load(conn)
                 .map_err(ApiError::from)
+        })
+        .await
+}
+
+/// Issues another token in a live session (for a partner, when `client_id` is given) and
+/// extends the session to the new token's refresh window; `record` also records that partner
+/// as logged into the session (ticket mode records it when the ticket is redeemed instead).
+pub async fn issue_in(
+    state: &AppState,
+    sid: &str,
+    client_id: Option<&str>,
+    record: bool,
+) -> ApiResult<(String, Claims)> {
+    let lookup = sid.to_owned();
+    let (session, user) = state
+        .db
+        .run(move |conn| {
+            let session: SessionRow = sessions::table
+                .find(&lookup)
+                .select(SessionRow::as_select())
+                .first(conn)?;
+            let user = crate::accounts::model::find_by_id(conn, &session.user_id)?;
+            Ok((session, user))
+        })
+        .await?;
+    let user = user.ok_or(ApiError::TokenRevoked)?;
+    if session.ended_at.is_some() || !user.is_active() {
+        return Err(ApiError::TokenRevoked);
+    }
+    let (token, claims) = state.tokens.issue(&TokenRequest {
+        user_id: &user.id,
+        sid,
+        terminal: &session.terminal.to_ascii_lowercase(),
+        user_agent: &session.user_agent,
+        phone: user.phone.as_deref(),
+        openid: user.openid.as_deref(),
+        aud: client_id,
+    })?;
+    let expires = at(claims.delay_time).max(session.expires_at);
+    let id = sid.to_owned();
+    state
+        .db
+        .run(move |conn| {
+            diesel::update(sessions::table.find(&id))
+                .set(sessions::expires_at.eq(expires))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(ApiError::from)
+        })
+        .await?;
+    state.store.set(&key(sid), &user.id, until(expires)).await?;
+    if let Some(client) = client_id.filter(|_| record) {
+        record_client(state, sid, client).await?;
+    }
+    Ok((token, claims))
+}
+
+/// The live session behind a browser cookie's key hash, if any: `(sid, user_id)`.
+pub async fn by_browser_key(
+    state: &AppState,
+    browser_key: &str,
+) -> ApiResult<Option<(String, String)>> {
+    let cache = format!("bsess:{browser_key}");
+    let sid = match state.store.get(&cache).await? {
+        Some(sid) => Some(sid),
+        None => {
+            let lookup = browser_key.to_owned();
+            let row = state
+                .db
+                .run(move |conn| {
+                    sessions::table
+                        .filter(sessions::browser_key.eq(lookup))
+                        .select(SessionRow::as_select())
+                        .first(conn)
+                        .optional()
+                        .map_err(ApiError::from)
+                })
+                .await?;
+            match row {
+                Some(r) if r.ended_at.is_none() && r.expires_at > crate::db::now() => {
+                    state.store.set(&cache, &r.id, until(r.expires_at)).await?;
+                    Some(r.id)
+                }
+                _ => None,
+            }
+        }
+    };
+    let Some(sid) = sid else { return Ok(None) };
+    match state.store.get(&key(&sid)).await? {
+        Some(uid) if uid != ENDED => Ok(Some((sid, uid))),
+        Some(_) => Ok(None),
+        None => {
+            let lookup = sid.clone();
+            let row = state
+                .db
+                .run(move |conn| {
+                    sessions::table
+                        .find(lookup)
+                        .select(SessionRow::as_select())
+                        .first(conn)
+                        .optional()
+                        .map_err(ApiError::from)
+                })
+                .await?;
+            match row {
+                Some(r) if r.ended_at.is_none() && r.expires_at > crate::db::now() => {
+                    state
+                        .store
+                        .set(&key(&r.id), &r.user_id, until(r.expires_at))
+                        .await?;
+                    Ok(Some((r.id, r.user_id)))
+                }
+                _ => Ok(None),
+            }
+        }
+    }
+}
+
+/// A person's sessions that have not ended, newest first, with the partners in each.
+pub async fn live_of_user(
+    state: &AppState,
+    user_id: &str,
+) -> ApiResult<Vec<(SessionRow, Vec<String>)>> {
+    let uid = user_id.to_owned();
+    state
+        .db
+        .run(move |conn| {
+            let now = crate::db::now();
+            let rows: Vec<SessionRow> = sessions::table
+                .filter(sessions::user_id.eq(&uid))
+                .filter(sessions::ended_at.is_null())
+                .filter(sessions::expires_at.gt(now))
+                .order(sessions::created_at.desc())
+                .limit(50)
+                .select(SessionRow::as_select())
+                .load(conn)?;
+            let mut out = Vec::new();
+            for r in rows {
+                let names: Vec<String> = session_clients::table
+                    .inner_join(crate::db::schema::clients::table)
+                    .filter(session_clients::session_id.eq(&r.id))
+                    .select(crate::db::schema::clients::name)
+                    .load(conn)?;
+                out.push((r, names));
+            }
+            Ok(out)
         })
         .await
 }

@@ -33,6 +33,14 @@ impl From<&Claims> for TokenCheck {
     }
 }
 
+/// A redeemed ticket: the check plus the token it stood for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketCheck {
+    #[serde(flatten)]
+    pub check: TokenCheck,
+    pub token: String,
+}
+
 #[derive(Debug, Deserialize, IntoParams, ToSchema)]
 pub struct TokenParam {
     /// The token, when not sent as `Authorization: Bearer` or a `token` header.
@@ -118,12 +126,21 @@ pub async fn record_token(
     {
         return Err(ApiError::ClientAuthFailed);
     }
-    let Some(token) = token else {
-        // Tickets are only ever issued by the browser flow; none is known here.
+    if let Some(ticket) = p.ticket.as_deref().filter(|_| token.is_none()) {
+        // Tickets are only redeemed by the partner they were issued to, with its secret.
         if credentials.is_none() {
             return Err(ApiError::ClientAuthFailed);
         }
-        return Err(ApiError::TokenInvalid);
+        let token = partners::tickets::redeem(&state, ticket, &client.client_id).await?;
+        let claims = sessions::authenticate(&state, &token).await?;
+        sessions::record_client(&state, &claims.sid, &client.client_id).await?;
+        return Ok(envelope::ok(TicketCheck {
+            check: TokenCheck::from(&claims),
+            token,
+        }));
+    }
+    let Some(token) = token else {
+        return Err(ApiError::TokenMissing);
     };
     let claims = sessions::authenticate(&state, &token).await?;
     if credentials.is_some()

@@ -3,13 +3,11 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::accounts::routes::signin::parse_number;
-use crate::accounts::{UserView, model, passwords, signin};
-use crate::codes::{self, Purpose};
-use crate::domain::{Password, Username};
-use crate::error::{ApiError, ApiResult};
+use crate::accounts::{UserView, registration};
+use crate::error::ApiResult;
 use crate::http::envelope;
 use crate::http::input::{Input, Required};
-use crate::sessions::{self, EndReason, Which};
+use crate::sessions;
 use crate::state::AppState;
 use crate::tokens::routes::require_token;
 
@@ -19,13 +17,6 @@ pub struct SignupRequest {
     pub pwd: Option<String>,
     pub verify_code: Option<String>,
     pub username: Option<String>,
-}
-
-fn map_unique(err: ApiError, what: ApiError) -> ApiError {
-    match err {
-        ApiError::Conflict(_) => what,
-        other => other,
-    }
 }
 
 /// Creates an account after proving the number with a code.
@@ -47,37 +38,8 @@ pub async fn signup(state: web::Data<AppState>, input: Input) -> ApiResult<HttpR
     let code = required.take("verify_code", p.verify_code);
     required.finish()?;
     let number = parse_number(&number)?;
-    let username = match p.username.as_deref() {
-        Some(raw) => Some(Username::parse(raw).map_err(|why| ApiError::field("username", why))?),
-        None => None,
-    };
-    let mut identities = vec![number.as_str()];
-    if let Some(u) = &username {
-        identities.push(u.as_str());
-    }
-    let password = Password::parse(&pwd, &identities)?;
-    codes::verify(&state, &number, &code, Purpose::Signup).await?;
-    let hash = passwords::hash(&state, &password).await?;
-    let mut row = model::new_row(&number, Some(hash));
-    if let Some(u) = &username {
-        row.username = Some(u.as_str().to_owned());
-        row.username_lower = Some(u.lower());
-    }
-    let created = state
-        .db
-        .run(move |conn| {
-            if model::find_by_number(conn, &number)?.is_some() {
-                return Err(ApiError::AccountExists);
-            }
-            if let Some(lower) = &row.username_lower
-                && model::username_taken(conn, lower, &row.id)?
-            {
-                return Err(ApiError::Conflict("username taken"));
-            }
-            model::insert(conn, &row).map_err(|e| map_unique(e.into(), ApiError::AccountExists))?;
-            Ok(row)
-        })
-        .await?;
+    let created =
+        registration::create_account(&state, number, &pwd, &code, p.username.as_deref()).await?;
     Ok(envelope::created(UserView::from(&created)))
 }
 
@@ -112,26 +74,7 @@ pub async fn change_password(
     let old = required.take("old_pwd", p.old_pwd);
     let new = required.take("new_pwd", p.new_pwd);
     required.finish()?;
-    let mut user = crate::accounts::load_self(&state, &claims.sub).await?;
-    if !passwords::verify(&state, user.password_hash.as_deref(), &old).await? {
-        return Err(ApiError::CredentialsInvalid);
-    }
-    let password = Password::parse(&new, &user.identities())?;
-    user.password_hash = Some(passwords::hash(&state, &password).await?);
-    user.updated_at = crate::db::now();
-    state
-        .db
-        .run(move |conn| model::save(conn, &user).map_err(ApiError::from))
-        .await?;
-    sessions::end(
-        &state,
-        Which::AllOfUser {
-            user_id: &claims.sub,
-            except: Some(&claims.sid),
-        },
-        EndReason::PasswordChanged,
-    )
-    .await?;
+    registration::change_password(&state, &claims.sub, &claims.sid, &old, &new).await?;
     Ok(envelope::ok(()))
 }
 
@@ -161,31 +104,6 @@ pub async fn reset_password(state: web::Data<AppState>, input: Input) -> ApiResu
     let code = required.take("verify_code", p.verify_code);
     required.finish()?;
     let number = parse_number(&number)?;
-    Password::parse(&pwd, &[number.as_str()])?;
-    codes::verify(&state, &number, &code, Purpose::ResetPassword).await?;
-    let lookup = number.clone();
-    let mut user = state
-        .db
-        .run(move |conn| model::find_by_number(conn, &lookup).map_err(ApiError::from))
-        .await?
-        .ok_or(ApiError::AccountNotFound)?;
-    let password = Password::parse(&pwd, &user.identities())?;
-    user.password_hash = Some(passwords::hash(&state, &password).await?);
-    user.updated_at = crate::db::now();
-    let user_id = user.id.clone();
-    state
-        .db
-        .run(move |conn| model::save(conn, &user).map_err(ApiError::from))
-        .await?;
-    sessions::end(
-        &state,
-        Which::AllOfUser {
-            user_id: &user_id,
-            except: None,
-        },
-        EndReason::PasswordReset,
-    )
-    .await?;
-    signin::clear_lockout(&state, &number).await?;
+    registration::reset_password(&state, number, &pwd, &code).await?;
     Ok(envelope::ok(()))
 }

@@ -56,6 +56,7 @@ async fn start_session(
             user_agent: &user_agent(req),
             ip: client_ip(req, &state.proxies).to_string(),
             client_id: client.map(|c| c.client_id.as_str()),
+            browser_key: None,
         },
     )
     .await?;

@@ -1,0 +1,2 @@
+DROP INDEX sessions_browser_key;
+ALTER TABLE sessions DROP COLUMN browser_key;

@@ -1,0 +1,118 @@
+//! Creating accounts and resetting passwords with a code: shared by the JSON API and the pages.
+
+use crate::accounts::{UserRow, model, passwords, signin};
+use crate::codes::{self, Purpose};
+use crate::domain::{Number, Password, Username};
+use crate::error::{ApiError, ApiResult};
+use crate::sessions::{self, EndReason, Which};
+use crate::state::AppState;
+
+/// Creates an account after proving the number with a code.
+pub async fn create_account(
+    state: &AppState,
+    number: Number,
+    pwd: &str,
+    code: &str,
+    username: Option<&str>,
+) -> ApiResult<UserRow> {
+    let username = match username {
+        Some(raw) => Some(Username::parse(raw).map_err(|why| ApiError::field("username", why))?),
+        None => None,
+    };
+    let mut identities = vec![number.as_str()];
+    if let Some(u) = &username {
+        identities.push(u.as_str());
+    }
+    let password = Password::parse(pwd, &identities)?;
+    codes::verify(state, &number, code, Purpose::Signup).await?;
+    let hash = passwords::hash(state, &password).await?;
+    let mut row = model::new_row(&number, Some(hash));
+    if let Some(u) = &username {
+        row.username = Some(u.as_str().to_owned());
+        row.username_lower = Some(u.lower());
+    }
+    state
+        .db
+        .run(move |conn| {
+            if model::find_by_number(conn, &number)?.is_some() {
+                return Err(ApiError::AccountExists);
+            }
+            if let Some(lower) = &row.username_lower
+                && model::username_taken(conn, lower, &row.id)?
+            {
+                return Err(ApiError::Conflict("username taken"));
+            }
+            model::insert(conn, &row).map_err(|e| match ApiError::from(e) {
+                ApiError::Conflict(_) => ApiError::AccountExists,
+                other => other,
+            })?;
+            Ok(row)
+        })
+        .await
+}
+
+/// Sets a new password with a code sent to the number; every session of the account ends.
+pub async fn reset_password(
+    state: &AppState,
+    number: Number,
+    pwd: &str,
+    code: &str,
+) -> ApiResult<()> {
+    Password::parse(pwd, &[number.as_str()])?;
+    codes::verify(state, &number, code, Purpose::ResetPassword).await?;
+    let lookup = number.clone();
+    let mut user = state
+        .db
+        .run(move |conn| model::find_by_number(conn, &lookup).map_err(ApiError::from))
+        .await?
+        .ok_or(ApiError::AccountNotFound)?;
+    let password = Password::parse(pwd, &user.identities())?;
+    user.password_hash = Some(passwords::hash(state, &password).await?);
+    user.updated_at = crate::db::now();
+    let user_id = user.id.clone();
+    state
+        .db
+        .run(move |conn| model::save(conn, &user).map_err(ApiError::from))
+        .await?;
+    sessions::end(
+        state,
+        Which::AllOfUser {
+            user_id: &user_id,
+            except: None,
+        },
+        EndReason::PasswordReset,
+    )
+    .await?;
+    signin::clear_lockout(state, &number).await
+}
+
+/// Changes a signed-in person's password; their other sessions end.
+pub async fn change_password(
+    state: &AppState,
+    user_id: &str,
+    sid: &str,
+    old: &str,
+    new: &str,
+) -> ApiResult<()> {
+    let mut user = crate::accounts::load_self(state, user_id).await?;
+    if !passwords::verify(state, user.password_hash.as_deref(), old).await? {
+        return Err(ApiError::CredentialsInvalid);
+    }
+    let password = Password::parse(new, &user.identities())?;
+    user.password_hash = Some(passwords::hash(state, &password).await?);
+    user.updated_at = crate::db::now();
+    state
+        .db
+        .run(move |conn| model::save(conn, &user).map_err(ApiError::from))
+        .await?;
+    sessions::end(
+        state,
+        Which::AllOfUser {
+            user_id,
+            except: Some(sid),
+        },
+        EndReason::PasswordChanged,
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! `/account`: the person's profile, password change, live sessions (with the systems each is
+//! signed into) and signing out one session or all of them.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::accounts::{UserRow, load_self, registration};
+use crate::error::ApiError;
+use crate::pages::{self, Texts, i18n};
+use crate::sessions::{self, EndReason, Which};
+use crate::state::AppState;
+
+pub struct SessionLine {
+    pub id: String,
+    pub created_at: String,
+    pub terminal: String,
+    pub user_agent: String,
+    pub systems: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    pub t: &'static Texts,
+    pub csrf: &'a str,
+    pub user: &'a UserRow,
+    pub sessions: Vec<SessionLine>,
+    pub message: &'a str,
+    pub error: &'a str,
+}
+
+async fn show(
+    state: &AppState,
+    req: &HttpRequest,
+    message: &str,
+    error: &str,
+    status: StatusCode,
+) -> HttpResponse {
+    let Ok(Some((sid, user_id))) = pages::current_session(state, req).await else {
+        return pages::redirect(state, StatusCode::SEE_OTHER, "/login").finish();
+    };
+    let t = i18n::texts(req);
+    let user = match load_self(state, &user_id).await {
+        Ok(u) => u,
+        Err(_) => return pages::redirect(state, StatusCode::SEE_OTHER, "/login").finish(),
+    };
+    let lines = match sessions::live_of_user(state, &user_id).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|(s, systems)| SessionLine {
+                current: s.id == sid,
+                created_at: crate::accounts::model::rfc3339(s.created_at),
+                terminal: s.terminal,
+                user_agent: s.user_agent,
+                systems: if systems.is_empty() {
+                    t.none.to_owned()
+                } else {
+                    systems.join(", ")
+                },
+                id: s.id,
+            })
+            .collect(),
+        Err(err) => {
+            return pages::error_page(state, req, StatusCode::SERVICE_UNAVAILABLE, err.reason());
+        }
+    };
+    let (csrf, cookie) = pages::csrf_token(state, req);
+    let mut res = pages::render(
+        state,
+        status,
+        &AccountPage {
+            t,
+            csrf: &csrf,
+            user: &user,
+            sessions: lines,
+            message,
+            error,
+        },
+    );
+    if let Some(c) = cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
+pub async fn account(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    show(&state, &req, "", "", StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccountForm {
+    pub csrf: Option<String>,
+    pub old_pwd: Option<String>,
+    pub new_pwd: Option<String>,
+    pub sid: Option<String>,
+}
+
+/// POST /account/password.
+pub async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> HttpResponse {
+    if !pages::csrf_ok(&state, &req, form.csrf.as_deref()) {
+        return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");
+    }
+    let Ok(Some((sid, user_id))) = pages::current_session(&state, &req).await else {
+        return pages::redirect(&state, StatusCode::SEE_OTHER, "/login").finish();
+    };
+    let t = i18n::texts(&req);
+    let old = form.old_pwd.as_deref().unwrap_or("");
+    let new = form.new_pwd.as_deref().unwrap_or("");
+    match registration::change_password(&state, &user_id, &sid, old, new).await {
+        Ok(()) => show(&state, &req, t.saved, "", StatusCode::OK).await,
+        Err(err) => {
+            let status = actix_web::ResponseError::status_code(&err);
+            let text = match err {
+                ApiError::CredentialsInvalid => t.err_credentials,
+                ApiError::PasswordWeak(_) => t.err_weak,
+                _ => t.err_unavailable,
+            };
+            show(&state, &req, "", text, status).await
+        }
+    }
+}
+
+/// POST /account/sessions/end (one session, `sid`) and /account/signout-all.
+pub async fn end_sessions(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> HttpResponse {
+    if !pages::csrf_ok(&state, &req, form.csrf.as_deref()) {
+        return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");
+    }
+    let Ok(Some((current, user_id))) = pages::current_session(&state, &req).await else {
+        return pages::redirect(&state, StatusCode::SEE_OTHER, "/login").finish();
+    };
+    let which = match form.sid.as_deref() {
+        Some(sid) if sid != current => {
+            // Only one's own sessions: the ownership check is in the query.
+            let owned = sessions::live_of_user(&state, &user_id)
+                .await
+                .map(|l| l.iter().any(|(s, _)| s.id == sid))
+                .unwrap_or(false);
+            if !owned {
+                return pages::error_page(&state, &req, StatusCode::NOT_FOUND, "not_found");
+            }
+            Which::One(sid)
+        }
+        Some(_) => Which::One(&current),
+        None => Which::AllOfUser {
+            user_id: &user_id,
+            except: None,
+        },
+    };
+    let ends_current = match &which {
+        Which::One(sid) => *sid == current,
+        Which::AllOfUser { .. } => true,
+    };
+    if let Err(err) = sessions::end(&state, which, EndReason::SignOut).await {
+        return pages::error_page(&state, &req, StatusCode::SERVICE_UNAVAILABLE, err.reason());
+    }
+    if ends_current {
+        return pages::redirect(&state, StatusCode::SEE_OTHER, "/login")
+            .cookie(pages::clear_session_cookie(&state))
+            .finish();
+    }
+    pages::redirect(&state, StatusCode::SEE_OTHER, "/account").finish()
+}

@@ -1,0 +1,232 @@
+//! `/admin`: the operators' console — partner systems (create, edit rules and logout URL,
+//! choose the mode, rotate the secret, disable), users (search, disable, force sign-out) and
+//! single-logout deliveries. Every action goes through the same functions as `/admin/api/`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::accounts::list::ListQuery;
+use crate::accounts::{UserView, load_self};
+use crate::admin::clients::{self, ClientRequest};
+use crate::admin::users::{self, UserPatch};
+use crate::db::schema::logout_deliveries;
+use crate::error::{ApiError, ApiResult};
+use crate::logout::{DeliveryRow, DeliveryView};
+use crate::pages::{self, Texts, i18n};
+use crate::partners::{self, ClientView};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+pub struct AdminPage<'a> {
+    pub t: &'static Texts,
+    pub csrf: &'a str,
+    pub clients: Vec<ClientView>,
+    pub users: Vec<UserView>,
+    pub deliveries: Vec<DeliveryView>,
+    pub q: &'a str,
+    pub message: String,
+    pub secret: String,
+    pub error: String,
+}
+
+/// The signed-in operator, or the response to send instead.
+async fn operator(state: &AppState, req: &HttpRequest) -> Result<(), HttpResponse> {
+    match pages::current_session(state, req).await {
+        Ok(Some((_, user_id))) => match load_self(state, &user_id).await {
+            Ok(u) if u.is_admin() => Ok(()),
+            _ => Err(pages::error_page(
+                state,
+                req,
+                StatusCode::FORBIDDEN,
+                "forbidden",
+            )),
+        },
+        _ => Err(pages::redirect(state, StatusCode::SEE_OTHER, "/login").finish()),
+    }
+}
+
+async fn data(
+    state: &AppState,
+    q: &str,
+) -> ApiResult<(Vec<ClientView>, Vec<UserView>, Vec<DeliveryView>)> {
+    let clients = state
+        .db
+        .run(|conn| partners::list(conn).map_err(ApiError::from))
+        .await?;
+    let filter = if q.is_empty() {
+        None
+    } else {
+        Some(serde_json::json!([{ "fieldname": "username", "option": q }]).to_string())
+    };
+    // A number searches phones and e-mails, anything else usernames.
+    let filter = if q.chars().any(|c| c.is_ascii_digit() || c == '@') {
+        let field = if q.contains('@') { "email" } else { "phone" };
+        Some(serde_json::json!([{ "fieldname": field, "option": "like", "value": q }]).to_string())
+    } else {
+        filter
+    };
+    let query = ListQuery::parse(Some(r#"{"page":1,"limit":50}"#), filter.as_deref(), None)?;
+    let (users, _) = state
+        .db
+        .run(move |conn| query.run(conn).map_err(ApiError::from))
+        .await?;
+    let deliveries: Vec<DeliveryRow> = state
+        .db
+        .run(|conn| {
+            logout_deliveries::table
+                .order(logout_deliveries::created_at.desc())
+                .limit(50)
+                .select(DeliveryRow::as_select())
+                .load(conn)
+                .map_err(ApiError::from)
+        })
+        .await?;
+    Ok((
+        clients.iter().map(ClientView::from).collect(),
+        users.iter().map(UserView::from).collect(),
+        deliveries.iter().map(DeliveryView::from).collect(),
+    ))
+}
+
+async fn show(
+    state: &AppState,
+    req: &HttpRequest,
+    q: &str,
+    message: String,
+    secret: String,
+    error: String,
+) -> HttpResponse {
+    let (clients, users, deliveries) = match data(state, q).await {
+        Ok(d) => d,
+        Err(err) => return pages::error_page(state, req, StatusCode::BAD_REQUEST, err.reason()),
+    };
+    let (csrf, cookie) = pages::csrf_token(state, req);
+    let mut res = pages::render(
+        state,
+        if error.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        },
+        &AdminPage {
+            t: i18n::texts(req),
+            csrf: &csrf,
+            clients,
+            users,
+            deliveries,
+            q,
+            message,
+            secret,
+            error,
+        },
+    );
+    if let Some(c) = cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AdminQuery {
+    pub q: Option<String>,
+}
+
+pub async fn console(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<AdminQuery>,
+) -> HttpResponse {
+    if let Err(res) = operator(&state, &req).await {
+        return res;
+    }
+    let q: String = query.q.as_deref().unwrap_or("").chars().take(100).collect();
+    show(
+        &state,
+        &req,
+        &q,
+        String::new(),
+        String::new(),
+        String::new(),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    pub csrf: Option<String>,
+    pub name: Option<String>,
+    pub callbacks: Option<String>,
+    pub logout_url: Option<String>,
+    pub mode: Option<String>,
+    pub enabled: Option<String>,
+    pub status: Option<String>,
+}
+
+/// POST /admin/{kind}/{id?}/{action?}: one operator action, then the console again.
+pub async fn action(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    form: web::Form<ActionForm>,
+) -> HttpResponse {
+    if !pages::csrf_ok(&state, &req, form.csrf.as_deref()) {
+        return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");
+    }
+    if let Err(res) = operator(&state, &req).await {
+        return res;
+    }
+    let (kind, id, verb) = path.into_inner();
+    let f = form.into_inner();
+    let client_request = |f: &ActionForm| ClientRequest {
+        name: f.name.clone().filter(|s| !s.is_empty()),
+        callbacks: f.callbacks.clone().map(Value::String),
+        logout_url: f.logout_url.clone().filter(|s| !s.is_empty()),
+        mode: f.mode.clone(),
+        enabled: Some(f.enabled.is_some()),
+    };
+    let t = i18n::texts(&req);
+    let outcome: ApiResult<(String, String)> = match (kind.as_str(), verb.as_str()) {
+        ("clients", "create") => clients::create(&state, client_request(&f))
+            .await
+            .map(|c| (t.saved.to_owned(), c.client_secret)),
+        ("clients", "save") => clients::update(&state, id, client_request(&f))
+            .await
+            .map(|_| (t.saved.to_owned(), String::new())),
+        ("clients", "rotate") => clients::rotate(&state, id)
+            .await
+            .map(|c| (t.saved.to_owned(), c.client_secret)),
+        ("users", "status") => users::apply_patch(
+            &state,
+            &id,
+            UserPatch {
+                status: f.status.clone(),
+                role: None,
+            },
+        )
+        .await
+        .map(|_| (t.saved.to_owned(), String::new())),
+        ("users", "signout") => users::sign_out_everywhere(&state, &id)
+            .await
+            .map(|_| (t.saved.to_owned(), String::new())),
+        _ => Err(ApiError::NotFound),
+    };
+    match outcome {
+        Ok((message, secret)) => show(&state, &req, "", message, secret, String::new()).await,
+        Err(err) => {
+            let detail = match &err {
+                ApiError::InvalidParams(fields) => fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                other => other.reason().to_owned(),
+            };
+            show(&state, &req, "", String::new(), String::new(), detail).await
+        }
+    }
+}

@@ -1,0 +1,418 @@
+//! `/login` (with silent SSO) and `/logout`.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::accounts::{model, signin};
+use crate::codes::{self, Purpose};
+use crate::domain::Number;
+use crate::error::{ApiError, ApiResult};
+use crate::http::client_ip::client_ip;
+use crate::pages::{self, Texts, i18n};
+use crate::partners::{self, CallbackUrl, ClientRow, tickets};
+use crate::sessions::{self, EndReason, NewSession, Which};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub t: &'static Texts,
+    pub csrf: &'a str,
+    pub callback_url: &'a str,
+    pub client_name: &'a str,
+    pub captcha_id: String,
+    pub captcha_image: String,
+    pub captcha_test_answer: String,
+    pub number: &'a str,
+    pub tab: &'a str,
+    pub errors: BTreeMap<&'static str, &'static str>,
+    pub notice: &'a str,
+}
+
+impl LoginPage<'_> {
+    pub fn error(&self, field: &str) -> &str {
+        self.errors.get(field).copied().unwrap_or("")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    pub callback_url: Option<String>,
+    pub notice: Option<String>,
+}
+
+/// A fresh captcha for a page: its id and the image as a data URL.
+pub async fn page_captcha(state: &AppState) -> ApiResult<(String, String, String)> {
+    use base64::Engine;
+    let (id, answer) = crate::captcha::create(state).await?;
+    let text = answer.clone();
+    let png = state
+        .cpu
+        .run(move || crate::captcha::render::render_png(&text, &mut rand::rng()))
+        .await?;
+    let image = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png)
+    );
+    let test_answer = if state.settings.captcha_test_answers {
+        answer
+    } else {
+        String::new()
+    };
+    Ok((id, image, test_answer))
+}
+
+/// Where the browser goes back to: the callback with a fresh token or ticket for its partner.
+async fn back_to_partner(
+    state: &AppState,
+    sid: &str,
+    client: &ClientRow,
+    url: &CallbackUrl,
+) -> ApiResult<String> {
+    let location = if client.mode == "ticket" {
+        let (token, _) = sessions::issue_in(state, sid, Some(&client.client_id), false).await?;
+        let ticket = tickets::issue(state, &client.client_id, &token).await?;
+        url.with_param("ticket", &ticket)
+    } else {
+        let (token, _) = sessions::issue_in(state, sid, Some(&client.client_id), true).await?;
+        url.with_param("token", &token)
+    };
+    Ok(location.to_string())
+}
+
+async fn registered(
+    state: &AppState,
+    raw: Option<&str>,
+) -> Result<Option<(ClientRow, CallbackUrl)>, ApiError> {
+    match raw.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(url) => partners::for_callback(state, url).await.map(Some),
+    }
+}
+
+fn page_error(state: &AppState, req: &HttpRequest, err: ApiError) -> HttpResponse {
+    let status = actix_web::ResponseError::status_code(&err);
+    pages::error_page(state, req, status, err.reason())
+}
+
+/// GET /login: silent SSO for a live session, else the sign-in page.
+pub async fn login_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<LoginQuery>,
+) -> HttpResponse {
+    let target = match registered(&state, query.callback_url.as_deref()).await {
+        Ok(t) => t,
+        Err(err) => return page_error(&state, &req, err),
+    };
+    match pages::current_session(&state, &req).await {
+        Ok(Some((sid, _))) => {
+            let location = match &target {
+                Some((client, url)) => back_to_partner(&state, &sid, client, url).await,
+                None => Ok("/account".to_owned()),
+            };
+            return match location {
+                Ok(to) => pages::redirect(&state, StatusCode::FOUND, &to).finish(),
+                Err(err) => page_error(&state, &req, err),
+            };
+        }
+        Ok(None) => {}
+        Err(err) => return page_error(&state, &req, err),
+    }
+    let t = i18n::texts(&req);
+    let notice = match query.notice.as_deref() {
+        Some("signed_up") => t.signup_done,
+        Some("reset") => t.reset_done,
+        _ => "",
+    };
+    let client_name = target
+        .as_ref()
+        .map(|(c, _)| c.name.clone())
+        .unwrap_or_default();
+    show_form(
+        &state,
+        &req,
+        FormState {
+            callback_url: query.callback_url.as_deref().unwrap_or(""),
+            client_name: &client_name,
+            number: "",
+            tab: "password",
+            errors: BTreeMap::new(),
+            notice,
+        },
+        StatusCode::OK,
+    )
+    .await
+}
+
+struct FormState<'a> {
+    callback_url: &'a str,
+    client_name: &'a str,
+    number: &'a str,
+    tab: &'a str,
+    errors: BTreeMap<&'static str, &'static str>,
+    notice: &'a str,
+}
+
+async fn show_form(
+    state: &AppState,
+    req: &HttpRequest,
+    form: FormState<'_>,
+    status: StatusCode,
+) -> HttpResponse {
+    let (csrf, csrf_cookie) = pages::csrf_token(state, req);
+    let (captcha_id, captcha_image, captcha_test_answer) = match page_captcha(state).await {
+        Ok(c) => c,
+        Err(err) => return page_error(state, req, err),
+    };
+    let mut res = pages::render(
+        state,
+        status,
+        &LoginPage {
+            t: i18n::texts(req),
+            csrf: &csrf,
+            callback_url: form.callback_url,
+            client_name: form.client_name,
+            captcha_id,
+            captcha_image,
+            captcha_test_answer,
+            number: form.number,
+            tab: form.tab,
+            errors: form.errors,
+            notice: form.notice,
+        },
+    );
+    if let Some(c) = csrf_cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    pub csrf: Option<String>,
+    pub method: Option<String>,
+    pub number: Option<String>,
+    pub pwd: Option<String>,
+    pub captcha_id: Option<String>,
+    pub client_code: Option<String>,
+    pub verify_code: Option<String>,
+    pub callback_url: Option<String>,
+}
+
+/// The field an error belongs next to, and its text.
+fn field_error(t: &'static Texts, err: &ApiError) -> (&'static str, &'static str, StatusCode) {
+    let status = actix_web::ResponseError::status_code(err);
+    let (field, text) = match err {
+        ApiError::CaptchaInvalid => ("client_code", t.err_captcha),
+        ApiError::VerifyCodeInvalid => ("verify_code", t.err_code),
+        ApiError::CredentialsInvalid => ("pwd", t.err_credentials),
+        ApiError::RateLimited { .. } => ("form", t.err_locked),
+        ApiError::AccountDisabled => ("form", t.err_disabled),
+        ApiError::AccountNotFound => ("number", t.err_not_found),
+        ApiError::AccountExists => ("number", t.err_exists),
+        ApiError::PasswordWeak(_) => ("pwd", t.err_weak),
+        ApiError::InvalidParams(fields) if fields.contains_key("number") => {
+            ("number", t.err_number)
+        }
+        ApiError::InvalidParams(_) => ("form", t.err_required),
+        _ => ("form", t.err_unavailable),
+    };
+    (field, text, status)
+}
+
+async fn authenticate_form(
+    state: &AppState,
+    req: &HttpRequest,
+    f: &LoginForm,
+) -> ApiResult<model::UserRow> {
+    let number = Number::parse(f.number.as_deref().unwrap_or(""))
+        .map_err(|_| ApiError::field("number", "invalid"))?;
+    if f.method.as_deref() == Some("code") {
+        let code = f.verify_code.as_deref().unwrap_or("");
+        codes::verify(state, &number, code, Purpose::Signin).await?;
+        let user = state
+            .db
+            .run(move |conn| model::find_by_number(conn, &number).map_err(ApiError::from))
+            .await?
+            .ok_or(ApiError::AccountNotFound)?;
+        if !user.is_active() {
+            return Err(ApiError::AccountDisabled);
+        }
+        return Ok(user);
+    }
+    crate::captcha::check(
+        state,
+        f.captcha_id.as_deref().unwrap_or(""),
+        f.client_code.as_deref().unwrap_or(""),
+    )
+    .await?;
+    let ip = client_ip(req, &state.proxies);
+    signin::check_password(state, &number, f.pwd.as_deref().unwrap_or(""), ip).await
+}
+
+/// POST /login: signs in, sets a new session cookie, and 303s back.
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> HttpResponse {
+    let f = form.into_inner();
+    if !pages::csrf_ok(&state, &req, f.csrf.as_deref()) {
+        return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");
+    }
+    let target = match registered(&state, f.callback_url.as_deref()).await {
+        Ok(t) => t,
+        Err(err) => return page_error(&state, &req, err),
+    };
+    let user = match authenticate_form(&state, &req, &f).await {
+        Ok(user) => user,
+        Err(err) => {
+            let t = i18n::texts(&req);
+            let (field, text, status) = field_error(t, &err);
+            let client_name = target
+                .as_ref()
+                .map(|(c, _)| c.name.clone())
+                .unwrap_or_default();
+            return show_form(
+                &state,
+                &req,
+                FormState {
+                    callback_url: f.callback_url.as_deref().unwrap_or(""),
+                    client_name: &client_name,
+                    number: f.number.as_deref().unwrap_or(""),
+                    tab: if f.method.as_deref() == Some("code") {
+                        "code"
+                    } else {
+                        "password"
+                    },
+                    errors: BTreeMap::from([(field, text)]),
+                    notice: "",
+                },
+                status,
+            )
+            .await;
+        }
+    };
+    match finish_sign_in(&state, &req, &user, target.as_ref()).await {
+        Ok(res) => res,
+        Err(err) => page_error(&state, &req, err),
+    }
+}
+
+async fn finish_sign_in(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &model::UserRow,
+    target: Option<&(ClientRow, CallbackUrl)>,
+) -> ApiResult<HttpResponse> {
+    // A sign-in always gets a new session; whatever this browser had before ends.
+    if let Some((old, _)) = pages::current_session(state, req).await? {
+        sessions::end(state, Which::One(&old), EndReason::SignOut).await?;
+    }
+    let secret = partners::new_secret();
+    let (_, claims) = sessions::start(
+        state,
+        NewSession {
+            user_id: &user.id,
+            phone: user.phone.as_deref(),
+            openid: user.openid.as_deref(),
+            terminal: "pc",
+            user_agent: &crate::accounts::routes::user_agent(req),
+            ip: client_ip(req, &state.proxies).to_string(),
+            client_id: None,
+            browser_key: Some(pages::browser_key(&secret)),
+        },
+    )
+    .await?;
+    let location = match target {
+        Some((client, url)) => back_to_partner(state, &claims.sid, client, url).await?,
+        None => "/account".to_owned(),
+    };
+    Ok(pages::redirect(state, StatusCode::SEE_OTHER, &location)
+        .cookie(pages::cookie(
+            state,
+            pages::session_cookie_name(state),
+            secret,
+        ))
+        .finish())
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct SignedOut<'a> {
+    t: &'static Texts,
+    title: &'a str,
+    id: &'a str,
+    text: &'a str,
+    detail: &'a str,
+    link: Option<(&'a str, &'a str)>,
+}
+
+/// GET /logout: ends the session (single logout runs in the background), then goes back to a
+/// registered callback or shows the signed-out page.
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<LoginQuery>,
+) -> HttpResponse {
+    if let Ok(Some((sid, _))) = pages::current_session(&state, &req).await
+        && let Err(err) = sessions::end(&state, Which::One(&sid), EndReason::SignOut).await
+    {
+        return page_error(&state, &req, err);
+    }
+    let clear = pages::clear_session_cookie(&state);
+    if let Ok(Some((_, url))) = registered(&state, query.callback_url.as_deref()).await {
+        return pages::redirect(&state, StatusCode::FOUND, url.as_url().as_str())
+            .cookie(clear)
+            .finish();
+    }
+    let t = i18n::texts(&req);
+    let mut res = pages::render(
+        &state,
+        StatusCode::OK,
+        &SignedOut {
+            t,
+            title: t.signed_out,
+            id: "signed-out",
+            text: t.signed_out_text,
+            detail: "",
+            link: Some(("/login", t.sign_in)),
+        },
+    );
+    let _ = res.add_cookie(&clear);
+    res
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LangQuery {
+    pub to: Option<String>,
+    pub back: Option<String>,
+}
+
+/// GET /lang?to=en&back=/login: the visible language switch.
+pub async fn switch_language(
+    state: web::Data<AppState>,
+    query: web::Query<LangQuery>,
+) -> HttpResponse {
+    let lang = if query.to.as_deref() == Some("en") {
+        "en"
+    } else {
+        "zh"
+    };
+    // Only a local path: never an open redirect.
+    let back = query
+        .back
+        .as_deref()
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or("/login");
+    let mut c = pages::cookie(&state, "lang", lang.to_owned());
+    c.set_http_only(false);
+    pages::redirect(&state, StatusCode::SEE_OTHER, back)
+        .cookie(c)
+        .finish()
+}
