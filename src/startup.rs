@@ -158,7 +158,9 @@ fn build_app(
             .map(|p| ResourceDef::new(p.as_str()))
             .collect(),
     );
-    app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+    // Pages before Swagger UI: services registered after it are never reached.
+    app.configure(crate::pages::routes)
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
         .app_data(
             web::FormConfig::default()
                 .limit(crate::http::input::BODY_LIMIT)
@@ -168,7 +170,6 @@ fn build_app(
             web::QueryConfig::default()
                 .error_handler(|_, _| ApiError::field("query", "malformed query string").into()),
         )
-        .configure(crate::pages::routes)
         .default_service(web::to(move |req: actix_web::HttpRequest| {
             let known = known.clone();
             async move {

@@ -12,3 +12,4 @@ mod profile;
 mod signin;
 mod single_logout;
 mod users_list;
+mod pages;
