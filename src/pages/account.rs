@@ -87,7 +87,8 @@ async fn show(
 }
 
 pub async fn account(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    show(&state, &req, "", "", StatusCode::OK).await
+    let flash = pages::take_flash(&state, &req).await;
+    show(&state, &req, &flash.message, &flash.error, StatusCode::OK).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,18 +114,22 @@ pub async fn change_password(
     let t = i18n::texts(&req);
     let old = form.old_pwd.as_deref().unwrap_or("");
     let new = form.new_pwd.as_deref().unwrap_or("");
-    match registration::change_password(&state, &user_id, &sid, old, new).await {
-        Ok(()) => show(&state, &req, t.saved, "", StatusCode::OK).await,
-        Err(err) => {
-            let status = actix_web::ResponseError::status_code(&err);
-            let text = match err {
+    let flash = match registration::change_password(&state, &user_id, &sid, old, new).await {
+        Ok(()) => pages::Flash {
+            message: t.saved.to_owned(),
+            ..Default::default()
+        },
+        Err(err) => pages::Flash {
+            error: match err {
                 ApiError::CredentialsInvalid => t.err_credentials,
                 ApiError::PasswordWeak(_) => t.err_weak,
                 _ => t.err_unavailable,
-            };
-            show(&state, &req, "", text, status).await
-        }
-    }
+            }
+            .to_owned(),
+            ..Default::default()
+        },
+    };
+    pages::redirect_with_flash(&state, "/account", &flash).await
 }
 
 /// POST /account/sessions/end (one session, `sid`) and /account/signout-all.

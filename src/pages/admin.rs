@@ -145,15 +145,8 @@ pub async fn console(
         return res;
     }
     let q: String = query.q.as_deref().unwrap_or("").chars().take(100).collect();
-    show(
-        &state,
-        &req,
-        &q,
-        String::new(),
-        String::new(),
-        String::new(),
-    )
-    .await
+    let flash = pages::take_flash(&state, &req).await;
+    show(&state, &req, &q, flash.message, flash.secret, flash.error).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -215,8 +208,12 @@ pub async fn action(
             .map(|_| (t.saved.to_owned(), String::new())),
         _ => Err(ApiError::NotFound),
     };
-    match outcome {
-        Ok((message, secret)) => show(&state, &req, "", message, secret, String::new()).await,
+    let flash = match outcome {
+        Ok((message, secret)) => pages::Flash {
+            message,
+            secret,
+            error: String::new(),
+        },
         Err(err) => {
             let detail = match &err {
                 ApiError::InvalidParams(fields) => fields
@@ -226,7 +223,11 @@ pub async fn action(
                     .join("; "),
                 other => other.reason().to_owned(),
             };
-            show(&state, &req, "", String::new(), String::new(), detail).await
+            pages::Flash {
+                error: detail,
+                ..Default::default()
+            }
         }
-    }
+    };
+    pages::redirect_with_flash(&state, "/admin", &flash).await
 }

@@ -212,3 +212,47 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
     .service(resource("/admin/{kind}/{id}/{verb}").route(post().to(admin::action)))
     .service(resource("/static/{name}").route(get().to(assets::asset)));
 }
+
+/// What a POST wants the next page to say, carried across its 303 (post/redirect/get).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Flash {
+    pub message: String,
+    pub secret: String,
+    pub error: String,
+}
+
+const FLASH_COOKIE: &str = "gh_flash";
+
+/// A 303 to `to` whose page will show `flash` once.
+pub async fn redirect_with_flash(state: &AppState, to: &str, flash: &Flash) -> HttpResponse {
+    let id = crate::partners::new_secret();
+    let stored = serde_json::to_string(flash).unwrap_or_default();
+    if let Err(err) = state
+        .store
+        .set(
+            &format!("flash:{id}"),
+            &stored,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+    {
+        tracing::warn!(%err, "cannot keep a page message");
+    }
+    redirect(state, StatusCode::SEE_OTHER, to)
+        .cookie(cookie(state, FLASH_COOKIE, id))
+        .finish()
+}
+
+/// The flash left for this page, if any (read once).
+pub async fn take_flash(state: &AppState, req: &HttpRequest) -> Flash {
+    let Some(c) = req.cookie(FLASH_COOKIE) else {
+        return Flash::default();
+    };
+    if c.value().len() > 64 {
+        return Flash::default();
+    }
+    match state.store.take(&format!("flash:{}", c.value())).await {
+        Ok(Some(raw)) => serde_json::from_str(&raw).unwrap_or_default(),
+        _ => Flash::default(),
+    }
+}

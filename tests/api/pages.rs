@@ -483,8 +483,19 @@ async fn operators_register_partners_from_the_console() {
             ],
         )
         .await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("id=\"client-secret\""));
+    assert_eq!(page.status, 303, "post/redirect/get: {}", page.body);
+    assert_eq!(page.location, "/admin");
+    let page = b.get("/admin").await;
+    assert!(
+        page.body.contains("id=\"client-secret\""),
+        "{}",
+        &page.body[page.body.find("<h1>").unwrap_or(0)..][..600]
+    );
+    let page = b.get("/admin").await;
+    assert!(
+        !page.body.contains("id=\"client-secret\""),
+        "the secret is shown once"
+    );
     let (_, list) = app
         .get_with_token("/admin/api/clients", &app.token("13700137000").await)
         .await;
