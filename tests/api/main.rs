@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts_flow;
 mod bad_input;
+mod browser;
 mod cli;
 mod cluster;
 mod codes_and_captcha;
