@@ -39,6 +39,16 @@ pub enum Command {
     /// Partner systems.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Keys kept in the data dir.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new word-info key; the previous one keeps decrypting for
+    /// GATEHOUSE_WORD_INFO_OVERLAP_SECS. Restart the instances to publish it.
+    RotateWordInfo,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +143,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Client(ClientCommand::Add(add)) => add_client(settings, add).await,
         Command::Client(ClientCommand::List) => list_clients(settings).await,
+        Command::Keys(KeysCommand::RotateWordInfo) => {
+            let kid = crate::multiterminal::wordinfo::WordInfoKeys::rotate(&settings.data_dir)?;
+            println!("{}", serde_json::json!({ "kid": kid }));
+            Ok(())
+        }
     }
 }
 

@@ -36,6 +36,11 @@ pub struct Settings {
     pub wechat_secret: Option<String>,
     pub wechat_api_base: String,
     pub register_without_code: bool,
+    /// Terminals on which a new sign-in ends the user's older session on that terminal.
+    #[serde(deserialize_with = "comma_list", serialize_with = "join_list")]
+    pub single_session_terminals: Vec<String>,
+    /// How long a rotated-out word-info key still decrypts.
+    pub word_info_overlap_secs: u64,
     #[serde(deserialize_with = "comma_list", serialize_with = "join_list")]
     pub trusted_proxies: Vec<String>,
     pub code_limit_per_ip_hour: u32,
@@ -73,6 +78,8 @@ impl Default for Settings {
             wechat_secret: None,
             wechat_api_base: "https://api.weixin.qq.com".into(),
             register_without_code: false,
+            single_session_terminals: Vec::new(),
+            word_info_overlap_secs: 86_400,
             trusted_proxies: Vec::new(),
             code_limit_per_ip_hour: 20,
             code_captcha_after: 3,
@@ -246,6 +253,14 @@ impl Settings {
             other => return Err(bad("sms_provider", format!("unknown provider `{other}`"))),
         }
         check_http_url("wechat_api_base", &self.wechat_api_base)?;
+        for t in &self.single_session_terminals {
+            if !crate::accounts::routes::TERMINALS.contains(&t.as_str()) {
+                return Err(bad(
+                    "single_session_terminals",
+                    format!("`{t}` is not one of management, pc, mobile, app, wechat"),
+                ));
+            }
+        }
         let https = public.scheme() == "https";
         if https && self.captcha_test_answers {
             return Err(bad(
@@ -331,6 +346,8 @@ const KNOWN: &[&str] = &[
     "WECHAT_SECRET",
     "WECHAT_API_BASE",
     "REGISTER_WITHOUT_CODE",
+    "SINGLE_SESSION_TERMINALS",
+    "WORD_INFO_OVERLAP_SECS",
     "TRUSTED_PROXIES",
     "CODE_LIMIT_PER_IP_HOUR",
     "CODE_CAPTCHA_AFTER",

@@ -47,6 +47,10 @@ pub enum ApiError {
     CallbackNotRegistered,
     #[error("client authentication failed")]
     ClientAuthFailed,
+    #[error("wechat code invalid")]
+    WechatCodeInvalid,
+    #[error("word-info invalid")]
+    WordInfoInvalid,
     #[error("rate limited")]
     RateLimited { retry_after: u64 },
     #[error("forbidden")]
@@ -90,6 +94,8 @@ impl ApiError {
             ApiError::RefreshWindowPassed => "refresh_window_passed",
             ApiError::CallbackNotRegistered => "callback_not_registered",
             ApiError::ClientAuthFailed => "client_auth_failed",
+            ApiError::WechatCodeInvalid => "wechat_code_invalid",
+            ApiError::WordInfoInvalid => "word_info_invalid",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
@@ -132,6 +138,8 @@ impl ApiError {
             ),
             ApiError::CallbackNotRegistered => ("回调地址未注册", "Callback URL not registered"),
             ApiError::ClientAuthFailed => ("客户端认证失败", "Client authentication failed"),
+            ApiError::WechatCodeInvalid => ("微信登录凭证无效", "WeChat login code invalid"),
+            ApiError::WordInfoInvalid => ("word-info 无法解密", "word-info could not be decrypted"),
             ApiError::RateLimited { .. } => (
                 "操作过于频繁，请稍后再试",
                 "Too many requests, try again later",
@@ -176,6 +184,7 @@ impl ResponseError for ApiError {
             | ApiError::CaptchaInvalid
             | ApiError::VerifyCodeInvalid
             | ApiError::PasswordWeak(_)
+            | ApiError::WordInfoInvalid
             | ApiError::CallbackNotRegistered => StatusCode::BAD_REQUEST,
             ApiError::CredentialsInvalid
             | ApiError::TokenMissing
@@ -183,6 +192,7 @@ impl ResponseError for ApiError {
             | ApiError::TokenExpired
             | ApiError::TokenRevoked
             | ApiError::RefreshWindowPassed
+            | ApiError::WechatCodeInvalid
             | ApiError::ClientAuthFailed => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::AccountDisabled => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::AccountNotFound => StatusCode::NOT_FOUND,

@@ -15,6 +15,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod logout;
+pub mod multiterminal;
 pub mod openapi;
 pub mod pages;
 pub mod partners;

@@ -90,6 +90,7 @@ impl Modify for Security {
         (name = "captcha", description = "Image captchas"),
         (name = "tokens", description = "Token checks and keys"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "multi-terminal", description = "Apps and mini-programs: word-info passwords, WeChat login, refresh"),
         (name = "admin", description = "Operators: partner systems, users, single-logout deliveries"),
     )
 )]

@@ -14,11 +14,12 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::middleware::request_context;
+use crate::multiterminal::wordinfo::WordInfoKeys;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::tokens::{SigningKey, TokenService};
-use crate::{accounts, admin, captcha, codes, health, tokens};
+use crate::{accounts, admin, captcha, codes, health, multiterminal, tokens};
 
 pub struct Application {
     port: u16,
@@ -60,8 +61,14 @@ impl Application {
         }
         let db = open_database(&settings).await?;
         let data_dir = settings.data_dir.clone();
-        let key =
-            tokio::task::spawn_blocking(move || SigningKey::load_or_create(&data_dir)).await??;
+        let overlap = std::time::Duration::from_secs(settings.word_info_overlap_secs);
+        let (key, word_info) = tokio::task::spawn_blocking(move || {
+            anyhow::Ok((
+                SigningKey::load_or_create(&data_dir)?,
+                WordInfoKeys::load_or_create(&data_dir, overlap)?,
+            ))
+        })
+        .await??;
         let tokens = TokenService::new(
             key,
             settings.issuer(),
@@ -76,7 +83,7 @@ impl Application {
             None => Store::memory(),
         };
         store.spawn_janitor();
-        let state = web::Data::new(AppState::new(settings, db, store, tokens)?);
+        let state = web::Data::new(AppState::new(settings, db, store, tokens, word_info)?);
         crate::logout::spawn_worker(state.clone());
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
@@ -133,7 +140,14 @@ fn build_app(
         .service(accounts::routes::register::change_password)
         .service(accounts::routes::register::reset_password)
         .service(accounts::routes::list::list_users)
-        // `/users/token` must be tried before `/users/{user_id}`.
+        .service(multiterminal::routes::public_key)
+        .service(multiterminal::routes::register)
+        .service(multiterminal::routes::login)
+        .service(multiterminal::routes::refresh)
+        .service(multiterminal::routes::exit)
+        .service(multiterminal::routes::info_self)
+        .service(multiterminal::routes::info_by_id)
+        // Fixed `/users/…` paths must be tried before `/users/{user_id}`.
         .service(accounts::routes::profile::me)
         .service(accounts::routes::profile::by_id)
         .service(accounts::routes::profile::update)

@@ -19,6 +19,7 @@ pub struct AppState {
     pub proxies: Vec<IpNet>,
     pub http: reqwest::Client,
     pub logout_wakeup: crate::logout::Wakeup,
+    pub word_info: crate::multiterminal::wordinfo::WordInfoKeys,
     dummy_hash: OnceCell<String>,
 }
 
@@ -28,6 +29,7 @@ impl AppState {
         db: Db,
         store: Store,
         tokens: TokenService,
+        word_info: crate::multiterminal::wordinfo::WordInfoKeys,
     ) -> anyhow::Result<Self> {
         let proxies = settings.proxies()?;
         let http = reqwest::Client::builder()
@@ -44,6 +46,7 @@ impl AppState {
             proxies,
             http,
             logout_wakeup: crate::logout::Wakeup::default(),
+            word_info,
             dummy_hash: OnceCell::new(),
         })
     }

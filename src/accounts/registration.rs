@@ -7,12 +7,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::sessions::{self, EndReason, Which};
 use crate::state::AppState;
 
-/// Creates an account after proving the number with a code.
+/// Creates an account after proving the number with a code (`None` only where the operator
+/// allows registration without one).
 pub async fn create_account(
     state: &AppState,
     number: Number,
     pwd: &str,
-    code: &str,
+    code: Option<&str>,
     username: Option<&str>,
 ) -> ApiResult<UserRow> {
     let username = match username {
@@ -24,7 +25,9 @@ pub async fn create_account(
         identities.push(u.as_str());
     }
     let password = Password::parse(pwd, &identities)?;
-    codes::verify(state, &number, code, Purpose::Signup).await?;
+    if let Some(code) = code {
+        codes::verify(state, &number, code, Purpose::Signup).await?;
+    }
     let hash = passwords::hash(state, &password).await?;
     let mut row = model::new_row(&number, Some(hash));
     if let Some(u) = &username {

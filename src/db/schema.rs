@@ -65,7 +65,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     clients,
     sessions,
     session_clients,
-    logout_deliveries
+    logout_deliveries,
+    revoked_tokens
 );
 
 diesel::table! {
@@ -82,5 +83,13 @@ diesel::table! {
         updated_at -> Timestamp,
         next_attempt_at -> Timestamp,
         locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        sid -> Text,
+        expires_at -> Timestamp,
     }
 }

@@ -164,7 +164,7 @@ pub async fn end_sessions(
     };
     let ends_current = match &which {
         Which::One(sid) => *sid == current,
-        Which::AllOfUser { .. } => true,
+        Which::AllOfUser { .. } | Which::OnTerminal { .. } => true,
     };
     if let Err(err) = sessions::end(&state, which, EndReason::SignOut).await {
         return pages::error_page(&state, &req, StatusCode::SERVICE_UNAVAILABLE, err.reason());

@@ -120,7 +120,7 @@ async fn submit(
         let code = f.verify_code.as_deref().unwrap_or("");
         if kind == "signup" {
             let username = f.username.as_deref().filter(|u| !u.is_empty());
-            registration::create_account(&state, number, pwd, code, username)
+            registration::create_account(&state, number, pwd, Some(code), username)
                 .await
                 .map(|_| "signed_up")
         } else {

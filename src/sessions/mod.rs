@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::schema::{session_clients, sessions};
+use crate::db::schema::{revoked_tokens, session_clients, sessions};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::tokens::{Claims, TokenRequest};
@@ -113,6 +113,19 @@ pub async fn start(state: &AppState, new: NewSession<'_>) -> ApiResult<(String, 
         .store
         .set(&key(&sid), new.user_id, until(at(claims.delay_time)))
         .await?;
+    let single = &state.settings.single_session_terminals;
+    if single.iter().any(|t| t.eq_ignore_ascii_case(new.terminal)) {
+        end(
+            state,
+            Which::OnTerminal {
+                user_id: new.user_id,
+                terminal: &claims.terminal,
+                except: &sid,
+            },
+            EndReason::Replaced,
+        )
+        .await?;
+    }
     Ok((token, claims))
 }
 
@@ -127,25 +140,48 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Claims> {
     Ok(claims)
 }
 
-/// Fails with `token_revoked` unless the token's session is live.
+fn revoked_key(jti: &str) -> String {
+    format!("rev:{jti}")
+}
+
+/// Fails with `token_revoked` unless the token's session is live and the token itself has not
+/// been replaced by a refresh. One store round trip when the store knows the session.
 pub async fn ensure_live(state: &AppState, claims: &Claims) -> ApiResult<()> {
-    match state.store.get(&key(&claims.sid)).await? {
+    let (session, revoked) = state
+        .store
+        .get_pair(&key(&claims.sid), &revoked_key(&claims.jti))
+        .await?;
+    if revoked.is_some() {
+        return Err(ApiError::TokenRevoked);
+    }
+    match session {
         Some(uid) if uid == claims.sub => return Ok(()),
         Some(_) => return Err(ApiError::TokenRevoked),
         None => {}
     }
+    // The store lost or never had this session: the database decides, and refills the store.
     let sid = claims.sid.clone();
-    let row = state
+    let (row, revoked) = state
         .db
         .run(move |conn| {
-            sessions::table
-                .find(sid)
+            let row = sessions::table
+                .find(&sid)
                 .select(SessionRow::as_select())
                 .first(conn)
-                .optional()
-                .map_err(ApiError::from)
+                .optional()?;
+            let revoked: Vec<(String, NaiveDateTime)> = revoked_tokens::table
+                .filter(revoked_tokens::sid.eq(&sid))
+                .select((revoked_tokens::jti, revoked_tokens::expires_at))
+                .load(conn)?;
+            Ok((row, revoked))
         })
         .await?;
+    for (jti, expires_at) in &revoked {
+        state
+            .store
+            .set(&revoked_key(jti), "1", until(*expires_at))
+            .await?;
+    }
     let cache_for = until(at(claims.delay_time));
     match row {
         Some(r)
@@ -157,11 +193,106 @@ pub async fn ensure_live(state: &AppState, claims: &Claims) -> ApiResult<()> {
                 .store
                 .set(&key(&r.id), &r.user_id, until(r.expires_at))
                 .await?;
+            if revoked.iter().any(|(j, _)| *j == claims.jti) {
+                return Err(ApiError::TokenRevoked);
+            }
             Ok(())
         }
         _ => {
             state.store.set(&key(&claims.sid), ENDED, cache_for).await?;
             Err(ApiError::TokenRevoked)
+        }
+    }
+}
+
+/// Replaces a token with a new one in the same session. Allowed until `delayTime`, even after
+/// `exp`; the old token stops working. Presenting an already-replaced token again is taken as
+/// theft: the whole session ends (single logout runs).
+pub async fn refresh(state: &AppState, token: &str) -> ApiResult<String> {
+    let claims = state.tokens.decode(token)?;
+    if chrono::Utc::now().timestamp() >= claims.delay_time {
+        return Err(ApiError::RefreshWindowPassed);
+    }
+    let mark = revoked_key(&claims.jti);
+    let first_use = state
+        .store
+        .set_nx(&mark, "1", until(at(claims.delay_time)))
+        .await?;
+    // A replaced token's mark may only live in the database if the store lost its data.
+    let replaced_before = !first_use || {
+        let jti = claims.jti.clone();
+        state
+            .db
+            .run(move |conn| {
+                diesel::select(diesel::dsl::exists(revoked_tokens::table.find(jti)))
+                    .get_result::<bool>(conn)
+                    .map_err(ApiError::from)
+            })
+            .await?
+    };
+    if replaced_before {
+        end(state, Which::One(&claims.sid), EndReason::RefreshReuse).await?;
+        return Err(ApiError::TokenRevoked);
+    }
+    if let Err(err) = ensure_live_session(state, &claims).await {
+        state.store.del(&mark).await.ok();
+        return Err(err);
+    }
+    let (jti, sid, expires) = (
+        claims.jti.clone(),
+        claims.sid.clone(),
+        at(claims.delay_time),
+    );
+    state
+        .db
+        .run(move |conn| {
+            diesel::insert_into(revoked_tokens::table)
+                .values((
+                    revoked_tokens::jti.eq(jti),
+                    revoked_tokens::sid.eq(sid),
+                    revoked_tokens::expires_at.eq(expires),
+                ))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(ApiError::from)
+        })
+        .await?;
+    let (new_token, _) = issue_in(state, &claims.sid, claims.aud.as_deref(), false).await?;
+    Ok(new_token)
+}
+
+/// The session check alone (the token's own revocation mark was just set by the caller).
+async fn ensure_live_session(state: &AppState, claims: &Claims) -> ApiResult<()> {
+    match state.store.get(&key(&claims.sid)).await? {
+        Some(uid) if uid == claims.sub => Ok(()),
+        Some(_) => Err(ApiError::TokenRevoked),
+        None => {
+            let sid = claims.sid.clone();
+            let row = state
+                .db
+                .run(move |conn| {
+                    sessions::table
+                        .find(sid)
+                        .select(SessionRow::as_select())
+                        .first(conn)
+                        .optional()
+                        .map_err(ApiError::from)
+                })
+                .await?;
+            match row {
+                Some(r)
+                    if r.ended_at.is_none()
+                        && r.user_id == claims.sub
+                        && r.expires_at > crate::db::now() =>
+                {
+                    state
+                        .store
+                        .set(&key(&r.id), &r.user_id, until(r.expires_at))
+                        .await?;
+                    Ok(())
+                }
+                _ => Err(ApiError::TokenRevoked),
+            }
         }
     }
 }
@@ -175,6 +306,8 @@ pub enum EndReason {
     AccountDeleted,
     AccountDisabled,
     ForcedSignOut,
+    RefreshReuse,
+    Replaced,
 }
 
 impl EndReason {
@@ -186,6 +319,8 @@ impl EndReason {
             EndReason::AccountDeleted => "account_deleted",
             EndReason::AccountDisabled => "account_disabled",
             EndReason::ForcedSignOut => "forced_sign_out",
+            EndReason::RefreshReuse => "refresh_token_reuse",
+            EndReason::Replaced => "replaced_on_terminal",
         }
     }
 }
@@ -197,15 +332,34 @@ pub enum Which<'a> {
         user_id: &'a str,
         except: Option<&'a str>,
     },
+    /// The user's sessions on one terminal (upper-case, as stored), but one.
+    OnTerminal {
+        user_id: &'a str,
+        terminal: &'a str,
+        except: &'a str,
+    },
 }
 
 /// Ends sessions; their tokens fail at once everywhere the store is shared.
 pub async fn end(state: &AppState, which: Which<'_>, reason: EndReason) -> ApiResult<Vec<String>> {
-    let (one, user, except) = match which {
-        Which::One(sid) => (Some(sid.to_owned()), None, None),
-        Which::AllOfUser { user_id, except } => {
-            (None, Some(user_id.to_owned()), except.map(str::to_owned))
-        }
+    let (one, user, except, terminal) = match which {
+        Which::One(sid) => (Some(sid.to_owned()), None, None, None),
+        Which::AllOfUser { user_id, except } => (
+            None,
+            Some(user_id.to_owned()),
+            except.map(str::to_owned),
+            None,
+        ),
+        Which::OnTerminal {
+            user_id,
+            terminal,
+            except,
+        } => (
+            None,
+            Some(user_id.to_owned()),
+            Some(except.to_owned()),
+            Some(terminal.to_owned()),
+        ),
     };
     let ended: Vec<(String, NaiveDateTime, String)> = state
         .db
@@ -224,6 +378,9 @@ pub async fn end(state: &AppState, which: Which<'_>, reason: EndReason) -> ApiRe
                 }
                 if let Some(keep) = &except {
                     query = query.filter(sessions::id.ne(keep));
+                }
+                if let Some(t) = &terminal {
+                    query = query.filter(sessions::terminal.eq(t));
                 }
                 let rows: Vec<(String, NaiveDateTime, String)> = query.load(conn)?;
                 let ids: Vec<&String> = rows.iter().map(|(id, _, _)| id).collect();

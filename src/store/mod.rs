@@ -33,6 +33,14 @@ impl Store {
         }
     }
 
+    /// Two keys in one round trip (the token check's session and revocation marks).
+    pub async fn get_pair(&self, a: &str, b: &str) -> ApiResult<(Option<String>, Option<String>)> {
+        match self {
+            Store::Memory(m) => Ok((m.get(a), m.get(b))),
+            Store::Redis(r) => r.get_pair(a, b).await,
+        }
+    }
+
     pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<()> {
         match self {
             Store::Memory(m) => {

@@ -84,6 +84,16 @@ impl RedisStore {
         self.with(|mut c| async move { c.get(k).await }).await
     }
 
+    pub async fn get_pair(&self, a: &str, b: &str) -> ApiResult<(Option<String>, Option<String>)> {
+        let keys = [self.key(a), self.key(b)];
+        let mut values: Vec<Option<String>> = self
+            .with(|mut c| async move { redis::cmd("MGET").arg(&keys).query_async(&mut c).await })
+            .await?;
+        let second = values.pop().flatten();
+        let first = values.pop().flatten();
+        Ok((first, second))
+    }
+
     pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<()> {
         let k = self.key(key);
         let v = value.to_owned();

@@ -1030,26 +1030,26 @@ async fn jwks_is_a_plain_jwk_set() {
         "the private key is published: {key}"
     );
 
-    // The signing key lives in the data dir, readable by its owner only.
+    // The keys (token signing, word-info) live in the data dir, readable by their owner only.
     let key_files: Vec<String> = sandbox
         .data_entries()
         .into_iter()
         .filter(|n| !n.starts_with("gatehouse.db"))
         .collect();
     assert_eq!(
-        key_files.len(),
-        1,
-        "expected one key file besides the database: {:?}",
+        key_files,
+        ["signing-ed25519.pk8", "word-info-rsa.pk8"],
+        "key files besides the database: {:?}",
         sandbox.data_entries()
     );
     #[cfg(unix)]
-    {
+    for file in &key_files {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(sandbox.data_dir().join(&key_files[0]))
+        let mode = std::fs::metadata(sandbox.data_dir().join(file))
             .unwrap()
             .permissions()
             .mode();
-        assert_eq!(mode & 0o777, 0o600, "key file mode is {:o}", mode & 0o777);
+        assert_eq!(mode & 0o777, 0o600, "{file} mode is {:o}", mode & 0o777);
     }
 
     // The key is kept: a restart publishes the same one.

@@ -39,7 +39,8 @@ pub async fn signup(state: web::Data<AppState>, input: Input) -> ApiResult<HttpR
     required.finish()?;
     let number = parse_number(&number)?;
     let created =
-        registration::create_account(&state, number, &pwd, &code, p.username.as_deref()).await?;
+        registration::create_account(&state, number, &pwd, Some(&code), p.username.as_deref())
+            .await?;
     Ok(envelope::created(UserView::from(&created)))
 }
 

@@ -1,0 +1,370 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::accounts::routes::{terminal, user_agent};
+use crate::accounts::{UserRow, load, load_self, model, registration, signin};
+use crate::domain::Number;
+use crate::error::{ApiError, ApiResult};
+use crate::http::client_ip::client_ip;
+use crate::http::envelope;
+use crate::http::input::{Input, Required};
+use crate::http::lang::{Lang, current_lang};
+use crate::multiterminal::{WechatProfile, info, wechat};
+use crate::sessions::{self, EndReason, NewSession, Which};
+use crate::state::AppState;
+use crate::tokens::routes::require_token;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicKey {
+    pub kid: String,
+    /// Always `RSA-OAEP-256`: RSA-OAEP with SHA-256 and MGF1-SHA-256.
+    pub alg: String,
+    /// SubjectPublicKeyInfo, PEM.
+    pub pem: String,
+}
+
+/// The key `word-info` is encrypted under.
+#[utoipa::path(
+    tag = "multi-terminal",
+    responses((status = 200, description = "The public key", body = inline(crate::openapi::EnvelopeOf<PublicKey>)))
+)]
+#[get("/users/public_key")]
+pub async fn public_key(state: web::Data<AppState>) -> HttpResponse {
+    envelope::ok(PublicKey {
+        kid: state.word_info.kid().to_owned(),
+        alg: "RSA-OAEP-256".into(),
+        pem: state.word_info.pem().to_owned(),
+    })
+}
+
+/// The password carried in the `word-info` header, decrypted off the async workers.
+async fn word_info(state: &web::Data<AppState>, req: &HttpRequest) -> ApiResult<String> {
+    let header = req
+        .headers()
+        .get("word-info")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::field("word-info", "required"))?;
+    let state = state.clone();
+    state
+        .cpu
+        .clone()
+        .run(move || state.word_info.decrypt(&header))
+        .await?
+}
+
+fn parse_phone(raw: &str) -> ApiResult<Number> {
+    match Number::parse(raw) {
+        Ok(n @ Number::Phone(_)) => Ok(n),
+        _ => Err(ApiError::field("phone", "not a phone number")),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    pub phone: Option<String>,
+    /// Required unless registration without a code is enabled.
+    pub verify_code: Option<String>,
+}
+
+/// Registers a phone; the password comes encrypted in the `word-info` header.
+#[utoipa::path(
+    tag = "multi-terminal",
+    params(("word-info" = String, Header, description = "base64(RSA-OAEP-256(password))")),
+    request_body(content((RegisterRequest = "application/json"), (RegisterRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "恭喜，注册成功！", body = crate::openapi::EnvelopeNull),
+        (status = 400, description = "invalid_params, word_info_invalid, verify_code_invalid, password_weak", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "account_exists", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[post("/users/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    let p: RegisterRequest = input.parse()?;
+    let mut required = Required::default();
+    let phone = required.take("phone", p.phone);
+    if !state.settings.register_without_code && p.verify_code.is_none() {
+        required.take("verify_code", None);
+    }
+    required.finish()?;
+    let number = parse_phone(&phone)?;
+    let pwd = word_info(&state, &req).await?;
+    registration::create_account(&state, number, &pwd, p.verify_code.as_deref(), None).await?;
+    let message = match current_lang() {
+        Lang::Zh => "恭喜，注册成功！",
+        Lang::En => "Registered successfully!",
+    };
+    Ok(envelope::with_status(StatusCode::OK, message.into(), (), 0))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// Phone login: the phone; the password is in the `word-info` header.
+    pub phone: Option<String>,
+    /// WeChat login: the mini-program's `wx.login` code.
+    pub code: Option<String>,
+    #[serde(rename = "avatarUrl")]
+    pub avatar_url: Option<String>,
+    #[serde(rename = "nickName")]
+    pub nick_name: Option<String>,
+    pub country: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub language: Option<String>,
+    pub terminal: Option<String>,
+}
+
+async fn start(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &UserRow,
+    terminal: &str,
+) -> ApiResult<String> {
+    let (token, _) = sessions::start(
+        state,
+        NewSession {
+            user_id: &user.id,
+            phone: user.phone.as_deref(),
+            openid: user.openid.as_deref(),
+            terminal,
+            user_agent: &user_agent(req),
+            ip: client_ip(req, &state.proxies).to_string(),
+            client_id: None,
+            browser_key: None,
+        },
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Signs in with a phone and `word-info`, or with a WeChat mini-program `code`.
+#[utoipa::path(
+    tag = "multi-terminal",
+    params(
+        ("word-info" = Option<String>, Header, description = "phone login: base64(RSA-OAEP-256(password))"),
+        ("terminal" = Option<String>, Header, description = "management, pc, mobile, app, wechat"),
+    ),
+    request_body(content((LoginRequest = "application/json"), (LoginRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "The token", body = crate::openapi::EnvelopeString),
+        (status = 400, description = "invalid_params, word_info_invalid", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "credentials_invalid, wechat_code_invalid", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "account_disabled", body = crate::openapi::ErrorEnvelope),
+        (status = 429, description = "rate_limited", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "WeChat busy or not answering", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[post("/users/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    let p: LoginRequest = input.parse()?;
+    if let Some(code) = p.code.clone() {
+        let profile = WechatProfile {
+            avatar_url: p.avatar_url,
+            nick_name: p.nick_name,
+            country: p.country,
+            province: p.province,
+            city: p.city,
+            language: p.language,
+        };
+        let user = wechat_user(&state, &code, profile).await?;
+        let token = start(&state, &req, &user, "wechat").await?;
+        return Ok(envelope::ok(token));
+    }
+    let mut required = Required::default();
+    let phone = required.take("phone", p.phone);
+    required.finish()?;
+    let number = parse_phone(&phone)?;
+    let terminal = terminal(&req, p.terminal.as_deref())?;
+    let pwd = word_info(&state, &req).await?;
+    let ip = client_ip(&req, &state.proxies);
+    let user = signin::check_password(&state, &number, &pwd, ip).await?;
+    let token = start(&state, &req, &user, &terminal).await?;
+    Ok(envelope::ok(token))
+}
+
+fn bounded(profile: &mut WechatProfile) {
+    for field in [
+        &mut profile.avatar_url,
+        &mut profile.nick_name,
+        &mut profile.country,
+        &mut profile.province,
+        &mut profile.city,
+        &mut profile.language,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        *field = field.chars().take(512).collect();
+    }
+}
+
+/// The account of a WeChat identity: created at the first login, its profile updated later.
+async fn wechat_user(
+    state: &AppState,
+    code: &str,
+    mut profile: WechatProfile,
+) -> ApiResult<UserRow> {
+    let identity = wechat::code_to_session(state, code).await?;
+    bounded(&mut profile);
+    state
+        .db
+        .run(move |conn| {
+            use crate::db::schema::users;
+            use diesel::prelude::*;
+            let existing: Option<UserRow> = users::table
+                .filter(users::openid.eq(&identity.openid))
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?;
+            let now = crate::db::now();
+            match existing {
+                Some(mut user) => {
+                    if !user.is_active() {
+                        return Err(ApiError::AccountDisabled);
+                    }
+                    let mut stored: WechatProfile = user
+                        .wechat_profile
+                        .as_deref()
+                        .and_then(|p| serde_json::from_str(p).ok())
+                        .unwrap_or_default();
+                    stored.merge(profile);
+                    user.wechat_profile = serde_json::to_string(&stored).ok();
+                    if identity.unionid.is_some() {
+                        user.unionid = identity.unionid;
+                    }
+                    user.updated_at = now;
+                    model::save(conn, &user)?;
+                    Ok(user)
+                }
+                None => {
+                    let username = crate::domain::Username::generated();
+                    let user = UserRow {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        username: Some(username.as_str().to_owned()),
+                        username_lower: Some(username.lower()),
+                        phone: None,
+                        email: None,
+                        password_hash: None,
+                        head_img: profile.avatar_url.clone(),
+                        openid: Some(identity.openid),
+                        unionid: identity.unionid,
+                        wechat_profile: serde_json::to_string(&profile).ok(),
+                        role: model::ROLE_USER.into(),
+                        status: model::STATUS_ACTIVE.into(),
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    model::insert(conn, &user)?;
+                    Ok(user)
+                }
+            }
+        })
+        .await
+}
+
+/// A new token in the same session; the old one stops working.
+#[utoipa::path(
+    tag = "multi-terminal",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The new token", body = crate::openapi::EnvelopeString),
+        (status = 401, description = "token_missing, token_invalid, token_revoked, refresh_window_passed", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[get("/users/token/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    let token = require_token(&req, &input).await?;
+    let new_token = sessions::refresh(&state, &token).await?;
+    Ok(envelope::ok(new_token))
+}
+
+/// Signs out (ends the token's session).
+#[utoipa::path(
+    tag = "multi-terminal",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "已退出", body = crate::openapi::EnvelopeString),
+        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[get("/users/exit")]
+pub async fn exit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    let token = require_token(&req, &input).await?;
+    let claims = sessions::authenticate(&state, &token).await?;
+    sessions::end(&state, Which::One(&claims.sid), EndReason::SignOut).await?;
+    let data = match current_lang() {
+        Lang::Zh => "已退出",
+        Lang::En => "Signed out",
+    };
+    Ok(envelope::ok(data))
+}
+
+/// One's own user object (camelCase).
+#[utoipa::path(
+    tag = "multi-terminal",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "id, userName, phone, headImg, openid (+ WeChat profile)", body = Object),
+        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[get("/users/info/self")]
+pub async fn info_self(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+) -> ApiResult<HttpResponse> {
+    let token = require_token(&req, &input).await?;
+    let claims = sessions::authenticate(&state, &token).await?;
+    let user = load_self(&state, &claims.sub).await?;
+    Ok(envelope::ok(info(&user, true)))
+}
+
+/// Another user: the full object for oneself and operators, else id, userName, headImg.
+#[utoipa::path(
+    tag = "multi-terminal",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user (camelCase)", body = Object),
+        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+    )
+)]
+#[get("/users/info/{id}")]
+pub async fn info_by_id(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let token = require_token(&req, &input).await?;
+    let claims = sessions::authenticate(&state, &token).await?;
+    let id = path.into_inner();
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return Err(ApiError::NotFound);
+    }
+    let target = load(&state, &id).await?.ok_or(ApiError::NotFound)?;
+    let full = target.id == claims.sub || load_self(&state, &claims.sub).await?.is_admin();
+    Ok(envelope::ok(info(&target, full)))
+}
