@@ -32,6 +32,19 @@ pub struct Settings {
     pub mail_from: Option<String>,
     pub sms_provider: String,
     pub sms_webhook_url: Option<String>,
+    /// When set, webhook posts carry `X-Gatehouse-Signature: sha256=<hex HMAC of the body>`.
+    pub sms_webhook_secret: Option<String>,
+    /// Vendor endpoint override (tests, private endpoints, the international sites).
+    pub sms_endpoint: Option<String>,
+    pub sms_sign_name: Option<String>,
+    /// Template code (Aliyun `SMS_…`) or id (Tencent) with one code parameter.
+    pub sms_template: Option<String>,
+    pub aliyun_access_key_id: Option<String>,
+    pub aliyun_access_key_secret: Option<String>,
+    pub tencent_secret_id: Option<String>,
+    pub tencent_secret_key: Option<String>,
+    pub tencent_sms_app_id: Option<String>,
+    pub tencent_region: String,
     pub wechat_appid: Option<String>,
     pub wechat_secret: Option<String>,
     pub wechat_api_base: String,
@@ -74,6 +87,16 @@ impl Default for Settings {
             mail_from: None,
             sms_provider: "log".into(),
             sms_webhook_url: None,
+            sms_webhook_secret: None,
+            sms_endpoint: None,
+            sms_sign_name: None,
+            sms_template: None,
+            aliyun_access_key_id: None,
+            aliyun_access_key_secret: None,
+            tencent_secret_id: None,
+            tencent_secret_key: None,
+            tencent_sms_app_id: None,
+            tencent_region: "ap-guangzhou".into(),
             wechat_appid: None,
             wechat_secret: None,
             wechat_api_base: "https://api.weixin.qq.com".into(),
@@ -226,11 +249,22 @@ impl Settings {
         if self.redis_key_prefix.is_empty() || self.redis_key_prefix.len() > 64 {
             return Err(bad("redis_key_prefix", "1 to 64 characters"));
         }
-        if self.smtp_url.is_some() {
-            return Err(bad(
-                "smtp_url",
-                "SMTP delivery is not available in this build yet; unset it (e-mail codes are then logged, or refused over https)",
-            ));
+        if let Some(smtp) = &self.smtp_url {
+            if !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
+                return Err(bad("smtp_url", "must start with smtp:// or smtps://"));
+            }
+            let from = self
+                .mail_from
+                .as_deref()
+                .ok_or_else(|| bad("mail_from", "required when GATEHOUSE_SMTP_URL is set"))?;
+            crate::codes::mail::Mailer::check(smtp, from).map_err(|e| {
+                let var = if e.to_string().starts_with("GATEHOUSE_MAIL_FROM") {
+                    "mail_from"
+                } else {
+                    "smtp_url"
+                };
+                bad(var, e.to_string())
+            })?;
         }
         self.proxies()?;
         if self.logout_retry_base_ms == 0 || self.logout_poll_ms == 0 {
@@ -250,9 +284,36 @@ impl Settings {
                 })?;
                 check_http_url("sms_webhook_url", url)?;
             }
+            "aliyun" => {
+                for (key, value) in [
+                    ("aliyun_access_key_id", &self.aliyun_access_key_id),
+                    ("aliyun_access_key_secret", &self.aliyun_access_key_secret),
+                    ("sms_sign_name", &self.sms_sign_name),
+                    ("sms_template", &self.sms_template),
+                ] {
+                    value
+                        .as_ref()
+                        .ok_or_else(|| bad(key, "required for the aliyun SMS provider"))?;
+                }
+            }
+            "tencent" => {
+                for (key, value) in [
+                    ("tencent_secret_id", &self.tencent_secret_id),
+                    ("tencent_secret_key", &self.tencent_secret_key),
+                    ("tencent_sms_app_id", &self.tencent_sms_app_id),
+                    ("sms_template", &self.sms_template),
+                ] {
+                    value
+                        .as_ref()
+                        .ok_or_else(|| bad(key, "required for the tencent SMS provider"))?;
+                }
+            }
             other => return Err(bad("sms_provider", format!("unknown provider `{other}`"))),
         }
         check_http_url("wechat_api_base", &self.wechat_api_base)?;
+        if let Some(endpoint) = &self.sms_endpoint {
+            check_http_url("sms_endpoint", endpoint)?;
+        }
         for t in &self.single_session_terminals {
             if !crate::accounts::routes::TERMINALS.contains(&t.as_str()) {
                 return Err(bad(
@@ -342,6 +403,16 @@ const KNOWN: &[&str] = &[
     "MAIL_FROM",
     "SMS_PROVIDER",
     "SMS_WEBHOOK_URL",
+    "SMS_WEBHOOK_SECRET",
+    "SMS_ENDPOINT",
+    "SMS_SIGN_NAME",
+    "SMS_TEMPLATE",
+    "ALIYUN_ACCESS_KEY_ID",
+    "ALIYUN_ACCESS_KEY_SECRET",
+    "TENCENT_SECRET_ID",
+    "TENCENT_SECRET_KEY",
+    "TENCENT_SMS_APP_ID",
+    "TENCENT_REGION",
     "WECHAT_APPID",
     "WECHAT_SECRET",
     "WECHAT_API_BASE",
@@ -422,6 +493,8 @@ mod tests {
         let err = with(&[("redis_url", "memcached://127.0.0.1:6379")]).unwrap_err();
         assert_eq!(err.variable, "GATEHOUSE_REDIS_URL");
         let err = with(&[("smtp_url", "smtp://127.0.0.1:25")]).unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_MAIL_FROM");
+        let err = with(&[("smtp_url", "http://127.0.0.1:25")]).unwrap_err();
         assert_eq!(err.variable, "GATEHOUSE_SMTP_URL");
     }
 

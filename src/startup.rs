@@ -164,6 +164,7 @@ fn build_app(
         .service(admin::users::patch_user)
         .service(admin::users::force_signout)
         .service(admin::users::deliveries)
+        .service(admin::sms::sms_status)
         .split_for_parts();
     let known: Arc<Vec<ResourceDef>> = Arc::new(
         api.paths

@@ -20,6 +20,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub logout_wakeup: crate::logout::Wakeup,
     pub word_info: crate::multiterminal::wordinfo::WordInfoKeys,
+    /// E-mail delivery, when `GATEHOUSE_SMTP_URL` is set.
+    pub mailer: Option<crate::codes::mail::Mailer>,
     dummy_hash: OnceCell<String>,
 }
 
@@ -32,6 +34,10 @@ impl AppState {
         word_info: crate::multiterminal::wordinfo::WordInfoKeys,
     ) -> anyhow::Result<Self> {
         let proxies = settings.proxies()?;
+        let mailer = match (&settings.smtp_url, &settings.mail_from) {
+            (Some(url), Some(from)) => Some(crate::codes::mail::Mailer::new(url, from)?),
+            _ => None,
+        };
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(3))
             .timeout(std::time::Duration::from_secs(5))
@@ -46,6 +52,7 @@ impl AppState {
             proxies,
             http,
             logout_wakeup: crate::logout::Wakeup::default(),
+            mailer,
             word_info,
             dummy_hash: OnceCell::new(),
         })

@@ -1,6 +1,7 @@
 //! Operators' JSON API under `/admin/api/` (admin token required).
 
 pub mod clients;
+pub mod sms;
 pub mod users;
 
 use actix_web::HttpRequest;

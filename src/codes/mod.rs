@@ -6,7 +6,9 @@
 //! IP; past a few sends an IP must also solve a captcha.
 
 pub mod delivery;
+pub mod mail;
 pub mod routes;
+pub mod vendors;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -128,8 +130,7 @@ pub async fn send(
     taken.keys.push(ip_key);
     if !number.is_email() {
         // A global ceiling on SMS spend, whatever the per-number and per-IP limits allow.
-        let minute = chrono::Utc::now().timestamp() / 60;
-        let sms_key = format!("sms_minute:{minute}");
+        let sms_key = sms_minute_key();
         if store.incr(&sms_key, Duration::from_secs(120)).await?
             > i64::from(state.settings.sms_max_per_minute)
         {
@@ -157,6 +158,20 @@ pub async fn send(
         return Err(err);
     }
     Ok(())
+}
+
+fn sms_minute_key() -> String {
+    format!("sms_minute:{}", chrono::Utc::now().timestamp() / 60)
+}
+
+/// SMS sends counted against the global ceiling in the current minute.
+pub async fn sms_sent_this_minute(state: &AppState) -> ApiResult<i64> {
+    Ok(state
+        .store
+        .get(&sms_minute_key())
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
 }
 
 /// A failed delivery must not count against the person's quota or cooldown.

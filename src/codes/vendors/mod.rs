@@ -1,0 +1,49 @@
+//! SMS vendor clients: thin, self-contained HTTP clients for the two mainland
+//! China SMS vendors Gatehouse can send verification codes through.
+//!
+//! Each client exposes one `send(http, cfg, phone, code)` function that signs
+//! the request with the vendor's published algorithm, posts it, and reads the
+//! vendor's answer into `Ok(())` or a [`VendorError`]. The signing steps are
+//! pure functions (fixed timestamps and nonces in, strings out) so the unit
+//! tests can reproduce the worked examples from the vendors' documentation.
+//!
+//! Phone numbers come in already normalised: a bare 11-digit number is a
+//! mainland China mobile number, anything else starts with `+` and a country
+//! code. Each client maps that onto the vendor's own number format.
+//!
+//! Neither client logs anything: secrets, signatures and the code never leave
+//! the request itself, and the errors carry only what the vendor said.
+
+pub mod aliyun;
+pub mod tencent;
+
+/// Why an SMS vendor did not take a message.
+#[derive(Debug, thiserror::Error)]
+pub enum VendorError {
+    /// The request never got an HTTP answer (DNS, connect, TLS, timeout...).
+    #[error("network: {0}")]
+    Network(String),
+    /// The vendor answered and said no: its own error code and message.
+    #[error("vendor refused: {code}: {message}")]
+    Refused { code: String, message: String },
+    /// The vendor answered with something we could not make sense of.
+    #[error("unreadable answer: {0}")]
+    Unreadable(String),
+}
+
+impl VendorError {
+    /// A network error, with the vendor's URL kept (it holds no secret: both
+    /// clients send their credentials in the body or in headers, never in the
+    /// URL).
+    pub(crate) fn network(err: reqwest::Error) -> Self {
+        VendorError::Network(err.to_string())
+    }
+
+    /// An unreadable answer, quoting at most the first 200 characters of the
+    /// body so a misconfigured endpoint (an HTML error page...) is recognisable
+    /// without flooding logs.
+    pub(crate) fn unreadable(what: &str, status: u16, body: &str) -> Self {
+        let snippet: String = body.chars().take(200).collect();
+        VendorError::Unreadable(format!("{what} (HTTP {status}): {snippet}"))
+    }
+}
