@@ -24,18 +24,22 @@ fn is_mainland_mobile(digits: &str) -> bool {
         && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Mainland mobiles stay bare 11 digits (what Chinese integrators expect); any other number
+/// must carry `+` and its country code and be valid per libphonenumber's metadata, and is kept
+/// in E.164.
 fn parse_phone(raw: &str) -> Option<String> {
     if let Some(rest) = raw.strip_prefix('+') {
         if !(8..=15).contains(&rest.len()) || !rest.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        if rest.starts_with('0') {
-            return None;
-        }
         if let Some(cn) = rest.strip_prefix("86") {
             return is_mainland_mobile(cn).then(|| cn.to_owned());
         }
-        return Some(format!("+{rest}"));
+        let parsed = phonenumber::parse(None, raw).ok()?;
+        if !phonenumber::is_valid(&parsed) {
+            return None;
+        }
+        return Some(parsed.format().mode(phonenumber::Mode::E164).to_string());
     }
     is_mainland_mobile(raw).then(|| raw.to_owned())
 }
