@@ -9,6 +9,7 @@ mod cli;
 mod cluster;
 mod codes_and_captcha;
 mod email;
+mod multiterminal;
 mod pages;
 mod partners;
 mod profile;
