@@ -78,3 +78,18 @@ pub async fn clear_lockout(state: &AppState, number: &Number) -> ApiResult<()> {
     state.store.del(&format!("signin_lock:{number}")).await?;
     state.store.del(&format!("signin_fail:{number}")).await
 }
+
+/// Code sign-in: the code is used up, then the account must exist and be active.
+pub async fn check_code(state: &AppState, number: &Number, code: &str) -> ApiResult<UserRow> {
+    crate::codes::verify(state, number, code, crate::codes::Purpose::Signin).await?;
+    let lookup = number.clone();
+    let user = state
+        .db
+        .run(move |conn| model::find_by_number(conn, &lookup).map_err(ApiError::from))
+        .await?
+        .ok_or(ApiError::AccountNotFound)?;
+    if !user.is_active() {
+        return Err(ApiError::AccountDisabled);
+    }
+    Ok(user)
+}

@@ -8,7 +8,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::accounts::{model, signin};
-use crate::codes::{self, Purpose};
 use crate::domain::Number;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
@@ -233,17 +232,7 @@ async fn authenticate_form(
     let number = Number::parse(f.number.as_deref().unwrap_or(""))
         .map_err(|_| ApiError::field("number", "invalid"))?;
     if f.method.as_deref() == Some("code") {
-        let code = f.verify_code.as_deref().unwrap_or("");
-        codes::verify(state, &number, code, Purpose::Signin).await?;
-        let user = state
-            .db
-            .run(move |conn| model::find_by_number(conn, &number).map_err(ApiError::from))
-            .await?
-            .ok_or(ApiError::AccountNotFound)?;
-        if !user.is_active() {
-            return Err(ApiError::AccountDisabled);
-        }
-        return Ok(user);
+        return signin::check_code(state, &number, f.verify_code.as_deref().unwrap_or("")).await;
     }
     crate::captcha::check(
         state,

@@ -3,8 +3,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::accounts::routes::{terminal, user_agent};
-use crate::accounts::{UserRow, model, signin};
-use crate::codes::{self, Purpose};
+use crate::accounts::{UserRow, signin};
 use crate::domain::Number;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
@@ -132,15 +131,7 @@ pub async fn signin_with_code(
     let number = parse_number(&number)?;
     let terminal = terminal(&req, p.terminal.as_deref())?;
     let client = callback_client(&state, p.callback_url.as_deref()).await?;
-    codes::verify(&state, &number, &code, Purpose::Signin).await?;
-    let user = state
-        .db
-        .run(move |conn| model::find_by_number(conn, &number).map_err(ApiError::from))
-        .await?
-        .ok_or(ApiError::AccountNotFound)?;
-    if !user.is_active() {
-        return Err(ApiError::AccountDisabled);
-    }
+    let user = signin::check_code(&state, &number, &code).await?;
     let token = start_session(&state, &req, &user, &terminal, client.as_ref()).await?;
     Ok(envelope::ok(token))
 }
