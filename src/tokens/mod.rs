@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use crate::error::{ApiError, ApiResult};
 pub use keys::SigningKey;
@@ -51,7 +52,14 @@ pub struct TokenService {
     ttl_secs: i64,
     grace_secs: i64,
     validation: Validation,
+    /// Tokens whose signature was already checked, by SHA-256 of the token: the hot path
+    /// (`GET /token`) pays one hash instead of an EdDSA verification (~60 µs). Only valid
+    /// signatures get in; expiry and the session are still checked on every call, so
+    /// revocation stays immediate.
+    verified: moka::sync::Cache<[u8; 32], Claims>,
 }
+
+const VERIFIED_CACHE_ENTRIES: u64 = 100_000;
 
 impl TokenService {
     pub fn new(key: SigningKey, issuer: String, ttl_secs: u64, grace_secs: u64) -> Self {
@@ -69,6 +77,10 @@ impl TokenService {
             ttl_secs: ttl_secs as i64,
             grace_secs: grace_secs as i64,
             validation,
+            verified: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_CACHE_ENTRIES)
+                .time_to_live(std::time::Duration::from_secs(600))
+                .build(),
         }
     }
 
@@ -120,6 +132,16 @@ impl TokenService {
         if token.len() > 4096 {
             return Err(ApiError::TokenInvalid);
         }
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        if let Some(claims) = self.verified.get(&digest) {
+            return Ok(claims);
+        }
+        let claims = self.decode_uncached(token)?;
+        self.verified.insert(digest, claims.clone());
+        Ok(claims)
+    }
+
+    fn decode_uncached(&self, token: &str) -> ApiResult<Claims> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::TokenInvalid)?;
         // Keys named in the token itself are never trusted, and other token types signed
         // with the same key (logout tokens) are not access tokens.
