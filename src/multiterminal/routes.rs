@@ -3,7 +3,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::accounts::routes::{terminal, user_agent};
+use crate::accounts::routes::terminal;
 use crate::accounts::{UserRow, load, load_self, model, registration, signin};
 use crate::domain::Number;
 use crate::error::{ApiError, ApiResult};
@@ -12,7 +12,7 @@ use crate::http::envelope;
 use crate::http::input::{Input, Required};
 use crate::http::lang::{Lang, current_lang};
 use crate::multiterminal::{WechatProfile, info, wechat};
-use crate::sessions::{self, EndReason, NewSession, Which};
+use crate::sessions::{self, EndReason, Which};
 use crate::state::AppState;
 use crate::tokens::routes::require_token;
 
@@ -128,21 +128,7 @@ async fn start(
     user: &UserRow,
     terminal: &str,
 ) -> ApiResult<String> {
-    let (token, _) = sessions::start(
-        state,
-        NewSession {
-            user_id: &user.id,
-            phone: user.phone.as_deref(),
-            openid: user.openid.as_deref(),
-            terminal,
-            user_agent: &user_agent(req),
-            ip: client_ip(req, &state.proxies).to_string(),
-            client_id: None,
-            browser_key: None,
-        },
-    )
-    .await?;
-    Ok(token)
+    crate::accounts::routes::signin::start_session(state, req, user, terminal, None).await
 }
 
 /// Signs in with a phone and `word-info`, or with a WeChat mini-program `code`.

@@ -261,39 +261,41 @@ pub async fn refresh(state: &AppState, token: &str) -> ApiResult<String> {
     Ok(new_token)
 }
 
+/// The session's row if it is live, refilling the store's hot-path entry; None otherwise.
+async fn live_row(state: &AppState, sid: &str) -> ApiResult<Option<SessionRow>> {
+    let lookup = sid.to_owned();
+    let row = state
+        .db
+        .run(move |conn| {
+            sessions::table
+                .find(lookup)
+                .select(SessionRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(ApiError::from)
+        })
+        .await?;
+    match row {
+        Some(r) if r.ended_at.is_none() && r.expires_at > crate::db::now() => {
+            state
+                .store
+                .set(&key(&r.id), &r.user_id, until(r.expires_at))
+                .await?;
+            Ok(Some(r))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The session check alone (the token's own revocation mark was just set by the caller).
 async fn ensure_live_session(state: &AppState, claims: &Claims) -> ApiResult<()> {
     match state.store.get(&key(&claims.sid)).await? {
         Some(uid) if uid == claims.sub => Ok(()),
         Some(_) => Err(ApiError::TokenRevoked),
-        None => {
-            let sid = claims.sid.clone();
-            let row = state
-                .db
-                .run(move |conn| {
-                    sessions::table
-                        .find(sid)
-                        .select(SessionRow::as_select())
-                        .first(conn)
-                        .optional()
-                        .map_err(ApiError::from)
-                })
-                .await?;
-            match row {
-                Some(r)
-                    if r.ended_at.is_none()
-                        && r.user_id == claims.sub
-                        && r.expires_at > crate::db::now() =>
-                {
-                    state
-                        .store
-                        .set(&key(&r.id), &r.user_id, until(r.expires_at))
-                        .await?;
-                    Ok(())
-                }
-                _ => Err(ApiError::TokenRevoked),
-            }
-        }
+        None => match live_row(state, &claims.sid).await? {
+            Some(r) if r.user_id == claims.sub => Ok(()),
+            _ => Err(ApiError::TokenRevoked),
+        },
     }
 }
 
@@ -550,30 +552,7 @@ pub async fn by_browser_key(
     match state.store.get(&key(&sid)).await? {
         Some(uid) if uid != ENDED => Ok(Some((sid, uid))),
         Some(_) => Ok(None),
-        None => {
-            let lookup = sid.clone();
-            let row = state
-                .db
-                .run(move |conn| {
-                    sessions::table
-                        .find(lookup)
-                        .select(SessionRow::as_select())
-                        .first(conn)
-                        .optional()
-                        .map_err(ApiError::from)
-                })
-                .await?;
-            match row {
-                Some(r) if r.ended_at.is_none() && r.expires_at > crate::db::now() => {
-                    state
-                        .store
-                        .set(&key(&r.id), &r.user_id, until(r.expires_at))
-                        .await?;
-                    Ok(Some((r.id, r.user_id)))
-                }
-                _ => Ok(None),
-            }
-        }
+        None => Ok(live_row(state, &sid).await?.map(|r| (r.id, r.user_id))),
     }
 }
 

@@ -38,7 +38,7 @@ async fn callback_client(state: &AppState, raw: Option<&str>) -> ApiResult<Optio
     }
 }
 
-async fn start_session(
+pub async fn start_session(
     state: &AppState,
     req: &HttpRequest,
     user: &UserRow,
