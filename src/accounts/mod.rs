@@ -23,3 +23,17 @@ pub async fn load(state: &AppState, id: &str) -> ApiResult<Option<UserRow>> {
 pub async fn load_self(state: &AppState, id: &str) -> ApiResult<UserRow> {
     load(state, id).await?.ok_or(ApiError::TokenRevoked)
 }
+
+/// Account `id` as `viewer_id` may see it: the row, and whether the full object is allowed
+/// (oneself and operators). A malformed id is just an unknown one.
+pub async fn view_of(state: &AppState, viewer_id: &str, id: &str) -> ApiResult<(UserRow, bool)> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(ApiError::NotFound);
+    }
+    let target = load(state, id).await?.ok_or(ApiError::NotFound)?;
+    if target.id == viewer_id {
+        return Ok((target, true));
+    }
+    let full = load_self(state, viewer_id).await?.is_admin();
+    Ok((target, full))
+}

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::accounts::routes::terminal;
-use crate::accounts::{UserRow, load, load_self, model, registration, signin};
+use crate::accounts::{UserRow, load_self, model, registration, signin};
 use crate::domain::Number;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
@@ -346,11 +346,6 @@ pub async fn info_by_id(
 ) -> ApiResult<HttpResponse> {
     let token = require_token(&req, &input).await?;
     let claims = sessions::authenticate(&state, &token).await?;
-    let id = path.into_inner();
-    if uuid::Uuid::parse_str(&id).is_err() {
-        return Err(ApiError::NotFound);
-    }
-    let target = load(&state, &id).await?.ok_or(ApiError::NotFound)?;
-    let full = target.id == claims.sub || load_self(&state, &claims.sub).await?.is_admin();
+    let (target, full) = crate::accounts::view_of(&state, &claims.sub, &path.into_inner()).await?;
     Ok(envelope::ok(info(&target, full)))
 }

@@ -3,7 +3,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::accounts::model::{self, PublicUserView, UserRow};
-use crate::accounts::{UserView, load, load_self, passwords};
+use crate::accounts::{UserView, load_self, passwords, view_of};
 use crate::codes::{self, Purpose};
 use crate::domain::{Number, Username};
 use crate::error::{ApiError, ApiResult};
@@ -55,16 +55,8 @@ pub async fn by_id(
 ) -> ApiResult<HttpResponse> {
     let token = require_token(&req, &input).await?;
     let claims = sessions::authenticate(&state, &token).await?;
-    let id = path.into_inner();
-    if uuid::Uuid::parse_str(&id).is_err() {
-        return Err(ApiError::NotFound);
-    }
-    let target = load(&state, &id).await?.ok_or(ApiError::NotFound)?;
-    if target.id == claims.sub {
-        return Ok(envelope::ok(UserView::from(&target)));
-    }
-    let viewer = load_self(&state, &claims.sub).await?;
-    if viewer.is_admin() {
+    let (target, full) = view_of(&state, &claims.sub, &path.into_inner()).await?;
+    if full {
         Ok(envelope::ok(UserView::from(&target)))
     } else {
         Ok(envelope::ok(PublicUserView::from(&target)))
