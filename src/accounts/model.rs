@@ -156,17 +156,17 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     diesel::delete(users::table.find(id)).execute(conn)
 }
 
-/// A new, active account with a generated username.
-pub fn new_row(number: &Number, password_hash: Option<String>) -> UserRow {
+/// A new, active account with a generated username and no way to sign in yet.
+pub fn blank_row() -> UserRow {
     let now = crate::db::now();
     let username = crate::domain::Username::generated();
-    let mut row = UserRow {
+    UserRow {
         id: uuid::Uuid::new_v4().to_string(),
         username: Some(username.as_str().to_owned()),
         username_lower: Some(username.lower()),
         phone: None,
         email: None,
-        password_hash,
+        password_hash: None,
         head_img: None,
         openid: None,
         unionid: None,
@@ -175,7 +175,13 @@ pub fn new_row(number: &Number, password_hash: Option<String>) -> UserRow {
         status: STATUS_ACTIVE.into(),
         created_at: now,
         updated_at: now,
-    };
+    }
+}
+
+/// A new, active account for a number, with a generated username.
+pub fn new_row(number: &Number, password_hash: Option<String>) -> UserRow {
+    let mut row = blank_row();
+    row.password_hash = password_hash;
     row.set_number(number);
     row
 }

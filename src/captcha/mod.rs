@@ -37,6 +37,17 @@ pub async fn create(state: &AppState) -> ApiResult<(String, String)> {
     Ok((id, answer))
 }
 
+/// A new captcha drawn as a PNG (on the CPU pool): its id, answer and image.
+pub async fn create_image(state: &AppState) -> ApiResult<(String, String, Vec<u8>)> {
+    let (id, answer) = create(state).await?;
+    let text = answer.clone();
+    let png = state
+        .cpu
+        .run(move || render::render_png(&text, &mut rand::rng()))
+        .await?;
+    Ok((id, answer, png))
+}
+
 /// Checks an answer, consuming the captcha whether or not it was right.
 pub async fn check(state: &AppState, id: &str, answer: &str) -> ApiResult<()> {
     if id.len() > 64 || id.is_empty() {

@@ -41,12 +41,7 @@ pub struct ClientCode {
 #[get("/client_code")]
 pub async fn client_code(state: web::Data<AppState>, input: Input) -> ApiResult<HttpResponse> {
     let query: ClientCodeQuery = input.parse()?;
-    let (id, answer) = captcha::create(&state).await?;
-    let text = answer.clone();
-    let png = state
-        .cpu
-        .run(move || captcha::render::render_png(&text, &mut rand::rng()))
-        .await?;
+    let (id, answer, png) = captcha::create_image(&state).await?;
     let cookie = Cookie::build("captcha_id", id.clone())
         .path("/")
         .http_only(true)

@@ -214,7 +214,6 @@ async fn wechat_user(
                 .select(UserRow::as_select())
                 .first(conn)
                 .optional()?;
-            let now = crate::db::now();
             match existing {
                 Some(mut user) => {
                     if !user.is_active() {
@@ -230,27 +229,17 @@ async fn wechat_user(
                     if identity.unionid.is_some() {
                         user.unionid = identity.unionid;
                     }
-                    user.updated_at = now;
+                    user.updated_at = crate::db::now();
                     model::save(conn, &user)?;
                     Ok(user)
                 }
                 None => {
-                    let username = crate::domain::Username::generated();
                     let user = UserRow {
-                        id: uuid::Uuid::new_v4().to_string(),
-                        username: Some(username.as_str().to_owned()),
-                        username_lower: Some(username.lower()),
-                        phone: None,
-                        email: None,
-                        password_hash: None,
                         head_img: profile.avatar_url.clone(),
                         openid: Some(identity.openid),
                         unionid: identity.unionid,
                         wechat_profile: serde_json::to_string(&profile).ok(),
-                        role: model::ROLE_USER.into(),
-                        status: model::STATUS_ACTIVE.into(),
-                        created_at: now,
-                        updated_at: now,
+                        ..model::blank_row()
                     };
                     model::insert(conn, &user)?;
                     Ok(user)

@@ -47,12 +47,7 @@ pub struct LoginQuery {
 /// A fresh captcha for a page: its id and the image as a data URL.
 pub async fn page_captcha(state: &AppState) -> ApiResult<(String, String, String)> {
     use base64::Engine;
-    let (id, answer) = crate::captcha::create(state).await?;
-    let text = answer.clone();
-    let png = state
-        .cpu
-        .run(move || crate::captcha::render::render_png(&text, &mut rand::rng()))
-        .await?;
+    let (id, answer, png) = crate::captcha::create_image(state).await?;
     let image = format!(
         "data:image/png;base64,{}",
         base64::engine::general_purpose::STANDARD.encode(png)
