@@ -236,6 +236,16 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 ApiError::Unavailable(info.message().to_owned())
             }
+            // SQLite's writer lock still taken after busy_timeout, or PostgreSQL's
+            // statement_timeout: the database is overloaded, not the request wrong.
+            Error::DatabaseError(_, info)
+                if info.message().contains("database is locked")
+                    || info
+                        .message()
+                        .contains("canceling statement due to statement timeout") =>
+            {
+                ApiError::Unavailable(info.message().to_owned())
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

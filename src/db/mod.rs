@@ -101,13 +101,19 @@ impl Db {
             DatabaseUrl::Postgres(_) => Backend::Postgres,
         };
         let size = match backend {
-            // One writer at a time anyway; a few connections let readers proceed under WAL.
-            Backend::Sqlite => pool_size.min(4),
+            // One connection: SQLite has one writer anyway, and writers that collide wait in
+            // its busy handler, which sleeps in steps of up to 100 ms instead of being woken.
+            // Queueing on the pool's async permit instead kept sign-out p99 flat under load
+            // (bench section 3); queries here take microseconds, so readers lose little.
+            Backend::Sqlite => 1,
             Backend::Postgres => pool_size,
         };
         let pool = r2d2::Pool::builder()
             .max_size(size)
-            .min_idle(Some(1))
+            // No connection is ever opened in the background to keep a spare idle: a command
+            // that ends while r2d2 is opening one in libpq crashes in OpenSSL's exit handlers
+            // (seen: one `gatehouse client add` in four segfaulted on PostgreSQL).
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(2))
             // A PostgreSQL connection cut under us must not be handed out again: check it
             // (one round trip) at checkout. SQLite files do not go away.
@@ -177,6 +183,36 @@ impl Db {
         })
         .await
         .is_ok()
+    }
+}
+
+/// Runs `f` in a transaction that may read and then write. On SQLite it takes the write lock
+/// up front (`BEGIN IMMEDIATE`): a deferred transaction that read first cannot upgrade once
+/// another connection has written since (WAL answers "database is locked" at once, without
+/// waiting under `busy_timeout`), so concurrent sign-outs would fail instead of queueing.
+/// On PostgreSQL it is an ordinary transaction.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+        }
+        DbConnection::Postgresql(_) => return conn.transaction(f),
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            Manager::rollback_transaction(conn)?;
+            Err(err)
+        }
     }
 }
 

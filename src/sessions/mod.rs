@@ -91,7 +91,7 @@ pub async fn start(state: &AppState, new: NewSession<'_>) -> ApiResult<(String, 
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::write_transaction(conn, |conn| {
                 diesel::insert_into(sessions::table)
                     .values(&row)
                     .execute(conn)?;
@@ -366,7 +366,7 @@ pub async fn end(state: &AppState, which: Which<'_>, reason: EndReason) -> ApiRe
     let ended: Vec<(String, NaiveDateTime, String)> = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::write_transaction(conn, |conn| {
                 let now = crate::db::now();
                 let mut query = sessions::table
                     .filter(sessions::ended_at.is_null())

@@ -403,6 +403,29 @@ fn client_add_prints_id_and_secret_as_json() {
     assert!(!lower.contains("hash"), "{listed}");
 }
 
+/// A command must exit cleanly, not die at exit while the connection pool is still opening a
+/// PostgreSQL connection in the background (libpq's OpenSSL state torn down under it: one run
+/// in four segfaulted before the pool stopped keeping a spare connection).
+#[test]
+fn commands_on_postgres_exit_cleanly_every_time() {
+    let Some(url) = crate::helpers::postgres_database() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    for i in 0..24 {
+        let mut cmd = sandbox.gatehouse();
+        cmd.env("GATEHOUSE_DATABASE_URL", &url);
+        if i % 2 == 0 {
+            let callback = format!("https://p{i}.example/cb");
+            cmd.args(["client", "add", "--name", "P", "--callback", &callback]);
+        } else {
+            cmd.args(["client", "list"]);
+        }
+        let out = run(cmd);
+        assert!(out.status.success(), "run {i}: {out}");
+    }
+}
+
 #[test]
 fn client_add_rejects_bad_callback_rules() {
     let sandbox = Sandbox::new();
