@@ -3,11 +3,11 @@
 
 use std::sync::LazyLock;
 
-use ab_glyph::{Font, FontRef, PxScale};
+use ab_glyph::{Font, FontRef, OutlineCurve, Point, PxScale, ScaleFont, point};
+use ab_glyph_rasterizer::Rasterizer;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::{GrayImage, ImageEncoder, Luma, Rgb, RgbImage};
+use image::{ImageEncoder, Rgb, RgbImage};
 use imageproc::drawing::{draw_cubic_bezier_curve_mut, draw_line_segment_mut};
-use imageproc::geometric_transformations::{Border, Interpolation, rotate_about_center};
 use rand::Rng;
 
 /// Alphabet without look-alikes (no 0/O, 1/I/L, 2/Z, 5/S, 8/B etc.), upper-case.
@@ -23,8 +23,8 @@ const MARGIN: f32 = 10.0;
 /// Beyond this many characters the glyphs would be too small to read, and
 /// capping bounds the work an arbitrary input can cause.
 const MAX_CHARS: usize = 8;
-/// Square scratch tile a glyph is rasterised into before rotation; big enough
-/// that the widest glyph at the largest size survives any rotation uncropped.
+/// Square area a glyph is rasterised into, centred on its slot; big enough that
+/// the widest glyph at the largest size survives any rotation uncropped.
 const TILE: u32 = 64;
 
 static FONT: LazyLock<FontRef<'static>> = LazyLock::new(|| {
@@ -91,60 +91,69 @@ fn draw_text(canvas: &mut RgbImage, text: &str, rng: &mut impl Rng) {
     let shrink = (slot / 35.0).min(1.0);
     for (i, &c) in chars.iter().enumerate() {
         let size = rng.random_range(32.0..42.0) * shrink;
-        let Some(mask) = glyph_mask(c, size, rng) else {
-            continue;
-        };
+        let theta = rng.random_range(-0.3..0.3);
         let cx = MARGIN + slot * (i as f32 + 0.5) + rng.random_range(-3.0..3.0);
         let cy = HEIGHT as f32 / 2.0 + rng.random_range(-4.0..4.0);
         let colour = random_colour(0..=110, rng);
-        blend_mask(canvas, &mask, cx, cy, colour);
+        draw_glyph(canvas, c, size, theta, (cx, cy), colour);
     }
 }
 
-/// Rasterises `c` centred in a tile as a coverage mask, then rotates it.
-fn glyph_mask(c: char, size: f32, rng: &mut impl Rng) -> Option<GrayImage> {
+/// Rasterises `c` already rotated by `theta` about its centre, which lands on `centre`:
+/// the outline's points are turned before rasterising, so the glyph stays as sharp as an
+/// upright one and no resampling pass is needed. Coverage is blended straight into the canvas.
+fn draw_glyph(
+    canvas: &mut RgbImage,
+    c: char,
+    size: f32,
+    theta: f32,
+    centre: (f32, f32),
+    colour: Rgb<u8>,
+) {
     let font = &*FONT;
     let id = font.glyph_id(c);
     // Glyph 0 is .notdef, an empty box that would only confuse the reader.
     if id.0 == 0 {
-        return None;
+        return;
     }
-    let outline = font.outline_glyph(id.with_scale(PxScale::from(size)))?;
-    let bounds = outline.px_bounds();
-    // Signed offsets: a glyph wider than the tile (some non-Latin ones are)
-    // gets cropped rather than smeared into the first column.
-    let left = ((TILE as f32 - bounds.width()) / 2.0) as i64;
-    let top = ((TILE as f32 - bounds.height()) / 2.0) as i64;
-    let mut tile = GrayImage::new(TILE, TILE);
-    outline.draw(|x, y, coverage| {
-        let (tx, ty) = (left + i64::from(x), top + i64::from(y));
-        if (0..i64::from(TILE)).contains(&tx) && (0..i64::from(TILE)).contains(&ty) {
-            let alpha = (coverage.clamp(0.0, 1.0) * 255.0) as u8;
-            tile.put_pixel(tx as u32, ty as u32, Luma([alpha]));
+    let Some(outline) = font.outline(id) else {
+        return;
+    };
+    let scaled = font.as_scaled(PxScale::from(size));
+    let (hx, vy) = (scaled.h_scale_factor(), scaled.v_scale_factor());
+    let b = outline.bounds;
+    let (mid_x, mid_y) = ((b.min.x + b.max.x) / 2.0, (b.min.y + b.max.y) / 2.0);
+    let (sin, cos) = theta.sin_cos();
+    let half = TILE as f32 / 2.0;
+    // Font units (y up) to tile pixels (y down), turned about the glyph's centre. A glyph
+    // wider than the tile (some non-Latin ones are) is cropped by the rasteriser's bounds.
+    let place = |p: &Point| {
+        let (x, y) = ((p.x - mid_x) * hx, (mid_y - p.y) * vy);
+        point(half + x * cos - y * sin, half + x * sin + y * cos)
+    };
+    let mut raster = Rasterizer::new(TILE as usize, TILE as usize);
+    for curve in &outline.curves {
+        match curve {
+            OutlineCurve::Line(p0, p1) => raster.draw_line(place(p0), place(p1)),
+            OutlineCurve::Quad(p0, p1, p2) => raster.draw_quad(place(p0), place(p1), place(p2)),
+            OutlineCurve::Cubic(p0, p1, p2, p3) => {
+                raster.draw_cubic(place(p0), place(p1), place(p2), place(p3))
+            }
         }
-    });
-    let theta = rng.random_range(-0.3..0.3);
-    Some(rotate_about_center(
-        &tile,
-        theta,
-        Interpolation::Bilinear,
-        Border::Constant(Luma([0])),
-    ))
-}
-
-fn blend_mask(canvas: &mut RgbImage, mask: &GrayImage, cx: f32, cy: f32, colour: Rgb<u8>) {
-    let ox = cx as i32 - TILE as i32 / 2;
-    let oy = cy as i32 - TILE as i32 / 2;
-    for (mx, my, &Luma([alpha])) in mask.enumerate_pixels() {
-        let (x, y) = (ox + mx as i32, oy + my as i32);
+    }
+    let ox = centre.0 as i32 - TILE as i32 / 2;
+    let oy = centre.1 as i32 - TILE as i32 / 2;
+    raster.for_each_pixel_2d(|tx, ty, coverage| {
+        let alpha = (coverage.clamp(0.0, 1.0) * 255.0) as u8;
+        let (x, y) = (ox + tx as i32, oy + ty as i32);
         if alpha == 0 || x < 0 || y < 0 || x >= WIDTH as i32 || y >= HEIGHT as i32 {
-            continue;
+            return;
         }
         let pixel = canvas.get_pixel_mut(x as u32, y as u32);
         for (dst, src) in pixel.0.iter_mut().zip(colour.0) {
             *dst = mix(*dst, src, alpha);
         }
-    }
+    });
 }
 
 /// Integer lerp from `a` to `b` by `t`/255.
@@ -200,11 +209,12 @@ fn wave(src: &RgbImage, rng: &mut impl Rng) -> RgbImage {
         rng.random_range(70.0..130.0),
         rng,
     );
+    let raw = src.as_raw();
     let mut out = RgbImage::new(WIDTH, HEIGHT);
     for (x, y, pixel) in out.enumerate_pixels_mut() {
         let sx = x as i32 * 256 + dx[y as usize];
         let sy = y as i32 * 256 + dy[x as usize];
-        *pixel = sample(src, sx, sy);
+        *pixel = Rgb(sample(raw, sx, sy));
     }
     out
 }
@@ -220,27 +230,32 @@ fn sine_table(len: u32, amplitude: f32, period: f32, rng: &mut impl Rng) -> Vec<
         .collect()
 }
 
-/// Bilinear sample at 8.8 fixed-point coordinates, clamped to the edges.
-fn sample(src: &RgbImage, sx: i32, sy: i32) -> Rgb<u8> {
+/// Bilinear sample at 8.8 fixed-point coordinates, clamped to the edges, from the raw
+/// RGB bytes of a WIDTH x HEIGHT image (indexing the buffer directly: this runs per pixel).
+fn sample(raw: &[u8], sx: i32, sy: i32) -> [u8; 3] {
     let sx = sx.clamp(0, (WIDTH as i32 - 1) * 256);
     let sy = sy.clamp(0, (HEIGHT as i32 - 1) * 256);
-    let (x0, y0) = ((sx >> 8) as u32, (sy >> 8) as u32);
+    let (x0, y0) = ((sx >> 8) as usize, (sy >> 8) as usize);
     let (fx, fy) = ((sx & 255) as u32, (sy & 255) as u32);
-    let (x1, y1) = ((x0 + 1).min(WIDTH - 1), (y0 + 1).min(HEIGHT - 1));
+    let (x1, y1) = (
+        (x0 + 1).min(WIDTH as usize - 1),
+        (y0 + 1).min(HEIGHT as usize - 1),
+    );
+    let at = |x: usize, y: usize| (y * WIDTH as usize + x) * 3;
     let corners = [
-        (src.get_pixel(x0, y0), (256 - fx) * (256 - fy)),
-        (src.get_pixel(x1, y0), fx * (256 - fy)),
-        (src.get_pixel(x0, y1), (256 - fx) * fy),
-        (src.get_pixel(x1, y1), fx * fy),
+        (at(x0, y0), (256 - fx) * (256 - fy)),
+        (at(x1, y0), fx * (256 - fy)),
+        (at(x0, y1), (256 - fx) * fy),
+        (at(x1, y1), fx * fy),
     ];
     let mut acc = [0u32; 3];
-    for (pixel, weight) in corners {
-        for (sum, channel) in acc.iter_mut().zip(pixel.0) {
-            *sum += u32::from(channel) * weight;
+    for (i, weight) in corners {
+        for (c, sum) in acc.iter_mut().enumerate() {
+            *sum += u32::from(raw[i + c]) * weight;
         }
     }
     // Weights sum to 65536, so the shift brings each channel back to 0..=255.
-    Rgb(acc.map(|sum| ((sum + 32768) >> 16) as u8))
+    acc.map(|sum| ((sum + 32768) >> 16) as u8)
 }
 
 fn encode(canvas: &RgbImage) -> Vec<u8> {

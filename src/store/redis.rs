@@ -5,18 +5,27 @@
 //! concurrency across instances. Every call is bounded in time: a Redis that does not answer
 //! becomes `unavailable` within two seconds instead of a hung request.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::thread::ThreadId;
 use std::time::Duration;
 
-use deadpool_redis::redis::{self, AsyncCommands, Script};
-use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script};
+use tokio::sync::OnceCell;
 
 use crate::error::{ApiError, ApiResult};
 
 const OP_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// One multiplexed connection per thread that talks to Redis. Commands from all the requests
+/// a worker thread serves share its connection and go out pipelined (one write and one read
+/// for many), and the connection's I/O runs on that thread's own runtime, so a check never
+/// waits for another thread to be scheduled. Keyed by `ThreadId`, which is never reused.
 #[derive(Clone)]
 pub struct RedisStore {
-    pool: Pool,
+    client: redis::Client,
+    connections: Arc<RwLock<HashMap<ThreadId, Arc<OnceCell<ConnectionManager>>>>>,
     prefix: String,
 }
 
@@ -43,31 +52,61 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KE
 return 1";
 
 impl RedisStore {
+    /// Checks the URL; connections are made on first use, so an instance starts (and says
+    /// it is not ready) while Redis is down.
     pub fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let mut config = Config::from_url(url);
-        let mut pool = PoolConfig::new(64);
-        pool.timeouts = Timeouts {
-            wait: Some(OP_TIMEOUT),
-            create: Some(OP_TIMEOUT),
-            recycle: Some(OP_TIMEOUT),
-        };
-        config.pool = Some(pool);
-        let pool = config
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(|e| anyhow::anyhow!("GATEHOUSE_REDIS_URL: {e}"))?;
+        let client =
+            redis::Client::open(url).map_err(|e| anyhow::anyhow!("GATEHOUSE_REDIS_URL: {e}"))?;
         Ok(RedisStore {
-            pool,
+            client,
+            connections: Arc::default(),
             prefix: prefix.to_owned(),
         })
     }
 
+    fn slot(&self) -> Arc<OnceCell<ConnectionManager>> {
+        let me = std::thread::current().id();
+        let found = self
+            .connections
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&me)
+            .cloned();
+        found.unwrap_or_else(|| {
+            self.connections
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(me)
+                .or_default()
+                .clone()
+        })
+    }
+
+    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+        let slot = self.slot();
+        let conn = slot
+            .get_or_try_init(|| {
+                // Reconnection gives up quickly: the caller's 2 s bound answers 503, and the
+                // next command starts a new attempt, so recovery needs no restart.
+                let config = ConnectionManagerConfig::new()
+                    .set_number_of_retries(1)
+                    .set_factor(100)
+                    .set_max_delay(500)
+                    .set_connection_timeout(OP_TIMEOUT)
+                    .set_response_timeout(OP_TIMEOUT);
+                ConnectionManager::new_with_config(self.client.clone(), config)
+            })
+            .await?;
+        Ok(conn.clone())
+    }
+
     async fn with<T, F, Fut>(&self, f: F) -> ApiResult<T>
     where
-        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let work = async {
-            let conn = self.pool.get().await.map_err(unavailable)?;
+            let conn = self.connection().await.map_err(unavailable)?;
             f(conn).await.map_err(unavailable)
         };
         tokio::time::timeout(OP_TIMEOUT, work)
