@@ -67,6 +67,9 @@ pub struct Settings {
     pub logout_give_up_secs: u64,
     /// How often the single-logout worker looks for due deliveries when not woken.
     pub logout_poll_ms: u64,
+    /// Back-channel logouts one instance has in flight at most; one partner system may hold
+    /// an eighth of them, so a partner that hangs cannot hold up the others.
+    pub logout_concurrency: u32,
     /// Size of the database connection pool (and of the blocking jobs that may wait on it).
     pub db_pool_size: u32,
 }
@@ -113,6 +116,7 @@ impl Default for Settings {
             logout_retry_base_ms: 2_000,
             logout_give_up_secs: 86_400,
             logout_poll_ms: 1_000,
+            logout_concurrency: 512,
         }
     }
 }
@@ -275,6 +279,9 @@ impl Settings {
         }
         if self.db_pool_size == 0 {
             return Err(bad("db_pool_size", "must be positive"));
+        }
+        if !(1..=100_000).contains(&self.logout_concurrency) {
+            return Err(bad("logout_concurrency", "1 to 100000"));
         }
         match self.sms_provider.as_str() {
             "log" => {}

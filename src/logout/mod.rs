@@ -8,7 +8,8 @@
 //! answers other than 400 are retried with exponential backoff and jitter for 24 hours; a 400
 //! is final. The person signing out never waits for any of this.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::web;
@@ -16,18 +17,19 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rand::Rng;
 use serde::Serialize;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore, mpsc};
 use utoipa::ToSchema;
 
 use crate::db::DbConnection;
 use crate::db::schema::{clients, logout_deliveries, session_clients};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
 pub const FAILED: &str = "failed";
-const BATCH: i64 = 16;
+/// Rows claimed per outbox query at most, once that many delivery slots are free.
+const CLAIM: usize = 32;
 const LEASE: Duration = Duration::from_secs(30);
 const TIMEOUT: Duration = Duration::from_secs(5);
 const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -153,46 +155,83 @@ pub fn logout_token(state: &AppState, d: &DeliveryRow) -> ApiResult<String> {
     state.tokens.sign(&claims, "logout+jwt")
 }
 
-/// Claims due deliveries for this instance: only rows whose conditional update succeeds.
-async fn claim(state: &AppState) -> ApiResult<Vec<DeliveryRow>> {
+/// Claims up to `limit` due deliveries for this instance: only rows whose conditional update
+/// succeeds, and only rows of partners under their `share` of in-flight deliveries (`busy`
+/// counts them).
+async fn claim(
+    state: &AppState,
+    limit: usize,
+    busy: HashMap<String, usize>,
+    share: usize,
+) -> ApiResult<Vec<DeliveryRow>> {
     state
         .db
-        .run(|conn| {
-            let now = crate::db::now();
-            let due: Vec<DeliveryRow> = logout_deliveries::table
+        .run(move |conn| {
+            // One transaction for the whole claim: a write each row as autocommit statements
+            // would queue behind (and hold up) sign-outs on SQLite's single writer.
+            crate::db::write_transaction(conn, |conn| claim_in(conn, limit, &busy, share))
+        })
+        .await
+}
+
+/// The claim itself; another instance may be claiming the same rows on PostgreSQL, so each
+/// row is taken only if its conditional update wins.
+fn claim_in(
+    conn: &mut DbConnection,
+    limit: usize,
+    busy: &HashMap<String, usize>,
+    share: usize,
+) -> ApiResult<Vec<DeliveryRow>> {
+    let now = crate::db::now();
+    let full: Vec<&String> = busy
+        .iter()
+        .filter(|(_, n)| **n >= share)
+        .map(|(client, _)| client)
+        .collect();
+    let due: Vec<DeliveryRow> = logout_deliveries::table
+        .filter(logout_deliveries::state.eq(PENDING))
+        .filter(logout_deliveries::client_id.ne_all(full))
+        .filter(logout_deliveries::next_attempt_at.le(now))
+        .filter(
+            logout_deliveries::locked_until
+                .is_null()
+                .or(logout_deliveries::locked_until.lt(now)),
+        )
+        .order(logout_deliveries::next_attempt_at.asc())
+        // Room to skip rows of partners that fill their share within this claim.
+        .limit((limit * 4) as i64)
+        .select(DeliveryRow::as_select())
+        .load(conn)?;
+    let lease = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let mut claimed = Vec::new();
+    let mut taken: HashMap<String, usize> = HashMap::new();
+    for d in due {
+        if claimed.len() == limit {
+            break;
+        }
+        let load = busy.get(&d.client_id).copied().unwrap_or(0)
+            + taken.get(&d.client_id).copied().unwrap_or(0);
+        if load >= share {
+            continue;
+        }
+        let won = diesel::update(
+            logout_deliveries::table
+                .filter(logout_deliveries::id.eq(&d.id))
                 .filter(logout_deliveries::state.eq(PENDING))
-                .filter(logout_deliveries::next_attempt_at.le(now))
                 .filter(
                     logout_deliveries::locked_until
                         .is_null()
                         .or(logout_deliveries::locked_until.lt(now)),
-                )
-                .order(logout_deliveries::next_attempt_at.asc())
-                .limit(BATCH)
-                .select(DeliveryRow::as_select())
-                .load(conn)?;
-            let lease = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
-            let mut claimed = Vec::new();
-            for d in due {
-                let won = diesel::update(
-                    logout_deliveries::table
-                        .filter(logout_deliveries::id.eq(&d.id))
-                        .filter(logout_deliveries::state.eq(PENDING))
-                        .filter(
-                            logout_deliveries::locked_until
-                                .is_null()
-                                .or(logout_deliveries::locked_until.lt(now)),
-                        ),
-                )
-                .set(logout_deliveries::locked_until.eq(lease))
-                .execute(conn)?;
-                if won == 1 {
-                    claimed.push(d);
-                }
-            }
-            Ok(claimed)
-        })
-        .await
+                ),
+        )
+        .set(logout_deliveries::locked_until.eq(lease))
+        .execute(conn)?;
+        if won == 1 {
+            *taken.entry(d.client_id.clone()).or_default() += 1;
+            claimed.push(d);
+        }
+    }
+    Ok(claimed)
 }
 
 enum Outcome {
@@ -230,47 +269,142 @@ pub fn backoff(base_ms: u64, attempts: i32) -> Duration {
     Duration::from_millis((capped as f64 * jitter) as u64)
 }
 
-async fn record(state: &AppState, d: DeliveryRow, outcome: Outcome) -> ApiResult<()> {
+/// Writes finished attempts, many in one transaction: under load hundreds of deliveries end
+/// each second, and a write each would keep SQLite's single writer from sign-outs.
+async fn record(state: &AppState, done: Vec<(DeliveryRow, Outcome)>) -> ApiResult<()> {
     let base = state.settings.logout_retry_base_ms;
     let give_up = chrono::Duration::seconds(state.settings.logout_give_up_secs as i64);
     state
         .db
         .run(move |conn| {
-            let now = crate::db::now();
-            let attempts = d.attempts + 1;
-            let (new_state, error, next) = match outcome {
-                Outcome::Delivered => (DELIVERED, None, now),
-                Outcome::Final(e) => (FAILED, Some(e), now),
-                Outcome::Retry(e) if now - d.created_at >= give_up => (FAILED, Some(e), now),
-                Outcome::Retry(e) => {
-                    let wait =
-                        chrono::Duration::from_std(backoff(base, attempts)).unwrap_or_default();
-                    (PENDING, Some(e), now + wait)
+            crate::db::write_transaction(conn, |conn| {
+                let now = crate::db::now();
+                for (d, outcome) in done {
+                    let attempts = d.attempts + 1;
+                    let (new_state, error, next) = match outcome {
+                        Outcome::Delivered => (DELIVERED, None, now),
+                        Outcome::Final(e) => (FAILED, Some(e), now),
+                        Outcome::Retry(e) if now - d.created_at >= give_up => {
+                            (FAILED, Some(e), now)
+                        }
+                        Outcome::Retry(e) => {
+                            let wait = chrono::Duration::from_std(backoff(base, attempts))
+                                .unwrap_or_default();
+                            (PENDING, Some(e), now + wait)
+                        }
+                    };
+                    diesel::update(logout_deliveries::table.find(&d.id))
+                        .set((
+                            logout_deliveries::state.eq(new_state),
+                            logout_deliveries::attempts.eq(attempts),
+                            logout_deliveries::last_error.eq(error),
+                            logout_deliveries::updated_at.eq(now),
+                            logout_deliveries::next_attempt_at.eq(next),
+                            logout_deliveries::locked_until.eq(None::<NaiveDateTime>),
+                        ))
+                        .execute(conn)?;
                 }
-            };
-            diesel::update(logout_deliveries::table.find(&d.id))
-                .set((
-                    logout_deliveries::state.eq(new_state),
-                    logout_deliveries::attempts.eq(attempts),
-                    logout_deliveries::last_error.eq(error),
-                    logout_deliveries::updated_at.eq(now),
-                    logout_deliveries::next_attempt_at.eq(next),
-                    logout_deliveries::locked_until.eq(None::<NaiveDateTime>),
-                ))
-                .execute(conn)
-                .map(|_| ())
-                .map_err(ApiError::from)
+                Ok(())
+            })
         })
         .await
 }
 
-/// Works the outbox until the process ends.
+type Finished = mpsc::Sender<(DeliveryRow, Outcome)>;
+
+/// Records attempts as they finish, taking whatever has queued up meanwhile into the same
+/// transaction. An attempt that cannot be recorded stays claimed until its lease ends and is
+/// then sent again (at least once).
+fn spawn_recorder(state: web::Data<AppState>) -> Finished {
+    let room = state.settings.logout_concurrency as usize;
+    let (tx, mut rx) = mpsc::channel(room);
+    tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(room);
+        while rx.recv_many(&mut batch, room).await > 0 {
+            let attempts = batch.len();
+            if let Err(err) = record(&state, std::mem::take(&mut batch)).await {
+                tracing::warn!(%err, attempts, "single logout: cannot record attempts");
+            }
+        }
+    });
+    tx
+}
+
+async fn deliver(state: &AppState, d: DeliveryRow, finished: &Finished) {
+    let outcome = attempt(state, &d).await;
+    match &outcome {
+        Outcome::Delivered => {
+            tracing::info!(delivery = %d.id, client = %d.client_id, "logout delivered")
+        }
+        Outcome::Final(e) | Outcome::Retry(e) => {
+            tracing::info!(delivery = %d.id, client = %d.client_id, error = %e, "logout attempt failed")
+        }
+    }
+    // Fails only when the recorder is gone, i.e. the process is stopping.
+    finished.send((d, outcome)).await.ok();
+}
+
+/// Deliveries in flight per partner system, to keep any one from taking every slot.
+#[derive(Clone)]
+struct Busy {
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+    share: usize,
+}
+
+impl Busy {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn snapshot(&self) -> HashMap<String, usize> {
+        self.lock().clone()
+    }
+
+    fn start(&self, client: &str) {
+        *self.lock().entry(client.to_owned()).or_default() += 1;
+    }
+
+    /// True when this end brought the partner back under its share.
+    fn end(&self, client: &str) -> bool {
+        let mut map = self.lock();
+        let Some(n) = map.get_mut(client) else {
+            return false;
+        };
+        let was_full = *n >= self.share;
+        *n -= 1;
+        let left = *n;
+        if left == 0 {
+            map.remove(client);
+        }
+        was_full && left < self.share
+    }
+}
+
+/// Works the outbox until the process ends: claims due rows (up to `CLAIM` at once) while
+/// any of the `GATEHOUSE_LOGOUT_CONCURRENCY` delivery slots is free, leaving alone the rows of partners at their
+/// share (an eighth of the slots), so slow partners only ever occupy their own slots and the
+/// others' logouts keep moving.
 pub fn spawn_worker(state: web::Data<AppState>) {
     let wakeup = state.logout_wakeup.0.clone();
+    let finished = spawn_recorder(state.clone());
     tokio::spawn(async move {
         let poll = Duration::from_millis(state.settings.logout_poll_ms);
+        let in_flight = state.settings.logout_concurrency as usize;
+        let claim_size = CLAIM.min(in_flight);
+        let slots = Arc::new(Semaphore::new(in_flight));
+        let busy = Busy {
+            counts: Arc::default(),
+            share: (in_flight / 8).max(1),
+        };
         loop {
-            let batch = match claim(&state).await {
+            // Wait for one free slot, then claim as many rows as there are free slots. Only
+            // this loop takes slots, so the ones counted here stay free until taken.
+            let Ok(one) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            drop(one);
+            let room = slots.available_permits().clamp(1, claim_size);
+            let batch = match claim(&state, room, busy.snapshot(), busy.share).await {
                 Ok(batch) => batch,
                 Err(err) => {
                     tracing::warn!(%err, "single logout: cannot read the outbox");
@@ -284,23 +418,22 @@ pub fn spawn_worker(state: web::Data<AppState>) {
                 }
                 continue;
             }
-            let work = batch.into_iter().map(|d| {
-                let state = state.clone();
-                async move {
-                    let outcome = attempt(&state, &d).await;
-                    let (id, client) = (d.id.clone(), d.client_id.clone());
-                    match &outcome {
-                        Outcome::Delivered => tracing::info!(delivery = %id, client = %client, "logout delivered"),
-                        Outcome::Final(e) | Outcome::Retry(e) => {
-                            tracing::info!(delivery = %id, client = %client, error = %e, "logout attempt failed")
-                        }
+            for d in batch {
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let (state, finished, busy) = (state.clone(), finished.clone(), busy.clone());
+                let client = d.client_id.clone();
+                busy.start(&client);
+                tokio::spawn(async move {
+                    deliver(&state, d, &finished).await;
+                    drop(slot);
+                    if busy.end(&client) {
+                        // Its rows were skipped while it was full: look again now.
+                        state.logout_wakeup.wake();
                     }
-                    if let Err(err) = record(&state, d, outcome).await {
-                        tracing::warn!(%err, delivery = %id, "single logout: cannot record an attempt");
-                    }
-                }
-            });
-            futures_util::future::join_all(work).await;
+                });
+            }
         }
     });
 }

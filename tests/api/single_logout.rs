@@ -100,6 +100,77 @@ impl Receiver {
     }
 }
 
+/// A partner that accepts connections and never answers: every delivery to it waits for the
+/// full 5 s timeout.
+struct HungPartner {
+    port: u16,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl HungPartner {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        HungPartner { port, _task: task }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/logout", self.port)
+    }
+}
+
+/// Four delivery slots, so one partner's share is a single slot.
+async fn few_slots_app(backend: Backend) -> Option<TestApp> {
+    TestApp::spawn_with(backend, |f| {
+        f.merge(("logout_retry_base_ms", 100))
+            .merge(("logout_poll_ms", 50))
+            .merge(("logout_concurrency", 4))
+    })
+    .await
+}
+
+crate::both_backends_with! {
+    few_slots_app;
+
+    async fn a_hung_partner_does_not_hold_up_the_others(app) {
+        let admin = admin_token(&app, "13700137000").await;
+        let hung = HungPartner::start();
+        let shop = Receiver::start();
+        register(&app, &admin, "https://hung.example/cb", &hung.url()).await;
+        register(&app, &admin, "https://shop.example/cb", &shop.url()).await;
+        app.signup("13800138000").await;
+        let mut tokens = Vec::new();
+        for _ in 0..6 {
+            let token = signin_at(&app, "13800138000", "https://hung.example/cb").await;
+            let (status, body) = app
+                .post("/token", json!({ "token": token, "callback_url": "https://shop.example/cb" }))
+                .await;
+            assert_eq!(status, 200, "{body}");
+            tokens.push(token);
+        }
+        let started = Instant::now();
+        for token in &tokens {
+            let (status, _) = app.send_with_token(Method::PATCH, "/users/signout", token, json!({})).await;
+            assert_eq!(status, 200);
+        }
+        // Without a share per partner the hung one would fill all four slots for 5 s at a time.
+        shop.wait_for(6).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "the shop's logouts waited {:?} behind the hung partner",
+            started.elapsed()
+        );
+    }
+}
+
 async fn fast_app(backend: Backend) -> Option<TestApp> {
     TestApp::spawn_with(backend, |f| {
         f.merge(("logout_retry_base_ms", 100))
