@@ -1,14 +1,13 @@
 //! Building and running the server; tests bind port 0 through the same code.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 
 use actix_web::dev::{ResourceDef, Server, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, ResponseError, web};
+use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::config::Settings;
 use crate::db::Db;
@@ -87,7 +86,8 @@ impl Application {
         crate::logout::spawn_worker(state.clone());
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
-        let server = HttpServer::new(move || build_app(app_state.clone()))
+        let doc = web::Data::new(ApiDocument::build()?);
+        let server = HttpServer::new(move || build_app(app_state.clone(), doc.clone()))
             .listen(listener)?
             .run();
         Ok(Application {
@@ -114,8 +114,83 @@ impl Application {
     }
 }
 
+/// Registers every route of the JSON API on `$app`: a plain actix `App` for serving, or
+/// utoipa's wrapper for the document (it refuses a handler without `#[utoipa::path]`).
+macro_rules! api_routes {
+    ($app:expr) => {
+        $app.service(health::healthz)
+            .service(health::readyz)
+            .service(captcha::routes::client_code)
+            .service(codes::routes::send_code)
+            .service(accounts::routes::signin::signin_with_password)
+            .service(accounts::routes::signin::signin_with_code)
+            .service(accounts::routes::signin::signout)
+            .service(accounts::routes::register::signup)
+            .service(accounts::routes::register::change_password)
+            .service(accounts::routes::register::reset_password)
+            .service(accounts::routes::list::list_users)
+            .service(multiterminal::routes::public_key)
+            .service(multiterminal::routes::register)
+            .service(multiterminal::routes::login)
+            .service(multiterminal::routes::refresh)
+            .service(multiterminal::routes::exit)
+            .service(multiterminal::routes::info_self)
+            .service(multiterminal::routes::info_by_id)
+            // Fixed `/users/…` paths must be tried before `/users/{user_id}`.
+            .service(accounts::routes::profile::me)
+            .service(accounts::routes::profile::by_id)
+            .service(accounts::routes::profile::update)
+            .service(accounts::routes::profile::delete_account)
+            .service(tokens::routes::check_token)
+            .service(tokens::routes::record_token)
+            .service(tokens::routes::jwks)
+            .service(admin::clients::list_clients)
+            .service(admin::clients::create_client)
+            .service(admin::clients::get_client)
+            .service(admin::clients::update_client)
+            .service(admin::clients::delete_client)
+            .service(admin::clients::rotate_secret)
+            .service(admin::users::patch_user)
+            .service(admin::users::force_signout)
+            .service(admin::users::deliveries)
+            .service(admin::sms::sms_status)
+    };
+}
+
+/// The OpenAPI document, serialised, and the paths it names: built once at start-up and
+/// shared by the workers, which would otherwise each keep a full utoipa model of it (about a
+/// megabyte apiece, most of an idle worker's heap).
+pub struct ApiDocument {
+    json: web::Bytes,
+    known: Vec<ResourceDef>,
+}
+
+impl ApiDocument {
+    pub fn build() -> anyhow::Result<Self> {
+        let (_, api) =
+            api_routes!(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
+        let known = api
+            .paths
+            .paths
+            .keys()
+            .map(|p| ResourceDef::new(p.as_str()))
+            .collect();
+        Ok(ApiDocument {
+            json: web::Bytes::from(serde_json::to_vec(&api)?),
+            known,
+        })
+    }
+}
+
+async fn openapi_json(doc: web::Data<ApiDocument>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.json.clone())
+}
+
 fn build_app(
     state: web::Data<AppState>,
+    doc: web::Data<ApiDocument>,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
         ServiceRequest,
@@ -125,57 +200,13 @@ fn build_app(
         InitError = (),
     >,
 > {
-    let (app, api) = App::new()
-        .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
-        .app_data(state)
-        .service(health::healthz)
-        .service(health::readyz)
-        .service(captcha::routes::client_code)
-        .service(codes::routes::send_code)
-        .service(accounts::routes::signin::signin_with_password)
-        .service(accounts::routes::signin::signin_with_code)
-        .service(accounts::routes::signin::signout)
-        .service(accounts::routes::register::signup)
-        .service(accounts::routes::register::change_password)
-        .service(accounts::routes::register::reset_password)
-        .service(accounts::routes::list::list_users)
-        .service(multiterminal::routes::public_key)
-        .service(multiterminal::routes::register)
-        .service(multiterminal::routes::login)
-        .service(multiterminal::routes::refresh)
-        .service(multiterminal::routes::exit)
-        .service(multiterminal::routes::info_self)
-        .service(multiterminal::routes::info_by_id)
-        // Fixed `/users/…` paths must be tried before `/users/{user_id}`.
-        .service(accounts::routes::profile::me)
-        .service(accounts::routes::profile::by_id)
-        .service(accounts::routes::profile::update)
-        .service(accounts::routes::profile::delete_account)
-        .service(tokens::routes::check_token)
-        .service(tokens::routes::record_token)
-        .service(tokens::routes::jwks)
-        .service(admin::clients::list_clients)
-        .service(admin::clients::create_client)
-        .service(admin::clients::get_client)
-        .service(admin::clients::update_client)
-        .service(admin::clients::delete_client)
-        .service(admin::clients::rotate_secret)
-        .service(admin::users::patch_user)
-        .service(admin::users::force_signout)
-        .service(admin::users::deliveries)
-        .service(admin::sms::sms_status)
-        .split_for_parts();
-    let known: Arc<Vec<ResourceDef>> = Arc::new(
-        api.paths
-            .paths
-            .keys()
-            .map(|p| ResourceDef::new(p.as_str()))
-            .collect(),
-    );
+    let known = doc.clone();
+    let app = api_routes!(App::new().app_data(state));
     // Pages before Swagger UI: services registered after it are never reached.
     app.configure(crate::pages::routes)
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        .app_data(doc)
+        .route("/openapi.json", web::get().to(openapi_json))
+        .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/openapi.json")))
         .app_data(
             web::FormConfig::default()
                 .limit(crate::http::input::BODY_LIMIT)
@@ -189,7 +220,7 @@ fn build_app(
             let known = known.clone();
             async move {
                 // A known path reached with another method is 405, anything else 404.
-                let err = if known.iter().any(|r| r.is_match(req.path())) {
+                let err = if known.known.iter().any(|r| r.is_match(req.path())) {
                     ApiError::MethodNotAllowed
                 } else {
                     ApiError::NotFound
