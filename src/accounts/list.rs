@@ -262,8 +262,14 @@ impl ListQuery {
         for sort in &self.sorts {
             query = order(query, *sort);
         }
-        // A unique tiebreaker keeps pages stable.
-        query = query.then_order_by(users::id.asc());
+        // A unique tiebreaker keeps pages stable. It runs the way the last key does, so an
+        // index on (key, id) serves the whole order, forwards or backwards.
+        let last_desc = self.sorts.last().is_some_and(|s| s.desc);
+        query = if last_desc {
+            query.then_order_by(users::id.desc())
+        } else {
+            query.then_order_by(users::id.asc())
+        };
         let rows = query
             .limit(self.limit)
             .offset((self.page - 1) * self.limit)
