@@ -1,16 +1,18 @@
-# Multi-stage build: compile with the full toolchain, run on a slim image with libpq only.
+# Multi-stage build: compile with the full toolchain (libpq and SQLite are built from their
+# bundled sources), run on a slim image that needs only OpenSSL.
 FROM rust:1.95-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev pkg-config && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY migrations migrations
 COPY templates templates
 COPY static static
+COPY bench bench
 RUN cargo build --release --locked && strip target/release/gatehouse
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
+RUN apt-get update && apt-get install -y --no-install-recommends libssl3 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/gatehouse gatehouse \
     && mkdir -p /var/lib/gatehouse && chown gatehouse /var/lib/gatehouse
 COPY --from=build /src/target/release/gatehouse /usr/local/bin/gatehouse
