@@ -86,7 +86,7 @@ impl Application {
         crate::logout::spawn_worker(state.clone());
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
-        let doc = web::Data::new(ApiDocument::build()?);
+        let doc = web::Data::new(ApiDocument::default());
         let server = HttpServer::new(move || build_app(app_state.clone(), doc.clone()))
             .listen(listener)?
             .run();
@@ -157,27 +157,35 @@ macro_rules! api_routes {
     };
 }
 
-/// The OpenAPI document, serialised, and the paths it names: built once at start-up and
-/// shared by the workers, which would otherwise each keep a full utoipa model of it (about a
-/// megabyte apiece, most of an idle worker's heap).
-pub struct ApiDocument {
+/// The OpenAPI document, serialised, and the paths it names. Built once, on first need (the
+/// document itself, or telling 405 from 404), and shared by the workers: each would
+/// otherwise keep a full utoipa model of it (about a megabyte apiece), and an instance
+/// that is only checking tokens never runs the schema code at all.
+#[derive(Default)]
+pub struct ApiDocument(std::sync::OnceLock<Built>);
+
+struct Built {
     json: web::Bytes,
     known: Vec<ResourceDef>,
 }
 
 impl ApiDocument {
-    pub fn build() -> anyhow::Result<Self> {
-        let (_, api) =
-            api_routes!(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
-        let known = api
-            .paths
-            .paths
-            .keys()
-            .map(|p| ResourceDef::new(p.as_str()))
-            .collect();
-        Ok(ApiDocument {
-            json: web::Bytes::from(serde_json::to_vec(&api)?),
-            known,
+    fn get(&self) -> &Built {
+        self.0.get_or_init(|| {
+            let (_, api) = api_routes!(App::new().into_utoipa_app().openapi(ApiDoc::openapi()))
+                .split_for_parts();
+            let known = api
+                .paths
+                .paths
+                .keys()
+                .map(|p| ResourceDef::new(p.as_str()))
+                .collect();
+            // An OpenAPI model always serialises; an empty body would only mean a bug here.
+            let json = serde_json::to_vec(&api).unwrap_or_default();
+            Built {
+                json: web::Bytes::from(json),
+                known,
+            }
         })
     }
 }
@@ -185,7 +193,7 @@ impl ApiDocument {
 async fn openapi_json(doc: web::Data<ApiDocument>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(doc.json.clone())
+        .body(doc.get().json.clone())
 }
 
 fn build_app(
@@ -220,7 +228,7 @@ fn build_app(
             let known = known.clone();
             async move {
                 // A known path reached with another method is 405, anything else 404.
-                let err = if known.known.iter().any(|r| r.is_match(req.path())) {
+                let err = if known.get().known.iter().any(|r| r.is_match(req.path())) {
                     ApiError::MethodNotAllowed
                 } else {
                     ApiError::NotFound

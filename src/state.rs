@@ -17,7 +17,9 @@ pub struct AppState {
     pub cpu: CpuPool,
     pub tokens: TokenService,
     pub proxies: Vec<IpNet>,
-    pub http: reqwest::Client,
+    /// Outbound HTTP (WeChat, SMS vendors, partners' logout URLs), made on first use: loading
+    /// the TLS trust roots is work an instance that never calls out should not pay for.
+    http: std::sync::OnceLock<reqwest::Client>,
     pub logout_wakeup: crate::logout::Wakeup,
     pub word_info: crate::multiterminal::wordinfo::WordInfoKeys,
     /// E-mail delivery, when `GATEHOUSE_SMTP_URL` is set.
@@ -38,11 +40,6 @@ impl AppState {
             (Some(url), Some(from)) => Some(crate::codes::mail::Mailer::new(url, from)?),
             _ => None,
         };
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(3))
-            .timeout(std::time::Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
         Ok(AppState {
             settings,
             db,
@@ -50,12 +47,26 @@ impl AppState {
             cpu: CpuPool::for_this_machine(),
             tokens,
             proxies,
-            http,
+            http: std::sync::OnceLock::new(),
             logout_wakeup: crate::logout::Wakeup::default(),
             mailer,
             word_info,
             dummy_hash: OnceCell::new(),
         })
+    }
+
+    /// The outbound HTTP client: 3 s to connect, 5 s in all, no redirects followed.
+    pub fn http(&self) -> ApiResult<&reqwest::Client> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .timeout(std::time::Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ApiError::Unavailable(format!("outbound HTTP client: {e}")))?;
+        Ok(self.http.get_or_init(|| client))
     }
 
     /// A bcrypt hash of the configured cost that no password matches, computed on first use

@@ -105,7 +105,10 @@ async fn aliyun(state: &AppState, phone: &str, code: &str) -> Result<(), VendorE
         sign_name: setting(&s.sms_sign_name),
         template_code: setting(&s.sms_template),
     };
-    vendors::aliyun::send(&state.http, &cfg, phone, code).await
+    let http = state
+        .http()
+        .map_err(|e| VendorError::Network(e.to_string()))?;
+    vendors::aliyun::send(http, &cfg, phone, code).await
 }
 
 async fn tencent(state: &AppState, phone: &str, code: &str) -> Result<(), VendorError> {
@@ -122,7 +125,10 @@ async fn tencent(state: &AppState, phone: &str, code: &str) -> Result<(), Vendor
         sign_name: setting(&s.sms_sign_name),
         template_id: setting(&s.sms_template),
     };
-    vendors::tencent::send(&state.http, &cfg, phone, code).await
+    let http = state
+        .http()
+        .map_err(|e| VendorError::Network(e.to_string()))?;
+    vendors::tencent::send(http, &cfg, phone, code).await
 }
 
 async fn webhook(state: &AppState, phone: &str, code: &str, purpose: &str) -> ApiResult<()> {
@@ -133,7 +139,7 @@ async fn webhook(state: &AppState, phone: &str, code: &str, purpose: &str) -> Ap
     };
     let body = json!({ "phone": phone, "code": code, "purpose": purpose }).to_string();
     let mut request = state
-        .http
+        .http()?
         .post(url)
         .timeout(TIMEOUT)
         .header("content-type", "application/json");

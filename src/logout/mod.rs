@@ -245,8 +245,11 @@ async fn attempt(state: &AppState, d: &DeliveryRow) -> Outcome {
         Ok(t) => t,
         Err(e) => return Outcome::Retry(e.to_string()),
     };
-    let sent = state
-        .http
+    let http = match state.http() {
+        Ok(http) => http,
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
+    let sent = http
         .post(&d.logout_url)
         .timeout(TIMEOUT)
         .form(&[("logout_token", token)])

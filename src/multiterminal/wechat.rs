@@ -44,7 +44,7 @@ pub async fn code_to_session(state: &AppState, code: &str) -> ApiResult<Identity
         .append_pair("js_code", code)
         .append_pair("grant_type", "authorization_code");
     let res = state
-        .http
+        .http()?
         .get(url)
         .timeout(TIMEOUT)
         .send()
