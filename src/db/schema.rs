@@ -93,3 +93,11 @@ diesel::table! {
         expires_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// Users per status, kept by triggers on `users` (exact, transactional).
+    user_counts (status) {
+        status -> Text,
+        n -> BigInt,
+    }
+}
