@@ -118,7 +118,9 @@ impl Application {
 /// utoipa's wrapper for the document (it refuses a handler without `#[utoipa::path]`).
 macro_rules! api_routes {
     ($app:expr) => {
-        $app.service(health::healthz)
+        // Routes are tried in this order: the token check, the hot path, comes first.
+        $app.service(tokens::routes::check_token)
+            .service(health::healthz)
             .service(health::readyz)
             .service(captcha::routes::client_code)
             .service(codes::routes::send_code)
@@ -141,7 +143,6 @@ macro_rules! api_routes {
             .service(accounts::routes::profile::by_id)
             .service(accounts::routes::profile::update)
             .service(accounts::routes::profile::delete_account)
-            .service(tokens::routes::check_token)
             .service(tokens::routes::record_token)
             .service(tokens::routes::jwks)
             .service(admin::clients::list_clients)

@@ -7,10 +7,12 @@ use actix_web::http::header::AUTHORIZATION;
 use crate::http::input::Input;
 
 pub fn token_from(req: &HttpRequest, input: Option<&Input>) -> Option<String> {
+    // UTF-8 validation is vectorised where `HeaderValue::to_str` walks byte by byte, and a
+    // token's characters are ASCII either way.
     let header = |name| {
         req.headers()
             .get(name)
-            .and_then(|v| v.to_str().ok())
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
             .map(str::trim)
     };
     if let Some(auth) = header(AUTHORIZATION.as_str()) {

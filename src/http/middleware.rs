@@ -19,18 +19,20 @@ pub async fn request_context(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let lang = lang::from_request(req.request());
     let request_id = uuid::Uuid::new_v4().simple().to_string();
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let started = Instant::now();
+    // What the request line needs is only copied when it will be written.
+    let logged = tracing::enabled!(tracing::Level::INFO)
+        .then(|| (req.method().clone(), req.path().to_owned(), Instant::now()));
     let span = tracing::info_span!("request", id = %request_id);
     let mut res = lang::scope(lang, next.call(req))
         .instrument(span.clone())
         .await?;
-    let status = res.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    span.in_scope(|| {
-        tracing::info!(%method, %path, status, elapsed_ms = format_args!("{elapsed_ms:.2}"), "request");
-    });
+    if let Some((method, path, started)) = logged {
+        let status = res.status().as_u16();
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        span.in_scope(|| {
+            tracing::info!(%method, %path, status, elapsed_ms = format_args!("{elapsed_ms:.2}"), "request");
+        });
+    }
     let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert(header::HeaderName::from_static("x-request-id"), v);

@@ -5,6 +5,7 @@
 //! has ended, each until the session's last token could no longer be used. A miss falls back to
 //! the database and fills the store again.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime};
@@ -134,7 +135,7 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Verifies a token and that its session is live: the check behind every authenticated call.
-pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Claims> {
+pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Arc<Claims>> {
     let claims = state.tokens.verify(token)?;
     ensure_live(state, &claims).await?;
     Ok(claims)

@@ -5,6 +5,7 @@ pub mod keys;
 pub mod routes;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -56,7 +57,7 @@ pub struct TokenService {
     /// (`GET /token`) pays one hash instead of an EdDSA verification (~60 µs). Only valid
     /// signatures get in; expiry and the session are still checked on every call, so
     /// revocation stays immediate.
-    verified: moka::sync::Cache<[u8; 32], Claims>,
+    verified: moka::sync::Cache<[u8; 32], Arc<Claims>>,
 }
 
 const VERIFIED_CACHE_ENTRIES: u64 = 100_000;
@@ -77,9 +78,10 @@ impl TokenService {
             ttl_secs: ttl_secs as i64,
             grace_secs: grace_secs as i64,
             validation,
+            // Bounded by size only: a signature stays valid, and expiry is checked per call.
+            // (A time-to-live would cost every entry a second queue node and timestamps.)
             verified: moka::sync::Cache::builder()
                 .max_capacity(VERIFIED_CACHE_ENTRIES)
-                .time_to_live(std::time::Duration::from_secs(600))
                 .build(),
         }
     }
@@ -127,8 +129,9 @@ impl TokenService {
             .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))
     }
 
-    /// Checks signature, algorithm, issuer and type; not expiry and not the session.
-    pub fn decode(&self, token: &str) -> ApiResult<Claims> {
+    /// Checks signature, algorithm, issuer and type; not expiry and not the session. The
+    /// claims are shared with the cache: a check copies no strings.
+    pub fn decode(&self, token: &str) -> ApiResult<Arc<Claims>> {
         if token.len() > 4096 {
             return Err(ApiError::TokenInvalid);
         }
@@ -136,7 +139,7 @@ impl TokenService {
         if let Some(claims) = self.verified.get(&digest) {
             return Ok(claims);
         }
-        let claims = self.decode_uncached(token)?;
+        let claims = Arc::new(self.decode_uncached(token)?);
         self.verified.insert(digest, claims.clone());
         Ok(claims)
     }
@@ -163,7 +166,7 @@ impl TokenService {
     }
 
     /// Decodes and also rejects expired tokens.
-    pub fn verify(&self, token: &str) -> ApiResult<Claims> {
+    pub fn verify(&self, token: &str) -> ApiResult<Arc<Claims>> {
         let claims = self.decode(token)?;
         if chrono::Utc::now().timestamp() >= claims.exp {
             return Err(ApiError::TokenExpired);
@@ -208,7 +211,7 @@ mod tests {
     fn issued_token_verifies_with_contract_claims() {
         let svc = service();
         let (token, claims) = svc.issue(&request()).unwrap();
-        assert_eq!(svc.verify(&token).unwrap(), claims);
+        assert_eq!(*svc.verify(&token).unwrap(), claims);
         assert_eq!(claims.terminal, "PC");
         assert_eq!(claims.delay_time, claims.exp + 30);
         let payload: serde_json::Value =
