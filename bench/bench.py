@@ -77,11 +77,11 @@ def signin_storm(a, binary, load):
         storm = load.run("signin", "--base", s.base, "--accounts", accounts, "--concurrency", 16, "--seconds", seconds)
         p = Load.finish(probe)
         assert storm["failed"] == 0 and p["failed"] == 0, (storm["errors"], p["errors"])
-        rates.append(storm["per_sec"])
+        rates.append(storm["steady_per_sec"])
         p99s.append(p["latency"]["p99_ms"])
     s.stop()
     rate, ceiling, p99 = med(rates), med(ceilings), med(p99s)
-    row(2, "Password sign-in `POST /users/signin` (captcha each), bcrypt cost 12",
+    row(2, "Password sign-in `POST /users/signin` (captcha each), bcrypt cost 12, steady state (after 2 s)",
         f"{rate:.2f}/s vs ceiling {ceiling:.2f}/s ({cores} cores ÷ {med(verify):.0f} ms per verify)", "≥ 0.9×",
         rate / ceiling >= 0.9, f"{rate / ceiling:.2f}×")
     row(2, "Token check p99 during that sign-in storm (500 checks/s, open loop)", f"{p99:.2f} ms", "< 20 ms", p99 < 20)

@@ -257,6 +257,7 @@ where
             let (step, tally) = (step.clone(), tally.clone());
             tokio::spawn(async move {
                 let mut latencies = Latencies::default();
+                let mut done = Vec::new();
                 while deadline.is_none_or(|d| Instant::now() < d) {
                     let t = Instant::now();
                     let Some(result) = step(worker).await else {
@@ -264,19 +265,38 @@ where
                     };
                     if result.is_ok() {
                         latencies.push(t);
+                        done.push(Instant::now());
                     }
                     tally.record(&result);
                 }
-                latencies
+                (latencies, done)
             })
         })
         .collect();
     let mut all = Latencies::default();
+    let mut done = Vec::new();
     for task in tasks {
-        all.extend(task.await.expect("a load loop"));
+        let (latencies, finished) = task.await.expect("a load loop");
+        all.extend(latencies);
+        done.extend(finished);
     }
-    tally.json(started.elapsed(), all)
+    let mut report = tally.json(started.elapsed(), all);
+    // Steady state for timed runs: completions from WARM_UP after the start until the
+    // deadline, without the ramp-up (queues filling) and the drain after the deadline.
+    if let Some(deadline) = deadline {
+        let from = started + WARM_UP;
+        if deadline > from {
+            let steady = done
+                .iter()
+                .filter(|t| **t >= from && **t <= deadline)
+                .count();
+            report["steady_per_sec"] = json!(steady as f64 / (deadline - from).as_secs_f64());
+        }
+    }
+    report
 }
+
+const WARM_UP: Duration = Duration::from_secs(2);
 
 fn captcha_render_us(count: usize) -> Value {
     let mut rng = rand::rng();
