@@ -7,7 +7,7 @@ bcrypt ceiling (and token checks during that storm), 3 refresh and sign-out with
 logout to 5 partners, 4 captcha, 5 memory, 6 start-up, 7 the user list over 1,000,000 users
 on PostgreSQL, 8 the oidc-provider peer.
 """
-import argparse, base64, os, platform, statistics, subprocess, sys, tempfile, time, urllib.parse
+import argparse, base64, os, platform, signal, statistics, subprocess, sys, tempfile, time, urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness
@@ -135,7 +135,9 @@ def refresh_and_signout(a, binary, load):
                 assert outs[-1]["failed"] == 0, outs[-1]["errors"]
             expected = 5 * sessions * a.runs
             # Instant partners: time until every logout is in. Slow ones: the rate over 20 s.
+            before = sum(http("GET", pbase + "/count")[1])
             drained, got = wait_delivered(pbase, expected, 120 if delay == 0 else 20)
+            got -= before
             partner.terminate()
             partner.wait()
             results[delay] = (med(o["per_sec"] for o in outs), med(o["latency"]["p99_ms"] for o in outs), drained, got)
@@ -147,7 +149,8 @@ def refresh_and_signout(a, binary, load):
         n = 5 * sessions * a.runs
         fast_text = f"all {n:,} in {fast_drain:.1f} s after the last sign-out (instant partners)" if fast_drain else "not all within 120 s"
         slow_text = (f"{n:,} in {slow_drain:.1f} s (2 s partners)" if slow_drain
-                     else f"{slow_got / 20:,.0f}/s while 2 s partners ({slow_got:,} of {n:,} in the 20 s after the last sign-out)")
+                     else f"{slow_got / 20:,.0f}/s to partners that take 2 s each ({slow_got:,} delivered in the 20 s after the "
+                          f"last sign-out; {5 * 64} in flight at most, 64 per partner)")
         row(3, f"Back-channel logouts delivered, {label}", f"{fast_text}; {slow_text}")
 
 
@@ -294,11 +297,21 @@ def peer(a, binary, load, signin_rate):
                                     urllib.parse.urlencode({"token": token, "callback_url": "http://127.0.0.1:1/cb"}),
                                     {"Authorization": ours_basic})
     theirs, ours, cc, rec = [], [], [], []
+
+    def alone(proc, other, measure):
+        # Each server gets the machine to itself while it is measured: the other one is
+        # paused (SIGSTOP), so neither pays for the other's garbage collection or timers.
+        os.kill(other.pid, signal.SIGSTOP)
+        try:
+            return measure()
+        finally:
+            os.kill(other.pid, signal.SIGCONT)
+
     for _ in range(a.runs):
-        theirs.append(wrk(pbase + "/token/introspection", a.seconds, script=intro_script))
-        ours.append(wrk(s.base + "/token", a.seconds, headers=[f"Authorization: Bearer {token}"]))
-        cc.append(wrk(pbase + "/token", a.seconds, script=cc_script))
-        rec.append(wrk(s.base + "/token", a.seconds, script=record_script))
+        theirs.append(alone(node, s.proc, lambda: wrk(pbase + "/token/introspection", a.seconds, script=intro_script)))
+        ours.append(alone(s.proc, node, lambda: wrk(s.base + "/token", a.seconds, headers=[f"Authorization: Bearer {token}"])))
+        cc.append(alone(node, s.proc, lambda: wrk(pbase + "/token", a.seconds, script=cc_script)))
+        rec.append(alone(s.proc, node, lambda: wrk(s.base + "/token", a.seconds, script=record_script)))
     s.stop()
     node.terminate()
     node.wait()

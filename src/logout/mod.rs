@@ -30,6 +30,8 @@ pub const DELIVERED: &str = "delivered";
 pub const FAILED: &str = "failed";
 /// Rows claimed per outbox query at most, once that many delivery slots are free.
 const CLAIM: usize = 32;
+/// How long a claim waits for a quarter of `CLAIM` slots to be free before taking fewer.
+const GATHER: Duration = Duration::from_millis(20);
 const LEASE: Duration = Duration::from_secs(30);
 const TIMEOUT: Duration = Duration::from_secs(5);
 const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -176,6 +178,11 @@ async fn claim(
 
 /// The claim itself; another instance may be claiming the same rows on PostgreSQL, so each
 /// row is taken only if its conditional update wins.
+///
+/// Due rows are looked up partner by partner, through the `(state, client_id,
+/// next_attempt_at)` index, and only for partners under their share: a partner that is slow
+/// to answer builds up a backlog that stays due, and one query over all due rows ordered by
+/// time would read that whole backlog on every claim (once per sign-out) just to skip it.
 fn claim_in(
     conn: &mut DbConnection,
     limit: usize,
@@ -183,36 +190,34 @@ fn claim_in(
     share: usize,
 ) -> ApiResult<Vec<DeliveryRow>> {
     let now = crate::db::now();
-    let full: Vec<&String> = busy
-        .iter()
-        .filter(|(_, n)| **n >= share)
-        .map(|(client, _)| client)
-        .collect();
-    let due: Vec<DeliveryRow> = logout_deliveries::table
-        .filter(logout_deliveries::state.eq(PENDING))
-        .filter(logout_deliveries::client_id.ne_all(full))
-        .filter(logout_deliveries::next_attempt_at.le(now))
-        .filter(
-            logout_deliveries::locked_until
-                .is_null()
-                .or(logout_deliveries::locked_until.lt(now)),
-        )
-        .order(logout_deliveries::next_attempt_at.asc())
-        // Room to skip rows of partners that fill their share within this claim.
-        .limit((limit * 4) as i64)
-        .select(DeliveryRow::as_select())
-        .load(conn)?;
+    let mut due: Vec<DeliveryRow> = Vec::new();
+    for client in clients_with_pending(conn)? {
+        let load = busy.get(&client).copied().unwrap_or(0);
+        if load >= share {
+            continue;
+        }
+        let rows: Vec<DeliveryRow> = logout_deliveries::table
+            .filter(logout_deliveries::state.eq(PENDING))
+            .filter(logout_deliveries::client_id.eq(&client))
+            .filter(logout_deliveries::next_attempt_at.le(now))
+            .filter(
+                logout_deliveries::locked_until
+                    .is_null()
+                    .or(logout_deliveries::locked_until.lt(now)),
+            )
+            .order(logout_deliveries::next_attempt_at.asc())
+            .limit((share - load).min(limit) as i64)
+            .select(DeliveryRow::as_select())
+            .load(conn)?;
+        due.extend(rows);
+    }
+    // Oldest first across partners; each partner's list already fits its share.
+    due.sort_by_key(|d| d.next_attempt_at);
     let lease = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
     let mut claimed = Vec::new();
-    let mut taken: HashMap<String, usize> = HashMap::new();
     for d in due {
         if claimed.len() == limit {
             break;
-        }
-        let load = busy.get(&d.client_id).copied().unwrap_or(0)
-            + taken.get(&d.client_id).copied().unwrap_or(0);
-        if load >= share {
-            continue;
         }
         let won = diesel::update(
             logout_deliveries::table
@@ -227,11 +232,30 @@ fn claim_in(
         .set(logout_deliveries::locked_until.eq(lease))
         .execute(conn)?;
         if won == 1 {
-            *taken.entry(d.client_id.clone()).or_default() += 1;
             claimed.push(d);
         }
     }
     Ok(claimed)
+}
+
+/// The partners with pending rows, one index seek each (a loose index scan): there are few
+/// partners and possibly very many rows.
+fn clients_with_pending(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    let mut found: Vec<String> = Vec::new();
+    loop {
+        let mut next = logout_deliveries::table
+            .filter(logout_deliveries::state.eq(PENDING))
+            .order(logout_deliveries::client_id.asc())
+            .select(logout_deliveries::client_id)
+            .into_boxed();
+        if let Some(last) = found.last() {
+            next = next.filter(logout_deliveries::client_id.gt(last.clone()));
+        }
+        match next.first::<String>(conn).optional()? {
+            Some(client) => found.push(client),
+            None => return Ok(found),
+        }
+    }
 }
 
 enum Outcome {
@@ -406,6 +430,15 @@ pub fn spawn_worker(state: web::Data<AppState>) {
                 return;
             };
             drop(one);
+            // When slow partners free slots one at a time, gather a few before claiming: a
+            // claim per freed slot would be a write transaction per delivery.
+            let gather = (claim_size / 4).max(1) as u32;
+            if slots.available_permits() < gather as usize
+                && let Ok(Ok(some)) =
+                    tokio::time::timeout(GATHER, slots.clone().acquire_many_owned(gather)).await
+            {
+                drop(some);
+            }
             let room = slots.available_permits().clamp(1, claim_size);
             let batch = match claim(&state, room, busy.snapshot(), busy.share).await {
                 Ok(batch) => batch,
@@ -414,13 +447,9 @@ pub fn spawn_worker(state: web::Data<AppState>) {
                     Vec::new()
                 }
             };
-            if batch.is_empty() {
-                tokio::select! {
-                    _ = wakeup.notified() => {}
-                    _ = tokio::time::sleep(poll) => {}
-                }
-                continue;
-            }
+            // Fewer rows than asked for: nothing else is due for a partner with room, until a
+            // sign-out queues more, a partner frees a slot, or a retry falls due (the poll).
+            let drained = batch.len() < room;
             for d in batch {
                 let Ok(slot) = slots.clone().acquire_owned().await else {
                     return;
@@ -436,6 +465,12 @@ pub fn spawn_worker(state: web::Data<AppState>) {
                         state.logout_wakeup.wake();
                     }
                 });
+            }
+            if drained {
+                tokio::select! {
+                    _ = wakeup.notified() => {}
+                    _ = tokio::time::sleep(poll) => {}
+                }
             }
         }
     });
