@@ -285,6 +285,11 @@ def peer(a, binary, load, signin_rate):
     import urllib.request
     req = urllib.request.Request(pbase + "/token", data=b"grant_type=client_credentials", headers={"Authorization": basic})
     access = json.loads(urllib.request.urlopen(req).read())["access_token"]
+    # A dead token would be answered `{"active": false}` with a 200, cheaply: make sure the
+    # load measures the real lookup.
+    req = urllib.request.Request(pbase + "/token/introspection", data=urllib.parse.urlencode({"token": access}).encode(),
+                                 headers={"Authorization": basic})
+    assert json.loads(urllib.request.urlopen(req).read())["active"] is True, "the peer does not know its own token"
     intro_script = wrk_post_script(os.path.join(tmp, "intro.lua"), f"token={access}", {"Authorization": basic})
 
     s = Server(binary)
@@ -296,7 +301,7 @@ def peer(a, binary, load, signin_rate):
     record_script = wrk_post_script(os.path.join(tmp, "record.lua"),
                                     urllib.parse.urlencode({"token": token, "callback_url": "http://127.0.0.1:1/cb"}),
                                     {"Authorization": ours_basic})
-    theirs, ours, cc, rec = [], [], [], []
+    theirs, ours, cc, rec, hz = [], [], [], [], []
 
     def alone(proc, other, measure):
         # Each server gets the machine to itself while it is measured: the other one is
@@ -312,6 +317,7 @@ def peer(a, binary, load, signin_rate):
         ours.append(alone(s.proc, node, lambda: wrk(s.base + "/token", a.seconds, headers=[f"Authorization: Bearer {token}"])))
         cc.append(alone(node, s.proc, lambda: wrk(pbase + "/token", a.seconds, script=cc_script)))
         rec.append(alone(s.proc, node, lambda: wrk(s.base + "/token", a.seconds, script=record_script)))
+        hz.append(alone(s.proc, node, lambda: wrk(s.base + "/healthz", a.seconds)))
     s.stop()
     node.terminate()
     node.wait()
@@ -319,6 +325,17 @@ def peer(a, binary, load, signin_rate):
     t, o = med(r["rps"] for r in theirs), med(r["rps"] for r in ours)
     row(8, "Token check: ours `GET /token` vs oidc-provider introspection", f"{o:,.0f}/s vs {t:,.0f}/s (p99 "
         f"{med(r['p99'] for r in ours):.1f} ms vs {med(r['p99'] for r in theirs):.1f} ms)", "≥ 20×", o / t >= 20, f"{o / t:.1f}×")
+    # What any handler could reach here: a constant answer under the same load bounds the
+    # token-check ratio from above.
+    h = med(r["rps"] for r in hz)
+    row(8, "Ceiling for that ratio: ours `GET /healthz` (a constant answer) vs oidc-provider introspection",
+        f"{h:,.0f}/s vs {t:,.0f}/s", "", None, f"{h / t:.1f}×")
+    if o / t < 20:
+        NOTES.append(
+            f"8, token check against the peer: {o / t:.1f}×, short of 20×. oidc-provider answers {t:,.0f} introspections/s "
+            f"here (the issue expected about 2,000/s; against that, ours is {o / 2000:.0f}×). No handler can pass the ceiling "
+            f"row: our `/healthz`, a constant answer under the same load on the same cores, is only {h / t:.1f}× the peer, "
+            f"and our token check runs at {o / h:.2f}× of it. 20× needs the peer at or below {o / 20:,.0f}/s.")
     c, r = med(x["rps"] for x in cc), med(x["rps"] for x in rec)
     row(8, "Client-authenticated call: ours `POST /token` (Basic + token + callback) vs oidc-provider client credentials",
         f"{r:,.0f}/s vs {c:,.0f}/s", "", None, f"{r / c:.1f}×")
