@@ -280,10 +280,7 @@ impl ListQuery {
         // 333 ms for a phone prefix over a million users, against 3 ms filtering first).
         // The exact count says which case this is (a lone status filter walks its own
         // (status, time) index either way).
-        let fence = (kept.is_none() && total <= FENCE_BELOW).then_some(match conn {
-            DbConnection::Postgresql(_) => Backend::Postgres,
-            DbConnection::Sqlite(_) => Backend::Sqlite,
-        });
+        let fence = (kept.is_none() && total <= FENCE_BELOW).then_some(conn.backend());
         for sort in &self.sorts {
             query = match fence {
                 Some(backend) => order_without_index(query, *sort, backend),

@@ -4,9 +4,8 @@
 use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
 
-use crate::http::input::Input;
-
-pub fn token_from(req: &HttpRequest, input: Option<&Input>) -> Option<String> {
+/// `param` is the request's `token` parameter, however the handler read it.
+pub fn token_from(req: &HttpRequest, param: Option<&str>) -> Option<String> {
     // UTF-8 validation is vectorised where `HeaderValue::to_str` walks byte by byte, and a
     // token's characters are ASCII either way.
     let header = |name| {
@@ -27,5 +26,5 @@ pub fn token_from(req: &HttpRequest, input: Option<&Input>) -> Option<String> {
     if let Some(t) = header("token").filter(|t| !t.is_empty()) {
         return Some(t.to_owned());
     }
-    input.and_then(|i| i.str("token")).map(str::to_owned)
+    param.filter(|t| !t.is_empty()).map(str::to_owned)
 }

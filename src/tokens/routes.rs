@@ -48,7 +48,7 @@ pub struct TokenParam {
 }
 
 pub async fn require_token(req: &HttpRequest, input: &Input) -> ApiResult<String> {
-    token_from(req, Some(input)).ok_or(ApiError::TokenMissing)
+    token_from(req, input.str("token")).ok_or(ApiError::TokenMissing)
 }
 
 /// Checks a token: signature, expiry and a live session.
@@ -69,9 +69,7 @@ pub async fn check_token(
 ) -> ApiResult<HttpResponse> {
     // The hot path: a GET has no body, so the query string is all the general parameter
     // reader would look at; reading it alone spares a boxed body future and a JSON map.
-    let token = token_from(&req, None)
-        .or_else(|| query.into_inner().token.filter(|t| !t.is_empty()))
-        .ok_or(ApiError::TokenMissing)?;
+    let token = token_from(&req, query.token.as_deref()).ok_or(ApiError::TokenMissing)?;
     let claims = sessions::authenticate(&state, &token).await?;
     Ok(envelope::ok(TokenCheck::from(&*claims)))
 }
@@ -118,7 +116,7 @@ pub async fn record_token(
     let p: RecordRequest = input.parse()?;
     let mut required = Required::default();
     let callback = required.take("callback_url", p.callback_url);
-    let token = token_from(&req, Some(&input));
+    let token = token_from(&req, input.str("token"));
     if token.is_none() && p.ticket.is_none() {
         required.take("token", None);
     }
