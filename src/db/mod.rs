@@ -44,6 +44,17 @@ pub enum ConnectError {
     Query(#[from] diesel::result::Error),
 }
 
+/// Initialises OpenSSL, which libpq uses for TLS, without the `atexit` handler that OpenSSL
+/// otherwise registers on first use. That handler frees OpenSSL's locks and tables while the
+/// process exits, so a thread still inside libpq at that moment (a pool thread opening or
+/// closing a connection when a CLI command or a test run ends) touches freed memory and the
+/// process dies with SIGSEGV after its work is done. Without it the kernel reclaims the memory,
+/// as for any exiting process. It must run before the first PostgreSQL connection of the
+/// process; later calls cost one atomic load.
+pub fn init_libpq_tls() {
+    openssl_sys::init();
+}
+
 /// Opens connections of the backend the URL names; never guesses.
 pub struct Manager {
     url: DatabaseUrl,
@@ -64,6 +75,7 @@ impl r2d2::ManageConnection for Manager {
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => {
+                init_libpq_tls();
                 let mut conn = PgConnection::establish(url)?;
                 // A stuck statement must not hold a pooled connection forever.
                 conn.batch_execute("SET statement_timeout = 10000")?;
@@ -119,9 +131,9 @@ impl Db {
         };
         let pool = r2d2::Pool::builder()
             .max_size(size)
-            // No connection is ever opened in the background to keep a spare idle: a command
-            // that ends while r2d2 is opening one in libpq crashes in OpenSSL's exit handlers
-            // (seen: one `gatehouse client add` in four segfaulted on PostgreSQL).
+            // No connection is opened in the background to keep a spare idle: a one-shot
+            // command would open connections it never uses, and an idle instance would hold
+            // `pool_size` server backends for nothing.
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(2))
             // A PostgreSQL connection cut under us must not be handed out again: check it

@@ -426,6 +426,55 @@ fn commands_on_postgres_exit_cleanly_every_time() {
     }
 }
 
+/// Set in the child process of `exiting_while_a_thread_is_inside_libpq_is_clean`.
+const EXIT_RACE_URL: &str = "GATEHOUSE_TEST_EXIT_RACE_URL";
+
+/// Any process that ends (the server on SIGTERM, a CLI command, this test binary) may still
+/// have a thread inside libpq: a pool opening or closing a TLS connection to PostgreSQL. Its
+/// exit must not tear OpenSSL down under that thread. The child keeps eight threads connecting
+/// and disconnecting through `Db` and exits mid-flight; with OpenSSL's exit handler left in
+/// place, about one such exit in ten died with SIGSEGV here, so forty of them catch it.
+#[test]
+fn exiting_while_a_thread_is_inside_libpq_is_clean() {
+    let Some(url) = crate::helpers::postgres_database() else {
+        return;
+    };
+    let exe = std::env::current_exe().unwrap();
+    for i in 0..40 {
+        let mut cmd = Command::new(&exe);
+        cmd.args(["--exact", "cli::exit_race_child", "--nocapture"])
+            .env(EXIT_RACE_URL, &url);
+        let out = run(cmd);
+        assert!(out.status.success(), "exit {i}: {out}");
+        assert!(out.stdout.contains("connected"), "exit {i}: {out}");
+    }
+}
+
+/// Not a test on its own: the child of the one above, idle unless [`EXIT_RACE_URL`] is set.
+#[test]
+fn exit_race_child() {
+    let Ok(url) = std::env::var(EXIT_RACE_URL) else {
+        return;
+    };
+    let url = gatehouse::config::DatabaseUrl::Postgres(url);
+    let (connected, first) = std::sync::mpsc::channel();
+    for _ in 0..8 {
+        let url = url.clone();
+        let connected = connected.clone();
+        thread::spawn(move || {
+            loop {
+                let db = gatehouse::db::Db::connect(&url, 1).unwrap();
+                db.migrate().unwrap();
+                let _ = connected.send(());
+            }
+        });
+    }
+    first.recv().unwrap();
+    println!("connected");
+    thread::sleep(Duration::from_millis(40));
+    std::process::exit(0);
+}
+
 #[test]
 fn client_add_rejects_bad_callback_rules() {
     let sandbox = Sandbox::new();

@@ -108,6 +108,7 @@ pub fn postgres_database() -> Option<String> {
         eprintln!("skipping the PostgreSQL run: GATEHOUSE_TEST_DATABASE_URL is not set");
         return None;
     };
+    gatehouse::db::init_libpq_tls();
     let mut admin = PgConnection::establish(&base).expect("cannot reach the test PostgreSQL");
     PG_CLEANUP.get_or_init(|| {
         // Databases left by earlier runs; this run's are created after this point.
