@@ -282,10 +282,7 @@ impl ListQuery {
         // (status, time) index either way).
         let fence = (kept.is_none() && total <= FENCE_BELOW).then_some(conn.backend());
         for sort in &self.sorts {
-            query = match fence {
-                Some(backend) => order_without_index(query, *sort, backend),
-                None => order(query, *sort),
-            };
+            query = order(query, *sort, fence);
         }
         // A unique tiebreaker keeps pages stable. It runs the way the last key does, so an
         // index on (key, id) serves the whole order, forwards or backwards.
@@ -389,39 +386,15 @@ type Boxed = diesel::internal::table_macro::BoxedSelectStatement<
     MultiBackend,
 >;
 
-/// Sorting from an expression no index matches, with the same order as `order`: text keys
-/// concatenated with '' (NULLs and collation unchanged); the time keys, never NULL, with
-/// PostgreSQL's other NULL placement or SQLite's unary `+`, its documented index fence. The
-/// SQL text comes from this fixed table only, never from the request.
-fn order_without_index(query: Boxed, sort: Sort, backend: Backend) -> Boxed {
-    let column = match sort.field {
-        Field::Id => "users.id",
-        Field::Username => "users.username_lower",
-        Field::Phone => "users.phone",
-        Field::Email => "users.email",
-        Field::Role => "users.role",
-        Field::Status => "users.status",
-        Field::CreatedAt => "users.created_at",
-        Field::UpdatedAt => "users.updated_at",
-    };
-    let direction = if sort.desc { "DESC" } else { "ASC" };
-    let time = matches!(sort.field, Field::CreatedAt | Field::UpdatedAt);
-    let text = match (time, backend) {
-        (true, Backend::Postgres) if sort.desc => format!("{column} DESC NULLS LAST"),
-        (true, Backend::Postgres) => format!("{column} ASC NULLS FIRST"),
-        (true, Backend::Sqlite) => format!("+{column} {direction}"),
-        (false, _) => format!("({column} || '') {direction}"),
-    };
-    query.then_order_by(diesel::dsl::sql::<diesel::sql_types::Text>(&text))
-}
-
-fn order(query: Boxed, sort: Sort) -> Boxed {
+/// Orders by one key: by the column itself, or with `fence` by an expression no index
+/// matches, in the same order.
+fn order(query: Boxed, sort: Sort, fence: Option<Backend>) -> Boxed {
     macro_rules! by {
         ($col:expr) => {
-            if sort.desc {
-                query.then_order_by($col.desc())
-            } else {
-                query.then_order_by($col.asc())
+            match fence {
+                Some(backend) => query.then_order_by(unindexed(column_name($col), sort, backend)),
+                None if sort.desc => query.then_order_by($col.desc()),
+                None => query.then_order_by($col.asc()),
             }
         };
     }
@@ -435,6 +408,30 @@ fn order(query: Boxed, sort: Sort) -> Boxed {
         Field::CreatedAt => by!(users::created_at),
         Field::UpdatedAt => by!(users::updated_at),
     }
+}
+
+fn column_name<C: diesel::Column>(_: C) -> &'static str {
+    C::NAME
+}
+
+/// `column`'s order through an expression: text keys concatenated with '' (NULLs and
+/// collation unchanged); the time keys, never NULL, with PostgreSQL's other NULL placement
+/// or SQLite's unary `+`, its documented index fence. The SQL text is made of schema column
+/// names only, never of the request.
+fn unindexed(
+    column: &str,
+    sort: Sort,
+    backend: Backend,
+) -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
+    let direction = if sort.desc { "DESC" } else { "ASC" };
+    let time = matches!(sort.field, Field::CreatedAt | Field::UpdatedAt);
+    let text = match (time, backend) {
+        (true, Backend::Postgres) if sort.desc => format!("users.{column} DESC NULLS LAST"),
+        (true, Backend::Postgres) => format!("users.{column} ASC NULLS FIRST"),
+        (true, Backend::Sqlite) => format!("+users.{column} {direction}"),
+        (false, _) => format!("(users.{column} || '') {direction}"),
+    };
+    diesel::dsl::sql::<diesel::sql_types::Text>(&text)
 }
 
 #[cfg(test)]
