@@ -53,7 +53,8 @@ pub enum KeysCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Create an operator, or make an existing account one (its password is replaced).
+    /// Create an operator account. A number that already has an account is refused and that
+    /// account left untouched (make it an operator from the console or the admin API).
     Create {
         /// Phone number or e-mail address.
         #[arg(long)]
@@ -162,25 +163,31 @@ async fn create_admin(settings: Settings, number: &str) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("password rejected: {}", describe(&e)))?;
     let cost = settings.bcrypt_cost;
     let db = open_database(&settings).await?;
+    let exists = {
+        let number = number.clone();
+        db.run(move |conn| Ok(model::find_by_number(conn, &number)?.is_some()))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    };
+    // Turning someone's account into an operator and replacing their password from a shell
+    // would leave their sessions (and whoever holds them) with operator power.
+    if exists {
+        anyhow::bail!(
+            "an account with this number already exists; it was left unchanged \
+             (an operator can grant the role with PATCH /admin/api/users/{{id}})"
+        );
+    }
     let secret = password.expose().to_owned();
     let hash = tokio::task::spawn_blocking(move || bcrypt::hash(secret, cost)).await??;
     let id = db
         .run(move |conn| {
-            let row = match model::find_by_number(conn, &number)? {
-                Some(mut existing) => {
-                    existing.role = ROLE_ADMIN.into();
-                    existing.password_hash = Some(hash);
-                    existing.updated_at = crate::db::now();
-                    model::save(conn, &existing)?;
-                    existing
-                }
-                None => {
-                    let mut row = model::new_row(&number, Some(hash));
-                    row.role = ROLE_ADMIN.into();
-                    model::insert(conn, &row)?;
-                    row
-                }
-            };
+            let mut row = model::new_row(&number, Some(hash));
+            row.role = ROLE_ADMIN.into();
+            model::insert(conn, &row).map_err(|e| match crate::error::ApiError::from(e) {
+                // Created by someone else between the check and the insert.
+                crate::error::ApiError::Conflict(_) => crate::error::ApiError::AccountExists,
+                other => other,
+            })?;
             Ok(row.id)
         })
         .await

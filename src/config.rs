@@ -30,7 +30,7 @@ pub struct Settings {
     pub refresh_grace_secs: u64,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
-    pub sms_provider: String,
+    pub sms_provider: SmsProvider,
     pub sms_webhook_url: Option<String>,
     /// When set, webhook posts carry `X-Gatehouse-Signature: sha256=<hex HMAC of the body>`.
     pub sms_webhook_secret: Option<String>,
@@ -59,7 +59,16 @@ pub struct Settings {
     pub code_limit_per_ip_hour: u32,
     pub code_captcha_after: u32,
     pub sms_max_per_minute: u32,
+    /// Global ceiling on e-mail code sends per minute (a breaker like the SMS one).
+    pub mail_max_per_minute: u32,
     pub signin_limit_per_ip: u32,
+    /// Password checks that may wait for a bcrypt worker; past it a check is refused at once
+    /// with 503 and `Retry-After` instead of queueing behind a storm.
+    pub bcrypt_queue: u32,
+    /// Absolute lifetime of a session from its sign-in; refreshing cannot extend it.
+    pub session_max_secs: u64,
+    /// Time a client has to send a request's headers, and then its body.
+    pub request_timeout_secs: u64,
     pub captcha_test_answers: bool,
     /// First single-logout retry delay; each retry doubles it (capped at 10 minutes).
     pub logout_retry_base_ms: u64,
@@ -88,7 +97,7 @@ impl Default for Settings {
             refresh_grace_secs: 7_200,
             smtp_url: None,
             mail_from: None,
-            sms_provider: "log".into(),
+            sms_provider: SmsProvider::Log,
             sms_webhook_url: None,
             sms_webhook_secret: None,
             sms_endpoint: None,
@@ -110,7 +119,11 @@ impl Default for Settings {
             code_limit_per_ip_hour: 20,
             code_captcha_after: 3,
             sms_max_per_minute: 60,
+            mail_max_per_minute: 60,
             signin_limit_per_ip: 100,
+            bcrypt_queue: 32,
+            session_max_secs: 30 * 86_400,
+            request_timeout_secs: 10,
             captcha_test_answers: false,
             db_pool_size: 8,
             logout_retry_base_ms: 2_000,
@@ -141,6 +154,36 @@ fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> 
 
 fn join_list<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&v.join(","))
+}
+
+/// How SMS codes leave: parsed once here, so an unknown name stops start-up instead of
+/// falling through to anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    /// Development only: the code is written to the server log.
+    Log,
+    /// POST `{"phone","code","purpose"}` to `GATEHOUSE_SMS_WEBHOOK_URL`.
+    Webhook,
+    Aliyun,
+    Tencent,
+}
+
+impl SmsProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmsProvider::Log => "log",
+            SmsProvider::Webhook => "webhook",
+            SmsProvider::Aliyun => "aliyun",
+            SmsProvider::Tencent => "tencent",
+        }
+    }
+}
+
+impl fmt::Display for SmsProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A configuration problem, always naming the variable at fault.
@@ -283,15 +326,15 @@ impl Settings {
         if !(1..=100_000).contains(&self.logout_concurrency) {
             return Err(bad("logout_concurrency", "1 to 100000"));
         }
-        match self.sms_provider.as_str() {
-            "log" => {}
-            "webhook" => {
+        match self.sms_provider {
+            SmsProvider::Log => {}
+            SmsProvider::Webhook => {
                 let url = self.sms_webhook_url.as_deref().ok_or_else(|| {
                     bad("sms_webhook_url", "required when SMS provider is webhook")
                 })?;
                 check_http_url("sms_webhook_url", url)?;
             }
-            "aliyun" => {
+            SmsProvider::Aliyun => {
                 for (key, value) in [
                     ("aliyun_access_key_id", &self.aliyun_access_key_id),
                     ("aliyun_access_key_secret", &self.aliyun_access_key_secret),
@@ -303,7 +346,7 @@ impl Settings {
                         .ok_or_else(|| bad(key, "required for the aliyun SMS provider"))?;
                 }
             }
-            "tencent" => {
+            SmsProvider::Tencent => {
                 for (key, value) in [
                     ("tencent_secret_id", &self.tencent_secret_id),
                     ("tencent_secret_key", &self.tencent_secret_key),
@@ -315,7 +358,15 @@ impl Settings {
                         .ok_or_else(|| bad(key, "required for the tencent SMS provider"))?;
                 }
             }
-            other => return Err(bad("sms_provider", format!("unknown provider `{other}`"))),
+        }
+        if self.bcrypt_queue == 0 {
+            return Err(bad("bcrypt_queue", "must be positive"));
+        }
+        if self.session_max_secs == 0 {
+            return Err(bad("session_max_secs", "must be positive"));
+        }
+        if !(1..=3600).contains(&self.request_timeout_secs) {
+            return Err(bad("request_timeout_secs", "1 to 3600"));
         }
         check_http_url("wechat_api_base", &self.wechat_api_base)?;
         if let Some(endpoint) = &self.sms_endpoint {
@@ -329,6 +380,7 @@ impl Settings {
                 ));
             }
         }
+        // The parser lower-cases the scheme: `HTTPS://` is https too.
         let https = public.scheme() == "https";
         if https && self.captcha_test_answers {
             return Err(bad(
@@ -336,7 +388,7 @@ impl Settings {
                 "refused with an https public URL: it gives captcha answers away",
             ));
         }
-        if https && self.sms_provider == "log" {
+        if https && self.sms_provider == SmsProvider::Log {
             return Err(bad(
                 "sms_provider",
                 "`log` writes codes to the log and is refused with an https public URL",
@@ -382,8 +434,12 @@ impl Settings {
             .collect()
     }
 
+    /// Whether the public URL is https, in any letter case (cookies then get `Secure` and the
+    /// `__Host-` prefix).
     pub fn is_https(&self) -> bool {
-        self.public_url.starts_with("https://")
+        self.public_url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
     }
 }
 
@@ -430,7 +486,12 @@ const KNOWN: &[&str] = &[
     "CODE_LIMIT_PER_IP_HOUR",
     "CODE_CAPTCHA_AFTER",
     "SMS_MAX_PER_MINUTE",
+    "MAIL_MAX_PER_MINUTE",
     "SIGNIN_LIMIT_PER_IP",
+    "BCRYPT_QUEUE",
+    "SESSION_MAX_SECS",
+    "REQUEST_TIMEOUT_SECS",
+    "LOGOUT_CONCURRENCY",
     "CAPTCHA_TEST_ANSWERS",
     "DB_POOL_SIZE",
     "LOGOUT_RETRY_BASE_MS",
@@ -503,6 +564,35 @@ mod tests {
         assert_eq!(err.variable, "GATEHOUSE_MAIL_FROM");
         let err = with(&[("smtp_url", "http://127.0.0.1:25")]).unwrap_err();
         assert_eq!(err.variable, "GATEHOUSE_SMTP_URL");
+    }
+
+    #[test]
+    fn an_unknown_sms_provider_is_refused_by_name() {
+        let err = with(&[("sms_provider", "carrier-pigeon")]).unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_SMS_PROVIDER");
+        let err = with(&[("sms_provider", "LOG ")]).unwrap_err();
+        assert_eq!(err.variable, "GATEHOUSE_SMS_PROVIDER");
+    }
+
+    #[test]
+    fn https_is_recognised_in_any_letter_case() {
+        let s = with(&[
+            ("public_url", "HTTPS://SSO.Example"),
+            ("sms_provider", "webhook"),
+            ("sms_webhook_url", "http://127.0.0.1:1/"),
+        ])
+        .unwrap();
+        assert!(s.is_https());
+        let err = with(&[("public_url", "HtTpS://sso.example")]).unwrap_err();
+        assert_eq!(
+            err.variable, "GATEHOUSE_SMS_PROVIDER",
+            "log delivery refused over https"
+        );
+        assert!(
+            !with(&[("public_url", "http://sso.example")])
+                .unwrap()
+                .is_https()
+        );
     }
 
     #[test]

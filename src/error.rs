@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::http::envelope::Envelope;
 use crate::http::lang::{Lang, current_lang};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("invalid parameters")]
     InvalidParams(BTreeMap<String, String>),
@@ -41,6 +41,8 @@ pub enum ApiError {
     TokenExpired,
     #[error("token revoked")]
     TokenRevoked,
+    #[error("token issued for a partner")]
+    TokenAudience,
     #[error("refresh window passed")]
     RefreshWindowPassed,
     #[error("callback not registered")]
@@ -65,6 +67,12 @@ pub enum ApiError {
     Conflict(&'static str),
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// Our own capacity is used up for now (a full work queue): 503 with `Retry-After`.
+    #[error("busy: {what}")]
+    Busy {
+        what: &'static str,
+        retry_after: u64,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -91,6 +99,7 @@ impl ApiError {
             ApiError::TokenInvalid => "token_invalid",
             ApiError::TokenExpired => "token_expired",
             ApiError::TokenRevoked => "token_revoked",
+            ApiError::TokenAudience => "token_audience",
             ApiError::RefreshWindowPassed => "refresh_window_passed",
             ApiError::CallbackNotRegistered => "callback_not_registered",
             ApiError::ClientAuthFailed => "client_auth_failed",
@@ -102,7 +111,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::Conflict(_) => "conflict",
-            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -132,6 +141,10 @@ impl ApiError {
                 "令牌已失效，请重新登录",
                 "Token revoked, please sign in again",
             ),
+            ApiError::TokenAudience => (
+                "该令牌签发给合作系统，不能用于此操作",
+                "This token was issued for a partner system and cannot be used here",
+            ),
             ApiError::RefreshWindowPassed => (
                 "令牌已超过可刷新时间，请重新登录",
                 "Refresh window passed, please sign in again",
@@ -149,7 +162,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => ("请求方法不允许", "Method not allowed"),
             ApiError::PayloadTooLarge => ("请求体过大", "Payload too large"),
             ApiError::Conflict(_) => ("数据冲突", "Conflict"),
-            ApiError::Unavailable(_) => (
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => (
                 "服务暂不可用，请稍后再试",
                 "Service unavailable, try again later",
             ),
@@ -169,7 +182,9 @@ impl ApiError {
         let mut data = json!({ "error": self.reason() });
         match self {
             ApiError::InvalidParams(fields) => data["fields"] = json!(fields),
-            ApiError::RateLimited { retry_after } => data["retry_after"] = json!(retry_after),
+            ApiError::RateLimited { retry_after } | ApiError::Busy { retry_after, .. } => {
+                data["retry_after"] = json!(retry_after)
+            }
             ApiError::PasswordWeak(why) => data["fields"] = json!({ "pwd": why }),
             _ => {}
         }
@@ -194,13 +209,15 @@ impl ResponseError for ApiError {
             | ApiError::RefreshWindowPassed
             | ApiError::WechatCodeInvalid
             | ApiError::ClientAuthFailed => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden | ApiError::AccountDisabled => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::AccountDisabled | ApiError::TokenAudience => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::NotFound | ApiError::AccountNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::AccountExists | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -209,11 +226,12 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Internal(cause) => tracing::error!(%cause, "internal error"),
             ApiError::Unavailable(cause) => tracing::warn!(%cause, "backing service unavailable"),
+            ApiError::Busy { what, .. } => tracing::warn!(queue = what, "work queue full"),
             _ => {}
         }
         let status = self.status_code();
         let mut builder = HttpResponse::build(status);
-        if let ApiError::RateLimited { retry_after } = self {
+        if let ApiError::RateLimited { retry_after } | ApiError::Busy { retry_after, .. } = self {
             builder.insert_header(("Retry-After", retry_after.to_string()));
         }
         builder.json(Envelope {

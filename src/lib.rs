@@ -4,11 +4,13 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod auth;
 pub mod blocking;
 pub mod captcha;
 pub mod cli;
 pub mod codes;
 pub mod config;
+pub mod datadir;
 pub mod db;
 pub mod domain;
 pub mod error;

@@ -12,7 +12,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::http::middleware::request_context;
+use crate::http::middleware::{BodyDeadline, body_deadline, request_context};
 use crate::multiterminal::wordinfo::WordInfoKeys;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -53,7 +53,7 @@ impl Application {
                 "GATEHOUSE_CAPTCHA_TEST_ANSWERS is on: captcha answers are handed out. Tests only!"
             );
         }
-        if settings.sms_provider == "log" {
+        if settings.sms_provider == crate::config::SmsProvider::Log {
             tracing::warn!(
                 "SMS provider `log`: verification codes are written to the log (development only)"
             );
@@ -87,7 +87,12 @@ impl Application {
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
         let doc = web::Data::new(ApiDocument::default());
+        let timeout = std::time::Duration::from_secs(state.settings.request_timeout_secs);
         let server = HttpServer::new(move || build_app(app_state.clone(), doc.clone()))
+            // A client must send its request head within this time (a slow-loris holds
+            // nothing for long); the body has the same time again (`BodyDeadline`).
+            .client_request_timeout(timeout)
+            .client_disconnect_timeout(std::time::Duration::from_secs(2))
             .listen(listener)?
             .run();
         Ok(Application {
@@ -167,7 +172,26 @@ pub struct ApiDocument(std::sync::OnceLock<Built>);
 
 struct Built {
     json: web::Bytes,
-    known: Vec<ResourceDef>,
+    /// Each documented path and the methods it answers (for 405's `Allow` header).
+    known: Vec<(ResourceDef, String)>,
+}
+
+/// The methods a documented path answers, as an `Allow` header value (RFC 9110 §15.5.6).
+fn allowed(item: &utoipa::openapi::PathItem) -> String {
+    let ops = [
+        ("GET", &item.get),
+        ("HEAD", &item.head),
+        ("POST", &item.post),
+        ("PUT", &item.put),
+        ("PATCH", &item.patch),
+        ("DELETE", &item.delete),
+        ("OPTIONS", &item.options),
+    ];
+    ops.iter()
+        .filter(|(_, op)| op.is_some())
+        .map(|(m, _)| *m)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl ApiDocument {
@@ -178,8 +202,8 @@ impl ApiDocument {
             let known = api
                 .paths
                 .paths
-                .keys()
-                .map(|p| ResourceDef::new(p.as_str()))
+                .iter()
+                .map(|(p, item)| (ResourceDef::new(p.as_str()), allowed(item)))
                 .collect();
             // An OpenAPI model always serialises; an empty body would only mean a bug here.
             let json = serde_json::to_vec(&api).unwrap_or_default();
@@ -210,7 +234,10 @@ fn build_app(
     >,
 > {
     let known = doc.clone();
-    let app = api_routes!(App::new().app_data(state));
+    let deadline = BodyDeadline(std::time::Duration::from_secs(
+        state.settings.request_timeout_secs,
+    ));
+    let app = api_routes!(App::new().app_data(state).app_data(deadline));
     // Pages before Swagger UI: services registered after it are never reached.
     app.configure(crate::pages::routes)
         .app_data(doc)
@@ -228,14 +255,28 @@ fn build_app(
         .default_service(web::to(move |req: actix_web::HttpRequest| {
             let known = known.clone();
             async move {
-                // A known path reached with another method is 405, anything else 404.
-                let err = if known.get().known.iter().any(|r| r.is_match(req.path())) {
-                    ApiError::MethodNotAllowed
-                } else {
-                    ApiError::NotFound
-                };
-                err.error_response()
+                // A known path reached with another method is 405 with the methods it does
+                // answer, anything else 404.
+                let methods: Vec<&str> = known
+                    .get()
+                    .known
+                    .iter()
+                    .filter(|(r, _)| r.is_match(req.path()))
+                    .map(|(_, allow)| allow.as_str())
+                    .collect();
+                if methods.is_empty() {
+                    return ApiError::NotFound.error_response();
+                }
+                let mut allow: Vec<&str> = methods.iter().flat_map(|m| m.split(", ")).collect();
+                allow.sort_unstable();
+                allow.dedup();
+                let mut res = ApiError::MethodNotAllowed.error_response();
+                if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allow.join(", ")) {
+                    res.headers_mut().insert(actix_web::http::header::ALLOW, v);
+                }
+                res
             }
         }))
+        .wrap(from_fn(body_deadline))
         .wrap(from_fn(request_context))
 }

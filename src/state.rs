@@ -3,7 +3,7 @@
 use ipnet::IpNet;
 use tokio::sync::OnceCell;
 
-use crate::blocking::CpuPool;
+use crate::blocking::Lanes;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
@@ -14,7 +14,7 @@ pub struct AppState {
     pub settings: Settings,
     pub db: Db,
     pub store: Store,
-    pub cpu: CpuPool,
+    pub lanes: Lanes,
     pub tokens: TokenService,
     pub proxies: Vec<IpNet>,
     /// Outbound HTTP (WeChat, SMS vendors, partners' logout URLs), made on first use: loading
@@ -40,11 +40,12 @@ impl AppState {
             (Some(url), Some(from)) => Some(crate::codes::mail::Mailer::new(url, from)?),
             _ => None,
         };
+        let lanes = Lanes::for_this_machine(settings.bcrypt_queue as usize);
         Ok(AppState {
             settings,
             db,
             store,
-            cpu: CpuPool::for_this_machine(),
+            lanes,
             tokens,
             proxies,
             http: std::sync::OnceLock::new(),
@@ -73,10 +74,11 @@ impl AppState {
     /// (not at start-up, which must stay fast).
     pub async fn dummy_hash(&self) -> ApiResult<String> {
         let cost = self.settings.bcrypt_cost;
-        let cpu = self.cpu.clone();
+        let bcrypt = self.lanes.bcrypt.clone();
         self.dummy_hash
             .get_or_try_init(|| async move {
-                cpu.run(move || bcrypt::hash(uuid::Uuid::new_v4().to_string(), cost))
+                bcrypt
+                    .run(move || bcrypt::hash(uuid::Uuid::new_v4().to_string(), cost))
                     .await?
                     .map_err(|e| ApiError::Internal(format!("bcrypt: {e}")))
             })

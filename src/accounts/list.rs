@@ -122,6 +122,10 @@ fn json<T: for<'de> Deserialize<'de>>(raw: &str, param: &str) -> ApiResult<T> {
     if !shaped {
         return Err(bad());
     }
+    // `"\u0000"` inside the JSON text is a NUL once parsed: refused like one sent raw.
+    if crate::http::input::holds_nul(&value) {
+        return Err(ApiError::field(param, "must not contain NUL characters"));
+    }
     serde_json::from_value(value).map_err(|_| bad())
 }
 

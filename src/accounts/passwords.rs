@@ -10,7 +10,8 @@ pub async fn hash(state: &AppState, password: &Password) -> ApiResult<String> {
     let raw = password.expose().to_owned();
     let cost = state.settings.bcrypt_cost;
     state
-        .cpu
+        .lanes
+        .bcrypt
         .run(move || bcrypt::hash(raw, cost))
         .await?
         .map_err(|e| ApiError::Internal(format!("bcrypt: {e}")))
@@ -34,7 +35,8 @@ pub async fn verify(state: &AppState, stored: Option<&str>, raw: &str) -> ApiRes
         "\u{0}never-matches".to_owned()
     };
     let ok = state
-        .cpu
+        .lanes
+        .bcrypt
         .run(move || bcrypt::verify(candidate, &hash).unwrap_or(false))
         .await?;
     Ok(ok && real)

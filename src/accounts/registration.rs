@@ -72,35 +72,35 @@ pub async fn reset_password(
     let password = Password::parse(pwd, &user.identities())?;
     user.password_hash = Some(passwords::hash(state, &password).await?);
     user.updated_at = crate::db::now();
-    let user_id = user.id.clone();
+    let saved = user.clone();
     state
         .db
-        .run(move |conn| model::save(conn, &user).map_err(ApiError::from))
+        .run(move |conn| model::save(conn, &saved).map_err(ApiError::from))
         .await?;
     sessions::end(
         state,
         Which::AllOfUser {
-            user_id: &user_id,
+            user_id: &user.id,
             except: None,
         },
         EndReason::PasswordReset,
     )
     .await?;
-    signin::clear_lockout(state, &number).await
+    signin::clear_lockout(state, &user, &number).await
 }
 
-/// Changes a signed-in person's password; their other sessions end.
+/// Changes a signed-in person's password (the old one is checked under the sign-in lockout);
+/// their other sessions end.
 pub async fn change_password(
     state: &AppState,
     user_id: &str,
     sid: &str,
     old: &str,
     new: &str,
+    ip: std::net::IpAddr,
 ) -> ApiResult<()> {
     let mut user = crate::accounts::load_self(state, user_id).await?;
-    if !passwords::verify(state, user.password_hash.as_deref(), old).await? {
-        return Err(ApiError::CredentialsInvalid);
-    }
+    signin::confirm_password(state, &user, old, ip).await?;
     let password = Password::parse(new, &user.identities())?;
     user.password_hash = Some(passwords::hash(state, &password).await?);
     user.updated_at = crate::db::now();

@@ -1,10 +1,10 @@
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, post, put, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::admin::require_admin;
+use crate::auth::Operator;
 use crate::db::schema::clients;
 use crate::error::{ApiError, ApiResult};
 use crate::http::envelope;
@@ -82,18 +82,7 @@ fn validated(p: ClientRequest) -> ApiResult<(NewClient, bool)> {
 }
 
 async fn find(state: &AppState, id: String) -> ApiResult<ClientRow> {
-    state
-        .db
-        .run(move |conn| {
-            clients::table
-                .find(id)
-                .select(ClientRow::as_select())
-                .first(conn)
-                .optional()
-                .map_err(ApiError::from)
-        })
-        .await?
-        .ok_or(ApiError::NotFound)
+    partners::by_id(state, &id).await?.ok_or(ApiError::NotFound)
 }
 
 /// Partner systems.
@@ -109,10 +98,8 @@ async fn find(state: &AppState, id: String) -> ApiResult<ClientRow> {
 #[get("/admin/api/clients")]
 pub async fn list_clients(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
+    _operator: Operator,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&state, &req, &input).await?;
     let rows = state
         .db
         .run(|conn| partners::list(conn).map_err(ApiError::from))
@@ -136,10 +123,9 @@ pub async fn list_clients(
 #[post("/admin/api/clients")]
 pub async fn create_client(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    _operator: Operator,
     input: Input,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&state, &req, &input).await?;
     Ok(envelope::created(create(&state, input.parse()?).await?))
 }
 
@@ -156,11 +142,9 @@ pub async fn create_client(
 #[get("/admin/api/clients/{client_id}")]
 pub async fn get_client(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
+    _operator: Operator,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&state, &req, &input).await?;
     let row = find(&state, path.into_inner()).await?;
     Ok(envelope::ok(ClientView::from(&row)))
 }
@@ -180,11 +164,10 @@ pub async fn get_client(
 #[put("/admin/api/clients/{client_id}")]
 pub async fn update_client(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    _operator: Operator,
     input: Input,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&state, &req, &input).await?;
     Ok(envelope::ok(
         update(&state, path.into_inner(), input.parse()?).await?,
     ))
@@ -241,11 +224,9 @@ pub async fn update(state: &AppState, id: String, p: ClientRequest) -> ApiResult
 #[delete("/admin/api/clients/{client_id}")]
 pub async fn delete_client(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
+    _operator: Operator,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&state, &req, &input).await?;
     let id = path.into_inner();
     let removed = state
         .db
@@ -274,11 +255,9 @@ pub async fn delete_client(
 #[post("/admin/api/clients/{client_id}/secret")]
 pub async fn rotate_secret(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
+    _operator: Operator,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&state, &req, &input).await?;
     Ok(envelope::ok(rotate(&state, path.into_inner()).await?))
 }
 

@@ -4,29 +4,7 @@ pub mod clients;
 pub mod sms;
 pub mod users;
 
-use actix_web::HttpRequest;
-
-use crate::accounts::{UserRow, load_self};
 use crate::error::{ApiError, ApiResult};
-use crate::http::input::Input;
-use crate::sessions;
-use crate::state::AppState;
-use crate::tokens::routes::require_token;
-
-/// The operator behind the request's token, or 401/403.
-pub async fn require_admin(
-    state: &AppState,
-    req: &HttpRequest,
-    input: &Input,
-) -> ApiResult<UserRow> {
-    let token = require_token(req, input).await?;
-    let claims = sessions::authenticate(state, &token).await?;
-    let user = load_self(state, &claims.sub).await?;
-    if !user.is_admin() {
-        return Err(ApiError::Forbidden);
-    }
-    Ok(user)
-}
 
 /// `page` (from 1) and `limit` (1..100) as the user list takes them.
 pub fn page_params(page: Option<&str>, limit: Option<&str>) -> ApiResult<(i64, i64)> {

@@ -1,11 +1,10 @@
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::admin::require_admin;
+use crate::auth::Operator;
 use crate::error::ApiResult;
 use crate::http::envelope;
-use crate::http::input::Input;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -18,6 +17,17 @@ pub struct SmsStatus {
     /// The last provider failure in the past 24 h: `{"at", "error"}`.
     #[schema(value_type = Option<Object>)]
     pub last_error: Option<serde_json::Value>,
+    /// E-mail codes have a global ceiling and breaker of their own.
+    pub mail: MailStatus,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailStatus {
+    /// Whether an SMTP server is configured.
+    pub configured: bool,
+    pub ceiling_per_minute: u32,
+    pub sent_this_minute: i64,
+    pub breaker_open: bool,
 }
 
 /// SMS delivery health: the global ceiling's circuit breaker and the last provider error.
@@ -32,17 +42,23 @@ pub struct SmsStatus {
 #[get("/admin/api/sms")]
 pub async fn sms_status(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
+    _operator: Operator,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&state, &req, &input).await?;
-    let sent = crate::codes::sms_sent_this_minute(&state).await?;
+    let sent = crate::codes::sent_this_minute(&state, "sms").await?;
     let ceiling = state.settings.sms_max_per_minute;
+    let mail_sent = crate::codes::sent_this_minute(&state, "mail").await?;
+    let mail_ceiling = state.settings.mail_max_per_minute;
     Ok(envelope::ok(SmsStatus {
-        provider: state.settings.sms_provider.clone(),
+        provider: state.settings.sms_provider.to_string(),
         ceiling_per_minute: ceiling,
         sent_this_minute: sent,
         breaker_open: sent >= i64::from(ceiling),
         last_error: crate::codes::delivery::last_failure(&state).await,
+        mail: MailStatus {
+            configured: state.mailer.is_some(),
+            ceiling_per_minute: mail_ceiling,
+            sent_this_minute: mail_sent,
+            breaker_open: mail_sent >= i64::from(mail_ceiling),
+        },
     }))
 }

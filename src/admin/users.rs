@@ -1,11 +1,12 @@
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::accounts::model::{self, ROLE_ADMIN, ROLE_USER, STATUS_ACTIVE, STATUS_DISABLED};
 use crate::accounts::{UserView, load};
-use crate::admin::{page_params, require_admin};
+use crate::admin::page_params;
+use crate::auth::Operator;
 use crate::db::schema::logout_deliveries;
 use crate::error::{ApiError, ApiResult};
 use crate::http::envelope;
@@ -45,11 +46,10 @@ async fn target(state: &AppState, id: &str) -> ApiResult<crate::accounts::UserRo
 #[patch("/admin/api/users/{id}")]
 pub async fn patch_user(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    _operator: Operator,
     input: Input,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&state, &req, &input).await?;
     let saved = apply_patch(&state, &path.into_inner(), input.parse()?).await?;
     Ok(envelope::ok(UserView::from(&saved)))
 }
@@ -106,11 +106,9 @@ pub async fn apply_patch(
 #[post("/admin/api/users/{id}/signout")]
 pub async fn force_signout(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
+    _operator: Operator,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&state, &req, &input).await?;
     sign_out_everywhere(&state, &path.into_inner()).await?;
     Ok(envelope::ok(()))
 }
@@ -152,10 +150,9 @@ pub struct PageParams {
 #[get("/admin/api/deliveries")]
 pub async fn deliveries(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    _operator: Operator,
     input: Input,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&state, &req, &input).await?;
     let p: PageParams = input.parse()?;
     let (page, limit) = page_params(p.page.as_deref(), p.limit.as_deref())?;
     let (rows, total) = state

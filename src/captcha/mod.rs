@@ -31,20 +31,28 @@ pub fn random_answer() -> String {
 
 /// Stores a new captcha and returns its id and answer.
 pub async fn create(state: &AppState) -> ApiResult<(String, String)> {
-    let id = uuid::Uuid::new_v4().simple().to_string();
     let answer = random_answer();
-    state.store.set(&key(&id), &digest(&answer), TTL).await?;
+    let id = store(state, &answer).await?;
     Ok((id, answer))
 }
 
-/// A new captcha drawn as a PNG (on the CPU pool): its id, answer and image.
+async fn store(state: &AppState, answer: &str) -> ApiResult<String> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    state.store.set(&key(&id), &digest(answer), TTL).await?;
+    Ok(id)
+}
+
+/// A new captcha drawn as a PNG (in the captcha lane): its id, answer and image.
 pub async fn create_image(state: &AppState) -> ApiResult<(String, String, Vec<u8>)> {
-    let (id, answer) = create(state).await?;
+    let answer = random_answer();
     let text = answer.clone();
+    // Drawn before it is stored: a refused drawing leaves no captcha behind.
     let png = state
-        .cpu
+        .lanes
+        .captcha
         .run(move || render::render_png(&text, &mut rand::rng()))
         .await?;
+    let id = store(state, &answer).await?;
     Ok((id, answer, png))
 }
 

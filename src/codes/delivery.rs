@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::codes::Purpose;
 use crate::codes::vendors::{self, VendorError, aliyun::AliyunConfig, tencent::TencentConfig};
+use crate::config::SmsProvider;
 use crate::domain::Number;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -38,11 +39,11 @@ pub async fn deliver(
             Ok(())
         }
         Number::Phone(phone) => {
-            let sent = match state.settings.sms_provider.as_str() {
-                "webhook" => webhook(state, phone, code, purpose_name).await,
-                "aliyun" => vendor(aliyun(state, phone, code).await).await,
-                "tencent" => vendor(tencent(state, phone, code).await).await,
-                _ => {
+            let sent = match state.settings.sms_provider {
+                SmsProvider::Webhook => webhook(state, phone, code, purpose_name).await,
+                SmsProvider::Aliyun => vendor(aliyun(state, phone, code).await).await,
+                SmsProvider::Tencent => vendor(tencent(state, phone, code).await).await,
+                SmsProvider::Log => {
                     dev_log(number, code, purpose_name);
                     Ok(())
                 }

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::Number;
 use crate::error::{ApiError, ApiResult};
+use crate::http::client_ip::limit_key;
 use crate::state::AppState;
 
 pub const TTL: Duration = Duration::from_secs(300);
@@ -85,7 +86,9 @@ struct Taken {
     keys: Vec<String>,
 }
 
-/// Sends a fresh code, or explains which limit stops it.
+/// Sends a fresh code, or explains which limit stops it. Each limit's slot is taken before
+/// anything is sent (and before the captcha it may call for is judged), so concurrent requests
+/// cannot outrun any of them; a send that does not happen gives its slots back.
 pub async fn send(
     state: &AppState,
     number: &Number,
@@ -93,55 +96,103 @@ pub async fn send(
     ip: IpAddr,
     captcha: CaptchaAnswer<'_>,
 ) -> ApiResult<()> {
-    let store = &state.store;
-    let ip_key = format!("code_ip:{ip}");
-    let ip_sends = store
-        .get(&ip_key)
-        .await?
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(0);
-    if ip_sends >= i64::from(state.settings.code_limit_per_ip_hour) {
-        return Err(retry_after(store.ttl(&ip_key).await?, HOUR));
+    let mut taken = Taken { keys: Vec::new() };
+    let result = take_slots(state, number, ip, captcha, &mut taken).await;
+    let result = match result {
+        Ok(()) => issue_and_deliver(state, number, purpose).await,
+        Err(err) => Err(err),
+    };
+    if result.is_err() {
+        undo(state, &taken).await;
     }
-    if ip_sends >= i64::from(state.settings.code_captcha_after) {
+    result
+}
+
+async fn take(
+    state: &AppState,
+    taken: &mut Taken,
+    key: String,
+    max: i64,
+    ttl: Duration,
+) -> ApiResult<Result<i64, Duration>> {
+    let slot = state.store.reserve(&key, max, ttl).await?;
+    if slot.is_ok() {
+        taken.keys.push(key);
+    }
+    Ok(slot)
+}
+
+async fn take_slots(
+    state: &AppState,
+    number: &Number,
+    ip: IpAddr,
+    captcha: CaptchaAnswer<'_>,
+    taken: &mut Taken,
+) -> ApiResult<()> {
+    let settings = &state.settings;
+    let ip_key = format!("code_ip:{}", limit_key(ip));
+    let per_ip = i64::from(settings.code_limit_per_ip_hour);
+    let slot = take(state, taken, ip_key, per_ip, HOUR)
+        .await?
+        .map_err(|wait| retry_after(Some(wait), HOUR))?;
+    // The slot's number, not a count read earlier, says whether a captcha is due.
+    if slot > i64::from(settings.code_captcha_after) {
         match (captcha.id, captcha.answer) {
             (Some(id), Some(answer)) => crate::captcha::check(state, id, answer).await?,
             _ => return Err(ApiError::CaptchaInvalid),
         }
     }
     let cooldown_key = format!("code_cd:{number}");
-    if !store.set_nx(&cooldown_key, "1", COOLDOWN).await? {
-        return Err(retry_after(store.ttl(&cooldown_key).await?, COOLDOWN));
+    if !state.store.set_nx(&cooldown_key, "1", COOLDOWN).await? {
+        let wait = state.store.ttl(&cooldown_key).await?;
+        return Err(retry_after(wait, COOLDOWN));
     }
-    let mut taken = Taken {
-        keys: vec![cooldown_key],
-    };
-    let day_key = format!("code_day:{number}");
-    if store.incr(&day_key, DAY).await? > PER_NUMBER_PER_DAY {
-        store.decr(&day_key).await?;
-        return Err(retry_after(store.ttl(&day_key).await?, DAY));
+    taken.keys.push(cooldown_key);
+    take(
+        state,
+        taken,
+        format!("code_day:{number}"),
+        PER_NUMBER_PER_DAY,
+        DAY,
+    )
+    .await?
+    .map_err(|wait| retry_after(Some(wait), DAY))?;
+    // A global ceiling per channel on what delivery costs, whatever the other limits allow.
+    let (channel, ceiling) = channel_ceiling(state, number);
+    let minute = take(
+        state,
+        taken,
+        minute_key(channel),
+        ceiling,
+        Duration::from_secs(120),
+    )
+    .await?;
+    if minute.is_err() {
+        tracing::warn!(
+            channel,
+            "global delivery ceiling reached; refusing sends until the minute passes"
+        );
+        return Err(ApiError::Unavailable(format!(
+            "{channel} sending ceiling reached"
+        )));
     }
-    taken.keys.push(day_key);
-    if store.incr(&ip_key, HOUR).await? > i64::from(state.settings.code_limit_per_ip_hour) {
-        store.decr(&ip_key).await?;
-        undo(state, &taken).await;
-        return Err(retry_after(store.ttl(&ip_key).await?, HOUR));
-    }
-    taken.keys.push(ip_key);
-    if !number.is_email() {
-        // A global ceiling on SMS spend, whatever the per-number and per-IP limits allow.
-        let sms_key = sms_minute_key();
-        if store.incr(&sms_key, Duration::from_secs(120)).await?
-            > i64::from(state.settings.sms_max_per_minute)
-        {
-            store.decr(&sms_key).await?;
-            undo(state, &taken).await;
-            tracing::warn!("global SMS ceiling reached; refusing sends until the minute passes");
-            return Err(ApiError::Unavailable("SMS sending ceiling reached".into()));
-        }
-        taken.keys.push(sms_key);
-    }
+    Ok(())
+}
 
+fn channel_ceiling(state: &AppState, number: &Number) -> (&'static str, i64) {
+    if number.is_email() {
+        ("mail", i64::from(state.settings.mail_max_per_minute))
+    } else {
+        ("sms", i64::from(state.settings.sms_max_per_minute))
+    }
+}
+
+async fn issue_and_deliver(
+    state: &AppState,
+    number: &Number,
+    purpose: Option<Purpose>,
+) -> ApiResult<()> {
+    let store = &state.store;
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
     let stored = Stored {
         hash: digest(number, &code),
@@ -151,30 +202,28 @@ pub async fn send(
     let code_key = format!("code:{number}");
     store.set(&code_key, &value, TTL).await?;
     store.del(&format!("code_tries:{number}")).await?;
-
     if let Err(err) = delivery::deliver(state, number, &code, purpose).await {
         store.del(&code_key).await.ok();
-        undo(state, &taken).await;
         return Err(err);
     }
     Ok(())
 }
 
-fn sms_minute_key() -> String {
-    format!("sms_minute:{}", chrono::Utc::now().timestamp() / 60)
+fn minute_key(channel: &str) -> String {
+    format!("{channel}_minute:{}", chrono::Utc::now().timestamp() / 60)
 }
 
-/// SMS sends counted against the global ceiling in the current minute.
-pub async fn sms_sent_this_minute(state: &AppState) -> ApiResult<i64> {
+/// Sends counted against a channel's global ceiling (`sms` or `mail`) in the current minute.
+pub async fn sent_this_minute(state: &AppState, channel: &str) -> ApiResult<i64> {
     Ok(state
         .store
-        .get(&sms_minute_key())
+        .get(&minute_key(channel))
         .await?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0))
 }
 
-/// A failed delivery must not count against the person's quota or cooldown.
+/// A send that did not happen must not count against the person's quota or cooldown.
 async fn undo(state: &AppState, taken: &Taken) {
     for key in &taken.keys {
         let result = if key.starts_with("code_cd:") {
@@ -201,6 +250,13 @@ pub async fn verify(
         return Err(ApiError::VerifyCodeInvalid);
     };
     let stored: Stored = serde_json::from_str(&raw).map_err(|_| ApiError::VerifyCodeInvalid)?;
+    // The try is taken before the comparison: of any number of concurrent guesses at most
+    // five are ever compared, and the fifth wrong one burns the code.
+    let tries_key = format!("code_tries:{number}");
+    let Ok(try_number) = store.reserve(&tries_key, MAX_TRIES, TTL).await? else {
+        store.del(&code_key).await?;
+        return Err(ApiError::VerifyCodeInvalid);
+    };
     let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
     let matches = well_formed
         && aws_lc_rs::constant_time::verify_slices_are_equal(
@@ -209,8 +265,7 @@ pub async fn verify(
         )
         .is_ok();
     if !matches {
-        let tries_key = format!("code_tries:{number}");
-        if store.incr(&tries_key, TTL).await? >= MAX_TRIES {
+        if try_number >= MAX_TRIES {
             store.del(&code_key).await?;
         }
         return Err(ApiError::VerifyCodeInvalid);

@@ -114,9 +114,7 @@ impl Db {
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
         let backend = match url {
             DatabaseUrl::Sqlite(path) => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)?;
-                }
+                crate::datadir::prepare_sqlite_file(path)?;
                 Backend::Sqlite
             }
             DatabaseUrl::Postgres(_) => Backend::Postgres,

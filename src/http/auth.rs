@@ -1,11 +1,12 @@
 //! Where a token may come from: `Authorization: Bearer`, a `token` header, or a `token`
-//! parameter, in that order of precedence.
+//! parameter, in that order of precedence. The headers are read here; `crate::auth` adds the
+//! parameter and decides what the token may do.
 
 use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
 
-/// `param` is the request's `token` parameter, however the handler read it.
-pub fn token_from(req: &HttpRequest, param: Option<&str>) -> Option<String> {
+/// The token of the `Authorization: Bearer` or `token` header, in that order.
+pub fn token_in_headers(req: &HttpRequest) -> Option<String> {
     // UTF-8 validation is vectorised where `HeaderValue::to_str` walks byte by byte, and a
     // token's characters are ASCII either way.
     let header = |name| {
@@ -23,8 +24,5 @@ pub fn token_from(req: &HttpRequest, param: Option<&str>) -> Option<String> {
             return Some(value.trim().to_owned());
         }
     }
-    if let Some(t) = header("token").filter(|t| !t.is_empty()) {
-        return Some(t.to_owned());
-    }
-    param.filter(|t| !t.is_empty()).map(str::to_owned)
+    header("token").filter(|t| !t.is_empty()).map(str::to_owned)
 }

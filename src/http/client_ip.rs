@@ -1,7 +1,8 @@
 //! The client's address: the socket peer, or — only when that peer is a trusted proxy — the
-//! right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+//! right-most `X-Forwarded-For` entry that is not itself a trusted proxy. An entry may carry a
+//! port (`203.0.113.5:4711`, `[2001:db8::5]:4711`); only its address counts.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use actix_web::HttpRequest;
 use ipnet::IpNet;
@@ -28,7 +29,7 @@ pub fn resolve(peer: IpAddr, forwarded_for: &[&str], proxies: &[IpNet]) -> IpAdd
         .map(str::trim)
         .collect::<Vec<_>>();
     for hop in hops.into_iter().rev() {
-        let Ok(ip) = hop.parse::<IpAddr>() else {
+        let Some(ip) = hop_address(hop) else {
             // A garbled hop means we cannot trust anything left of it.
             return client;
         };
@@ -38,6 +39,33 @@ pub fn resolve(peer: IpAddr, forwarded_for: &[&str], proxies: &[IpNet]) -> IpAdd
         }
     }
     client
+}
+
+/// The address of one `X-Forwarded-For` entry: a bare IPv4 or IPv6 address, either with a
+/// port (`a.b.c.d:port`, `[v6]:port`), or a bracketed IPv6 address without one.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(sock) = hop.parse::<SocketAddr>() {
+        return Some(sock.ip());
+    }
+    hop.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse::<Ipv6Addr>().ok())
+        .map(IpAddr::V6)
+}
+
+/// What per-address limits count by: the address itself for IPv4, its /64 for IPv6 (one
+/// subscriber is routinely handed a whole /64, so single IPv6 addresses are free to vary).
+pub fn limit_key(ip: IpAddr) -> String {
+    match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        v4 => v4.to_string(),
+    }
 }
 
 pub fn client_ip(req: &HttpRequest, proxies: &[IpNet]) -> IpAddr {
@@ -73,6 +101,44 @@ mod tests {
             resolve(ip("10.0.0.1"), &["6.6.6.6, 5.5.5.5, 10.0.0.2"], &proxies),
             ip("5.5.5.5")
         );
+    }
+
+    #[test]
+    fn hops_with_ports_count_by_their_address() {
+        let proxies = ["10.0.0.0/8".parse().unwrap()];
+        assert_eq!(
+            resolve(ip("10.0.0.1"), &["203.0.113.5:4711, 10.0.0.2:80"], &proxies),
+            ip("203.0.113.5")
+        );
+        assert_eq!(
+            resolve(ip("10.0.0.1"), &["[2001:db8::5]:4711"], &proxies),
+            ip("2001:db8::5")
+        );
+        assert_eq!(
+            resolve(ip("10.0.0.1"), &["[2001:db8::6]"], &proxies),
+            ip("2001:db8::6")
+        );
+        assert_eq!(
+            resolve(ip("10.0.0.1"), &["2001:db8::7"], &proxies),
+            ip("2001:db8::7")
+        );
+        // A trusted proxy with a port is still skipped.
+        assert_eq!(
+            resolve(ip("10.0.0.1"), &["198.51.100.9, 10.0.0.3:8080"], &proxies),
+            ip("198.51.100.9")
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64() {
+        assert_eq!(limit_key(ip("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
+        assert_eq!(limit_key(ip("2001:db8:1:2:ffff::9")), "2001:db8:1:2::/64");
+        assert_ne!(
+            limit_key(ip("2001:db8:1:3::1")),
+            limit_key(ip("2001:db8:1:2::1"))
+        );
+        assert_eq!(limit_key(ip("203.0.113.5")), "203.0.113.5");
+        assert_eq!(limit_key(ip("::ffff:203.0.113.5")), "203.0.113.5");
     }
 
     #[test]

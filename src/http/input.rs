@@ -4,6 +4,10 @@
 //! requests use the query string. Query parameters are read for every method and a body
 //! overrides them field by field. An empty value counts as absent. Bodies over 64 KiB are 413.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use actix_web::HttpMessage;
 use actix_web::dev::Payload;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{FromRequest, HttpRequest};
@@ -62,6 +66,7 @@ impl Input {
             input.insert(k, Value::String(v));
         }
         if body.iter().all(u8::is_ascii_whitespace) {
+            input.refuse_nul()?;
             return Ok(input);
         }
         let mime = content_type
@@ -88,15 +93,37 @@ impl Input {
                 "send application/json or application/x-www-form-urlencoded",
             ));
         }
+        input.refuse_nul()?;
         Ok(input)
+    }
+
+    /// No text we take may hold a NUL character: PostgreSQL cannot store one while SQLite
+    /// can, so refusing it here makes both databases answer alike (and keeps it out of logs).
+    fn refuse_nul(&self) -> ApiResult<()> {
+        match self.fields.iter().find(|(_, v)| holds_nul(v)) {
+            Some((name, _)) => Err(ApiError::field(name, "must not contain NUL characters")),
+            None => Ok(()),
+        }
     }
 }
 
-impl FromRequest for Input {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+impl Input {
+    /// The request's parameters, read once per request however many extractors ask: the
+    /// first caller takes the body, later ones (an authentication extractor looking for a
+    /// `token` parameter, then the handler's own `Input`) share what it read.
+    pub fn shared(
+        req: &HttpRequest,
+        payload: &mut Payload,
+    ) -> LocalBoxFuture<'static, ApiResult<Self>> {
+        let existing = req.extensions().get::<Rc<SharedBody>>().cloned();
+        let slot = existing.unwrap_or_else(|| {
+            let slot = Rc::new(SharedBody {
+                payload: RefCell::new(Some(payload.take())),
+                input: tokio::sync::OnceCell::new(),
+            });
+            req.extensions_mut().insert(slot.clone());
+            slot
+        });
         let query = req.query_string().to_owned();
         let content_type = req
             .headers()
@@ -109,21 +136,69 @@ impl FromRequest for Input {
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        let mut payload = payload.take();
         Box::pin(async move {
-            if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+            slot.input
+                .get_or_init(|| async {
+                    let payload = slot.payload.borrow_mut().take();
+                    read(payload, declared, &query, &content_type).await
+                })
+                .await
+                .clone()
+        })
+    }
+}
+
+/// The body (taken once) and what was read from it, kept in the request's extensions.
+struct SharedBody {
+    payload: RefCell<Option<Payload>>,
+    input: tokio::sync::OnceCell<ApiResult<Input>>,
+}
+
+async fn read(
+    payload: Option<Payload>,
+    declared: Option<u64>,
+    query: &str,
+    content_type: &str,
+) -> ApiResult<Input> {
+    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let mut body = Vec::new();
+    if let Some(mut payload) = payload {
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| match e {
+                actix_web::error::PayloadError::Io(io)
+                    if io.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    ApiError::field("body", "not received in time")
+                }
+                _ => ApiError::field("body", "unreadable body"),
+            })?;
+            if body.len() + chunk.len() > BODY_LIMIT {
                 return Err(ApiError::PayloadTooLarge);
             }
-            let mut body = Vec::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| ApiError::field("body", "unreadable body"))?;
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(ApiError::PayloadTooLarge);
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Input::from_parts(&query, &content_type, &body)
-        })
+            body.extend_from_slice(&chunk);
+        }
+    }
+    Input::from_parts(query, content_type, &body)
+}
+
+impl FromRequest for Input {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        Input::shared(req, payload)
+    }
+}
+
+/// Whether a string anywhere in `value` (keys included) holds a NUL character.
+pub fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
     }
 }
 
@@ -186,6 +261,25 @@ mod tests {
         match input.parse::<Demo>() {
             Err(ApiError::InvalidParams(f)) => assert!(f.contains_key("number")),
             other => panic!("unexpected {:?}", other.map(|d| d.number)),
+        }
+    }
+
+    #[test]
+    fn nul_characters_are_refused_in_query_form_and_json() {
+        for (query, mime, body) in [
+            ("number=1%002", "", &b""[..]),
+            ("", "application/x-www-form-urlencoded", &b"pwd=a%00b"[..]),
+            (
+                "",
+                "application/json",
+                &br#"{"filter":[{"value":"\u0000"}]}"#[..],
+            ),
+            ("", "application/json", &br#"{"deep":{"k\u0000":1}}"#[..]),
+        ] {
+            match Input::from_parts(query, mime, body) {
+                Err(ApiError::InvalidParams(f)) => assert_eq!(f.len(), 1, "{query} {body:?}"),
+                other => panic!("{query} {body:?}: {:?}", other.map(|i| i.fields)),
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -12,6 +13,10 @@ use actix_web::middleware::Next;
 use tracing::Instrument;
 
 use crate::http::lang;
+
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
+     base-uri 'none'; form-action 'none'";
 
 pub async fn request_context(
     req: ServiceRequest,
@@ -22,6 +27,7 @@ pub async fn request_context(
     // What the request line needs is only copied when it will be written.
     let logged = tracing::enabled!(tracing::Level::INFO)
         .then(|| (req.method().clone(), req.path().to_owned(), Instant::now()));
+    let docs = req.path().starts_with("/docs");
     let span = tracing::info_span!("request", id = %request_id);
     let mut res = lang::scope(lang, next.call(req))
         .instrument(span.clone())
@@ -41,8 +47,70 @@ pub async fn request_context(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    if docs {
+        // Swagger UI: its own scripts and the document only. React sets styles through the
+        // CSSOM, which CSP does not govern; 'unsafe-inline' covers the few style attributes.
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DOCS_CSP),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(res)
+}
+
+/// How long a request may take to deliver its body, counted from when its head arrived. A
+/// client that trickles a body byte by byte would otherwise hold a connection and a worker's
+/// attention for as long as it likes; past the deadline the body reads as broken and the
+/// request is refused (the headers have their own timeout in the HTTP server).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub std::time::Duration);
+
+pub async fn body_deadline(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(BodyDeadline(limit)) = req.app_data::<BodyDeadline>().copied() {
+        let inner = req.take_payload();
+        let timed = TimedPayload {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(limit)),
+        };
+        req.set_payload(actix_web::dev::Payload::Stream {
+            payload: Box::pin(timed),
+        });
+    }
+    next.call(req).await
+}
+
+struct TimedPayload {
+    inner: actix_web::dev::Payload,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl futures_util::Stream for TimedPayload {
+    type Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        if let Poll::Ready(item) = std::pin::Pin::new(&mut self.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(actix_web::error::PayloadError::Io(
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "request body too slow"),
+            )))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }

@@ -7,3 +7,4 @@ pub mod envelope;
 pub mod input;
 pub mod lang;
 pub mod middleware;
+pub mod redirect;

@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::routes::terminal;
 use crate::accounts::{UserRow, load_self, model, registration, signin};
+use crate::auth::{AnySession, PresentedToken};
 use crate::domain::Number;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
@@ -14,7 +15,6 @@ use crate::http::lang::{Lang, current_lang};
 use crate::multiterminal::{WechatProfile, info, wechat};
 use crate::sessions::{self, EndReason, Which};
 use crate::state::AppState;
-use crate::tokens::routes::require_token;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicKey {
@@ -51,7 +51,8 @@ async fn word_info(state: &web::Data<AppState>, req: &HttpRequest) -> ApiResult<
         .ok_or_else(|| ApiError::field("word-info", "required"))?;
     let state = state.clone();
     state
-        .cpu
+        .lanes
+        .rsa
         .clone()
         .run(move || state.word_info.decrypt(&header))
         .await?
@@ -261,10 +262,8 @@ async fn wechat_user(
 #[get("/users/token/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
+    PresentedToken(token): PresentedToken,
 ) -> ApiResult<HttpResponse> {
-    let token = require_token(&req, &input).await?;
     let new_token = sessions::refresh(&state, &token).await?;
     Ok(envelope::ok(new_token))
 }
@@ -279,14 +278,8 @@ pub async fn refresh(
     )
 )]
 #[get("/users/exit")]
-pub async fn exit(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
-) -> ApiResult<HttpResponse> {
-    let token = require_token(&req, &input).await?;
-    let claims = sessions::authenticate(&state, &token).await?;
-    sessions::end(&state, Which::One(&claims.sid), EndReason::SignOut).await?;
+pub async fn exit(state: web::Data<AppState>, session: AnySession) -> ApiResult<HttpResponse> {
+    sessions::end(&state, Which::One(&session.sid), EndReason::SignOut).await?;
     let data = match current_lang() {
         Lang::Zh => "已退出",
         Lang::En => "Signed out",
@@ -304,14 +297,8 @@ pub async fn exit(
     )
 )]
 #[get("/users/info/self")]
-pub async fn info_self(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
-) -> ApiResult<HttpResponse> {
-    let token = require_token(&req, &input).await?;
-    let claims = sessions::authenticate(&state, &token).await?;
-    let user = load_self(&state, &claims.sub).await?;
+pub async fn info_self(state: web::Data<AppState>, session: AnySession) -> ApiResult<HttpResponse> {
+    let user = load_self(&state, &session.sub).await?;
     Ok(envelope::ok(info(&user, true)))
 }
 
@@ -329,12 +316,9 @@ pub async fn info_self(
 #[get("/users/info/{id}")]
 pub async fn info_by_id(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
+    session: AnySession,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let token = require_token(&req, &input).await?;
-    let claims = sessions::authenticate(&state, &token).await?;
-    let (target, full) = crate::accounts::view_of(&state, &claims.sub, &path.into_inner()).await?;
+    let (target, full) = crate::accounts::view_of(&state, &session.sub, &path.into_inner()).await?;
     Ok(envelope::ok(info(&target, full)))
 }

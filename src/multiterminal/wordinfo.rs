@@ -71,7 +71,7 @@ impl WordInfoKeys {
     /// Loads the current key (creating it on first start) and a previous one still inside its
     /// overlap window.
     pub fn load_or_create(data_dir: &Path, overlap: Duration) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(data_dir)?;
+        crate::datadir::ensure_private_dir(data_dir)?;
         let path = data_dir.join(CURRENT);
         let der = match std::fs::read(&path) {
             Ok(b) => b,

@@ -103,7 +103,7 @@ pub struct AccountForm {
 pub async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    form: pages::form::Form<AccountForm>,
 ) -> HttpResponse {
     if !pages::csrf_ok(&state, &req, form.csrf.as_deref()) {
         return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");
@@ -114,7 +114,8 @@ pub async fn change_password(
     let t = i18n::texts(&req);
     let old = form.old_pwd.as_deref().unwrap_or("");
     let new = form.new_pwd.as_deref().unwrap_or("");
-    let flash = match registration::change_password(&state, &user_id, &sid, old, new).await {
+    let ip = crate::http::client_ip::client_ip(&req, &state.proxies);
+    let flash = match registration::change_password(&state, &user_id, &sid, old, new, ip).await {
         Ok(()) => pages::Flash {
             message: t.saved.to_owned(),
             ..Default::default()
@@ -123,6 +124,7 @@ pub async fn change_password(
             error: match err {
                 ApiError::CredentialsInvalid => t.err_credentials,
                 ApiError::PasswordWeak(_) => t.err_weak,
+                ApiError::RateLimited { .. } => t.err_locked,
                 _ => t.err_unavailable,
             }
             .to_owned(),
@@ -136,7 +138,7 @@ pub async fn change_password(
 pub async fn end_sessions(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    form: pages::form::Form<AccountForm>,
 ) -> HttpResponse {
     if !pages::csrf_ok(&state, &req, form.csrf.as_deref()) {
         return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");

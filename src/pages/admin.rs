@@ -165,7 +165,7 @@ pub async fn action(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String, String)>,
-    form: web::Form<ActionForm>,
+    form: pages::form::Form<ActionForm>,
 ) -> HttpResponse {
     if !pages::csrf_ok(&state, &req, form.csrf.as_deref()) {
         return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");

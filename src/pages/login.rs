@@ -11,8 +11,9 @@ use crate::accounts::{model, signin};
 use crate::domain::Number;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
+use crate::http::redirect::Location;
 use crate::pages::{self, Texts, i18n};
-use crate::partners::{self, CallbackUrl, ClientRow, tickets};
+use crate::partners::{self, ClientRow, Registered, tickets};
 use crate::sessions::{self, EndReason, NewSession, Which};
 use crate::state::AppState;
 
@@ -65,23 +66,22 @@ async fn back_to_partner(
     state: &AppState,
     sid: &str,
     client: &ClientRow,
-    url: &CallbackUrl,
-) -> ApiResult<String> {
-    let location = if client.mode == "ticket" {
+    url: &Registered,
+) -> ApiResult<Location> {
+    Ok(if client.mode == "ticket" {
         let (token, _) = sessions::issue_in(state, sid, Some(&client.client_id), false).await?;
         let ticket = tickets::issue(state, &client.client_id, &token).await?;
-        url.with_param("ticket", &ticket)
+        url.location_with("ticket", &ticket)
     } else {
         let (token, _) = sessions::issue_in(state, sid, Some(&client.client_id), true).await?;
-        url.with_param("token", &token)
-    };
-    Ok(location.to_string())
+        url.location_with("token", &token)
+    })
 }
 
 async fn registered(
     state: &AppState,
     raw: Option<&str>,
-) -> Result<Option<(ClientRow, CallbackUrl)>, ApiError> {
+) -> Result<Option<(ClientRow, Registered)>, ApiError> {
     match raw.filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(url) => partners::for_callback(state, url).await.map(Some),
@@ -107,10 +107,10 @@ pub async fn login_form(
         Ok(Some((sid, _))) => {
             let location = match &target {
                 Some((client, url)) => back_to_partner(&state, &sid, client, url).await,
-                None => Ok("/account".to_owned()),
+                None => Ok(Location::page("/account")),
             };
             return match location {
-                Ok(to) => pages::redirect(&state, StatusCode::FOUND, &to).finish(),
+                Ok(to) => pages::redirect(&state, StatusCode::FOUND, to).finish(),
                 Err(err) => page_error(&state, &req, err),
             };
         }
@@ -226,8 +226,10 @@ async fn authenticate_form(
 ) -> ApiResult<model::UserRow> {
     let number = Number::parse(f.number.as_deref().unwrap_or(""))
         .map_err(|_| ApiError::field("number", "invalid"))?;
+    let ip = client_ip(req, &state.proxies);
     if f.method.as_deref() == Some("code") {
-        return signin::check_code(state, &number, f.verify_code.as_deref().unwrap_or("")).await;
+        let code = f.verify_code.as_deref().unwrap_or("");
+        return signin::check_code(state, &number, code, ip).await;
     }
     crate::captcha::check(
         state,
@@ -235,7 +237,6 @@ async fn authenticate_form(
         f.client_code.as_deref().unwrap_or(""),
     )
     .await?;
-    let ip = client_ip(req, &state.proxies);
     signin::check_password(state, &number, f.pwd.as_deref().unwrap_or(""), ip).await
 }
 
@@ -243,7 +244,7 @@ async fn authenticate_form(
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<LoginForm>,
+    form: pages::form::Form<LoginForm>,
 ) -> HttpResponse {
     let f = form.into_inner();
     if !pages::csrf_ok(&state, &req, f.csrf.as_deref()) {
@@ -292,7 +293,7 @@ async fn finish_sign_in(
     state: &AppState,
     req: &HttpRequest,
     user: &model::UserRow,
-    target: Option<&(ClientRow, CallbackUrl)>,
+    target: Option<&(ClientRow, Registered)>,
 ) -> ApiResult<HttpResponse> {
     // A sign-in always gets a new session; whatever this browser had before ends.
     if let Some((old, _)) = pages::current_session(state, req).await? {
@@ -315,9 +316,9 @@ async fn finish_sign_in(
     .await?;
     let location = match target {
         Some((client, url)) => back_to_partner(state, &claims.sid, client, url).await?,
-        None => "/account".to_owned(),
+        None => Location::page("/account"),
     };
-    Ok(pages::redirect(state, StatusCode::SEE_OTHER, &location)
+    Ok(pages::redirect(state, StatusCode::SEE_OTHER, location)
         .cookie(pages::cookie(
             state,
             pages::session_cookie_name(state),
@@ -351,7 +352,7 @@ pub async fn logout(
     }
     let clear = pages::clear_session_cookie(&state);
     if let Ok(Some((_, url))) = registered(&state, query.callback_url.as_deref()).await {
-        return pages::redirect(&state, StatusCode::FOUND, url.as_url().as_str())
+        return pages::redirect(&state, StatusCode::FOUND, url.location())
             .cookie(clear)
             .finish();
     }
@@ -388,12 +389,8 @@ pub async fn switch_language(
     } else {
         "zh"
     };
-    // Only a local path: never an open redirect.
-    let back = query
-        .back
-        .as_deref()
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
-        .unwrap_or("/login");
+    // Only a path of our own origin: never an open redirect.
+    let back = Location::local_or(query.back.as_deref(), "/login");
     let mut c = pages::cookie(&state, "lang", lang.to_owned());
     c.set_http_only(false);
     pages::redirect(&state, StatusCode::SEE_OTHER, back)

@@ -10,6 +10,7 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod form;
 pub mod i18n;
 pub mod login;
 pub mod register;
@@ -21,6 +22,7 @@ use askama::Template;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiResult;
+use crate::http::redirect::Location;
 use crate::state::AppState;
 pub use i18n::Texts;
 
@@ -78,10 +80,15 @@ pub fn render(state: &AppState, status: StatusCode, tpl: &impl Template) -> Http
     }
 }
 
-/// A redirect carrying the page headers (and any cookies set on the builder).
-pub fn redirect(state: &AppState, status: StatusCode, to: &str) -> HttpResponseBuilder {
+/// A redirect carrying the page headers (and any cookies set on the builder). Its target is a
+/// [`Location`]: our own pages, a checked return path or a registered callback, nothing else.
+pub fn redirect(
+    state: &AppState,
+    status: StatusCode,
+    to: impl Into<Location>,
+) -> HttpResponseBuilder {
     let mut b = page(state, status);
-    b.insert_header(("Location", to));
+    b.insert_header(("Location", to.into().as_str()));
     b
 }
 
@@ -224,7 +231,11 @@ pub struct Flash {
 const FLASH_COOKIE: &str = "gh_flash";
 
 /// A 303 to `to` whose page will show `flash` once.
-pub async fn redirect_with_flash(state: &AppState, to: &str, flash: &Flash) -> HttpResponse {
+pub async fn redirect_with_flash(
+    state: &AppState,
+    to: impl Into<Location>,
+    flash: &Flash,
+) -> HttpResponse {
     let id = crate::partners::new_secret();
     let stored = serde_json::to_string(flash).unwrap_or_default();
     if let Err(err) = state

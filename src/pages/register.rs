@@ -122,21 +122,16 @@ async fn submit(
             let username = f.username.as_deref().filter(|u| !u.is_empty());
             registration::create_account(&state, number, pwd, Some(code), username)
                 .await
-                .map(|_| "signed_up")
+                .map(|_| "/login?notice=signed_up")
         } else {
             registration::reset_password(&state, number, pwd, code)
                 .await
-                .map(|_| "reset")
+                .map(|_| "/login?notice=reset")
         }
     }
     .await;
     match result {
-        Ok(notice) => pages::redirect(
-            &state,
-            StatusCode::SEE_OTHER,
-            &format!("/login?notice={notice}"),
-        )
-        .finish(),
+        Ok(notice) => pages::redirect(&state, StatusCode::SEE_OTHER, notice).finish(),
         Err(err) => {
             let status = actix_web::ResponseError::status_code(&err);
             show(
@@ -154,7 +149,7 @@ async fn submit(
 pub async fn signup(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<RegisterForm>,
+    form: pages::form::Form<RegisterForm>,
 ) -> HttpResponse {
     submit(state, req, form.into_inner(), "signup").await
 }
@@ -162,7 +157,7 @@ pub async fn signup(
 pub async fn forgot(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<RegisterForm>,
+    form: pages::form::Form<RegisterForm>,
 ) -> HttpResponse {
     submit(state, req, form.into_inner(), "forgot").await
 }

@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use crate::db::DbConnection;
 use crate::db::schema::clients;
 use crate::error::{ApiError, ApiResult};
+use crate::http::redirect::Location;
 use crate::state::AppState;
 pub use callback::{CallbackRule, CallbackUrl};
 
@@ -180,8 +181,56 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ClientRow>> {
         .load(conn)
 }
 
+/// The partner system with this `client_id`, enabled or not.
+pub async fn by_id(state: &AppState, client_id: &str) -> ApiResult<Option<ClientRow>> {
+    let id = client_id.to_owned();
+    state
+        .db
+        .run(move |conn| {
+            clients::table
+                .find(id)
+                .select(ClientRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(ApiError::from)
+        })
+        .await
+}
+
+/// The enabled partner system these client credentials belong to, or `client_auth_failed`.
+pub async fn authenticate(state: &AppState, client_id: &str, secret: &str) -> ApiResult<ClientRow> {
+    if client_id.len() > 64 || secret.len() > 256 {
+        return Err(ApiError::ClientAuthFailed);
+    }
+    match by_id(state, client_id).await? {
+        Some(client) if client.enabled && client.secret_matches(secret) => Ok(client),
+        _ => Err(ApiError::ClientAuthFailed),
+    }
+}
+
+/// A callback URL that an enabled partner's registered rules accepted: the only kind of
+/// partner URL a redirect may be built from.
+#[derive(Debug, Clone)]
+pub struct Registered(CallbackUrl);
+
+impl Registered {
+    pub fn as_url(&self) -> &url::Url {
+        self.0.as_url()
+    }
+
+    /// The callback itself.
+    pub fn location(&self) -> Location {
+        Location::registered_callback(self.0.as_url())
+    }
+
+    /// The callback with `name=value` added to its query (its own query kept).
+    pub fn location_with(&self, name: &str, value: &str) -> Location {
+        Location::registered_callback(&self.0.with_param(name, value))
+    }
+}
+
 /// The enabled partner whose rules accept `raw`, or `callback_not_registered`.
-pub async fn for_callback(state: &AppState, raw: &str) -> ApiResult<(ClientRow, CallbackUrl)> {
+pub async fn for_callback(state: &AppState, raw: &str) -> ApiResult<(ClientRow, Registered)> {
     let url = CallbackUrl::parse(raw).ok_or(ApiError::CallbackNotRegistered)?;
     let rows = state
         .db
@@ -195,6 +244,6 @@ pub async fn for_callback(state: &AppState, raw: &str) -> ApiResult<(ClientRow, 
         .await?;
     rows.into_iter()
         .find(|c| c.accepts(&url))
-        .map(|c| (c, url))
+        .map(|c| (c, Registered(url)))
         .ok_or(ApiError::CallbackNotRegistered)
 }

@@ -66,6 +66,7 @@ pub struct NewSession<'a> {
 /// Starts a session and returns its first token.
 pub async fn start(state: &AppState, new: NewSession<'_>) -> ApiResult<(String, Claims)> {
     let sid = uuid::Uuid::new_v4().to_string();
+    let now = crate::db::now();
     let (token, claims) = state.tokens.issue(&TokenRequest {
         user_id: new.user_id,
         sid: &sid,
@@ -74,8 +75,8 @@ pub async fn start(state: &AppState, new: NewSession<'_>) -> ApiResult<(String, 
         phone: new.phone,
         openid: new.openid,
         aud: new.client_id,
+        not_after: absolute_end(state, now),
     })?;
-    let now = crate::db::now();
     let row = SessionRow {
         id: sid.clone(),
         user_id: new.user_id.to_owned(),
@@ -128,6 +129,13 @@ pub async fn start(state: &AppState, new: NewSession<'_>) -> ApiResult<(String, 
         .await?;
     }
     Ok((token, claims))
+}
+
+/// The absolute end of a session started at `created_at` (GATEHOUSE_SESSION_MAX_SECS later):
+/// no token of it, refreshed or not, is valid past this.
+fn absolute_end(state: &AppState, created_at: NaiveDateTime) -> i64 {
+    let max = i64::try_from(state.settings.session_max_secs).unwrap_or(i64::MAX);
+    created_at.and_utc().timestamp().saturating_add(max)
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -488,7 +496,8 @@ pub async fn issue_in(
         })
         .await?;
     let user = user.ok_or(ApiError::TokenRevoked)?;
-    if session.ended_at.is_some() || !user.is_active() {
+    let past_end = chrono::Utc::now().timestamp() >= absolute_end(state, session.created_at);
+    if session.ended_at.is_some() || past_end || !user.is_active() {
         return Err(ApiError::TokenRevoked);
     }
     let (token, claims) = state.tokens.issue(&TokenRequest {
@@ -499,8 +508,11 @@ pub async fn issue_in(
         phone: user.phone.as_deref(),
         openid: user.openid.as_deref(),
         aud: client_id,
+        not_after: absolute_end(state, session.created_at),
     })?;
-    let expires = at(claims.delay_time).max(session.expires_at);
+    let expires = at(claims.delay_time)
+        .max(session.expires_at)
+        .min(at(absolute_end(state, session.created_at)));
     let id = sid.to_owned();
     state
         .db

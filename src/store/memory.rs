@@ -136,7 +136,53 @@ impl MemoryStore {
             val: Val::Int(n), ..
         }) = Self::live(&mut map, key)
         {
-            *n -= 1;
+            *n = (*n - 1).max(0);
+        }
+    }
+
+    fn count(entry: Option<&Entry>) -> i64 {
+        match entry.map(|e| &e.val) {
+            Some(Val::Int(n)) => *n,
+            Some(Val::Str(s)) => s.parse().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// One critical section (the key's shard lock) decides and takes the slot.
+    pub fn reserve(&self, key: &str, max: i64, ttl: Duration) -> Result<i64, Duration> {
+        let mut map = self.shard(key);
+        let now = Instant::now();
+        let entry = Self::live(&mut map, key);
+        let held = Self::count(entry.as_deref());
+        if held >= max {
+            let wait = entry.map_or(ttl, |e| e.expires.saturating_duration_since(now));
+            return Err(wait);
+        }
+        match entry {
+            Some(e) => {
+                e.val = Val::Int(held + 1);
+            }
+            None => {
+                map.insert(
+                    key.to_owned(),
+                    Entry {
+                        val: Val::Int(1),
+                        expires: now + ttl,
+                    },
+                );
+            }
+        }
+        Ok(held + 1)
+    }
+
+    pub fn hold_if_full(&self, key: &str, max: i64, ttl: Duration) -> bool {
+        let mut map = self.shard(key);
+        match Self::live(&mut map, key) {
+            Some(e) if Self::count(Some(e)) >= max => {
+                e.expires = Instant::now() + ttl;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -234,6 +280,50 @@ mod tests {
         assert_eq!(s.incr("c", MIN), 1);
         assert_eq!(s.incr("c", Duration::from_secs(3600)), 2);
         assert!(s.ttl("c").unwrap() <= MIN);
+    }
+
+    #[test]
+    fn reserve_hands_out_at_most_max_slots_under_contention() {
+        let s = MemoryStore::default();
+        let taken = std::sync::atomic::AtomicI64::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..16 {
+                scope.spawn(|| {
+                    for _ in 0..100 {
+                        if s.reserve("r", 5, MIN).is_ok() {
+                            taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(taken.into_inner(), 5);
+        assert!(s.reserve("r", 5, MIN).unwrap_err() <= MIN);
+        s.decr("r");
+        assert_eq!(s.reserve("r", 5, MIN), Ok(5));
+    }
+
+    #[test]
+    fn a_full_counter_is_held_from_the_failure_that_filled_it() {
+        let s = MemoryStore::default();
+        s.reserve("h", 2, Duration::from_millis(50)).unwrap();
+        assert!(!s.hold_if_full("h", 2, MIN), "not full yet");
+        s.reserve("h", 2, Duration::from_millis(50)).unwrap();
+        assert!(s.hold_if_full("h", 2, MIN));
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(
+            s.reserve("h", 2, MIN).is_err(),
+            "held past the counter's own expiry"
+        );
+    }
+
+    #[test]
+    fn given_back_slots_never_go_below_zero() {
+        let s = MemoryStore::default();
+        s.reserve("g", 3, MIN).unwrap();
+        s.decr("g");
+        s.decr("g");
+        assert_eq!(s.reserve("g", 3, MIN), Ok(1));
     }
 
     #[test]

@@ -85,7 +85,33 @@ impl Store {
         }
     }
 
-    /// Undoes one increment (a send that failed must not count).
+    /// Takes one slot of a counter limited to `max` before the work it guards, atomically:
+    /// `Ok(n)` is the slot taken (1-based; the counter is created with `ttl`), `Err(wait)` a
+    /// refusal when all `max` slots are held, with the time until the counter expires. Of any
+    /// number of concurrent callers at most `max` get a slot.
+    pub async fn reserve(
+        &self,
+        key: &str,
+        max: i64,
+        ttl: Duration,
+    ) -> ApiResult<Result<i64, Duration>> {
+        match self {
+            Store::Memory(m) => Ok(m.reserve(key, max, ttl)),
+            Store::Redis(r) => r.reserve(key, max, ttl).await,
+        }
+    }
+
+    /// When a counter holds at least `max`, keeps it (and so the refusal) for `ttl` from now;
+    /// true when it did. A lockout starts this way at the failure that fills the counter.
+    pub async fn hold_if_full(&self, key: &str, max: i64, ttl: Duration) -> ApiResult<bool> {
+        match self {
+            Store::Memory(m) => Ok(m.hold_if_full(key, max, ttl)),
+            Store::Redis(r) => r.hold_if_full(key, max, ttl).await,
+        }
+    }
+
+    /// Undoes one increment or gives back a slot (a send that failed or a check that
+    /// succeeded must not count); never below zero.
     pub async fn decr(&self, key: &str) -> ApiResult<()> {
         match self {
             Store::Memory(m) => {

@@ -43,7 +43,27 @@ if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1],
 return n";
 
 const DECR: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0";
+
+// Decides and takes a slot in one step: {1, slot} or {0, milliseconds until the counter expires}.
+const RESERVE: &str = r"
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then
+  local t = redis.call('PTTL', KEYS[1])
+  if t < 0 then t = tonumber(ARGV[2]) end
+  return {0, t}
+end
+n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return {1, n}";
+
+const HOLD_IF_FULL: &str = r"
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
 return 0";
 
 const SADD: &str = r"
@@ -188,6 +208,45 @@ impl RedisStore {
                 .await
         })
         .await
+    }
+
+    pub async fn reserve(
+        &self,
+        key: &str,
+        max: i64,
+        ttl: Duration,
+    ) -> ApiResult<Result<i64, Duration>> {
+        let k = self.key(key);
+        let (taken, value): (i64, i64) = self
+            .with(|mut c| async move {
+                Script::new(RESERVE)
+                    .key(k)
+                    .arg(max)
+                    .arg(ms(ttl))
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(if taken == 1 {
+            Ok(value)
+        } else {
+            Err(Duration::from_millis(value.max(1) as u64))
+        })
+    }
+
+    pub async fn hold_if_full(&self, key: &str, max: i64, ttl: Duration) -> ApiResult<bool> {
+        let k = self.key(key);
+        let held: i64 = self
+            .with(|mut c| async move {
+                Script::new(HOLD_IF_FULL)
+                    .key(k)
+                    .arg(max)
+                    .arg(ms(ttl))
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(held == 1)
     }
 
     pub async fn decr(&self, key: &str) -> ApiResult<()> {

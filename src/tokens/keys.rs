@@ -21,8 +21,7 @@ pub struct SigningKey {
 
 impl SigningKey {
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+        crate::datadir::ensure_private_dir(data_dir)?;
         let path = data_dir.join(KEY_FILE);
         let pkcs8 = match std::fs::read(&path) {
             Ok(bytes) => bytes,

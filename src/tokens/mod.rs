@@ -45,6 +45,8 @@ pub struct TokenRequest<'a> {
     pub phone: Option<&'a str>,
     pub openid: Option<&'a str>,
     pub aud: Option<&'a str>,
+    /// The session's absolute end (unix seconds): neither `exp` nor `delayTime` goes past it.
+    pub not_after: i64,
 }
 
 pub struct TokenService {
@@ -100,7 +102,7 @@ impl TokenService {
 
     pub fn issue(&self, req: &TokenRequest<'_>) -> ApiResult<(String, Claims)> {
         let now = chrono::Utc::now().timestamp();
-        let exp = now + self.ttl_secs;
+        let exp = (now + self.ttl_secs).min(req.not_after);
         let claims = Claims {
             iss: self.issuer.clone(),
             sub: req.user_id.to_owned(),
@@ -109,7 +111,7 @@ impl TokenService {
             jti: uuid::Uuid::new_v4().to_string(),
             iat: now,
             exp,
-            delay_time: exp + self.grace_secs,
+            delay_time: (exp + self.grace_secs).min(req.not_after),
             terminal: req.terminal.to_ascii_uppercase(),
             user_agent: req.user_agent.to_owned(),
             phone: req.phone.map(str::to_owned),
@@ -204,6 +206,7 @@ mod tests {
             phone: Some("13800138000"),
             openid: None,
             aud: None,
+            not_after: i64::MAX,
         }
     }
 
@@ -219,6 +222,20 @@ mod tests {
         assert!(payload.get("delayTime").is_some());
         assert!(payload["openid"].is_null());
         assert!(payload.get("aud").is_none());
+    }
+
+    #[test]
+    fn no_token_outlives_its_session() {
+        let svc = service();
+        let end = chrono::Utc::now().timestamp() + 45;
+        let (_, claims) = svc
+            .issue(&TokenRequest {
+                not_after: end,
+                ..request()
+            })
+            .unwrap();
+        assert_eq!(claims.exp, end);
+        assert_eq!(claims.delay_time, end);
     }
 
     #[test]

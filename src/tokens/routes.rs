@@ -5,11 +5,11 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::{AnySession, MaybeToken};
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::token_from;
 use crate::http::envelope;
 use crate::http::input::{Input, Required};
-use crate::partners;
+use crate::partners::{self, ClientRow};
 use crate::sessions;
 use crate::state::AppState;
 use crate::tokens::Claims;
@@ -20,6 +20,8 @@ pub struct TokenCheck {
     pub user_id: String,
     pub sid: String,
     pub exp: i64,
+    /// The `client_id` of the partner the token was issued for; null for first-party tokens.
+    pub aud: Option<String>,
 }
 
 impl From<&Claims> for TokenCheck {
@@ -29,6 +31,7 @@ impl From<&Claims> for TokenCheck {
             user_id: c.sub.clone(),
             sid: c.sid.clone(),
             exp: c.exp,
+            aud: c.aud.clone(),
         }
     }
 }
@@ -47,31 +50,38 @@ pub struct TokenParam {
     pub token: Option<String>,
 }
 
-pub async fn require_token(req: &HttpRequest, input: &Input) -> ApiResult<String> {
-    token_from(req, input.str("token")).ok_or(ApiError::TokenMissing)
+/// A partner's token is its own: one issued for another partner is refused.
+fn for_partner(claims: &Claims, client: &ClientRow) -> ApiResult<()> {
+    match claims.aud.as_deref() {
+        Some(aud) if aud != client.client_id => Err(ApiError::TokenAudience),
+        _ => Ok(()),
+    }
 }
 
-/// Checks a token: signature, expiry and a live session.
+/// Checks a token: signature, expiry and a live session. A partner that sends its client
+/// credentials (HTTP Basic; the token then comes as a `token` header or parameter) is also
+/// told 403 `token_audience` for a token issued to another partner.
 #[utoipa::path(
     tag = "tokens",
     params(TokenParam),
-    security((), ("bearer" = [])),
+    security((), ("bearer" = []), ("client_basic" = [])),
     responses(
         (status = 200, description = "Valid", body = inline(crate::openapi::EnvelopeOf<TokenCheck>)),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked, client_auth_failed", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "token_audience: issued for another partner than the one whose credentials came with the check", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/token")]
 pub async fn check_token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<TokenParam>,
+    session: AnySession,
 ) -> ApiResult<HttpResponse> {
-    // The hot path: a GET has no body, so the query string is all the general parameter
-    // reader would look at; reading it alone spares a boxed body future and a JSON map.
-    let token = token_from(&req, query.token.as_deref()).ok_or(ApiError::TokenMissing)?;
-    let claims = sessions::authenticate(&state, &token).await?;
-    Ok(envelope::ok(TokenCheck::from(&*claims)))
+    if let Some((id, secret)) = basic_credentials(&req) {
+        let client = partners::authenticate(&state, &id, &secret).await?;
+        for_partner(&session, &client)?;
+    }
+    Ok(envelope::ok(TokenCheck::from(&*session)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -105,18 +115,19 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
         (status = 200, description = "Valid and recorded", body = inline(crate::openapi::EnvelopeOf<TokenCheck>)),
         (status = 400, description = "invalid_params, callback_not_registered", body = crate::openapi::ErrorEnvelope),
         (status = 401, description = "token_*, client_auth_failed", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "token_audience: credentials came with the check and the token was issued for another partner", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[post("/token")]
 pub async fn record_token(
     state: web::Data<AppState>,
     req: HttpRequest,
+    MaybeToken(token): MaybeToken,
     input: Input,
 ) -> ApiResult<HttpResponse> {
     let p: RecordRequest = input.parse()?;
     let mut required = Required::default();
     let callback = required.take("callback_url", p.callback_url);
-    let token = token_from(&req, input.str("token"));
     if token.is_none() && p.ticket.is_none() {
         required.take("token", None);
     }
@@ -145,14 +156,10 @@ pub async fn record_token(
         return Err(ApiError::TokenMissing);
     };
     let claims = sessions::authenticate(&state, &token).await?;
-    if credentials.is_some()
-        && claims
-            .aud
-            .as_deref()
-            .is_some_and(|aud| aud != client.client_id)
-    {
-        // A token minted for another partner is not this partner's to use.
-        return Err(ApiError::TokenInvalid);
+    // A partner that proves who it is never gets another partner's token accepted. (Without
+    // credentials the answer's `aud` says whose token it is; the partner must compare it.)
+    if credentials.is_some() {
+        for_partner(&claims, &client)?;
     }
     sessions::record_client(&state, &claims.sid, &client.client_id).await?;
     Ok(envelope::ok(TokenCheck::from(&*claims)))

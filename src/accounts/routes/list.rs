@@ -1,15 +1,14 @@
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::accounts::UserView;
 use crate::accounts::list::ListQuery;
-use crate::accounts::{UserView, load_self};
+use crate::auth::Operator;
 use crate::error::{ApiError, ApiResult};
 use crate::http::envelope;
 use crate::http::input::Input;
-use crate::sessions;
 use crate::state::AppState;
-use crate::tokens::routes::require_token;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListParams {
@@ -38,14 +37,9 @@ pub struct ListParams {
 #[get("/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    _operator: Operator,
     input: Input,
 ) -> ApiResult<HttpResponse> {
-    let token = require_token(&req, &input).await?;
-    let claims = sessions::authenticate(&state, &token).await?;
-    if !load_self(&state, &claims.sub).await?.is_admin() {
-        return Err(ApiError::Forbidden);
-    }
     let p: ListParams = input.parse()?;
     let query = ListQuery::parse(
         p.paginate.as_deref(),

@@ -3,15 +3,16 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::accounts::model::{self, PublicUserView, UserRow};
-use crate::accounts::{UserView, load_self, passwords, view_of};
+use crate::accounts::{UserView, load_self, signin, view_of};
+use crate::auth::{AnySession, FirstParty};
 use crate::codes::{self, Purpose};
 use crate::domain::{Number, Username};
 use crate::error::{ApiError, ApiResult};
+use crate::http::client_ip::client_ip;
 use crate::http::envelope;
 use crate::http::input::Input;
 use crate::sessions::{self, EndReason, Which};
 use crate::state::AppState;
-use crate::tokens::routes::require_token;
 
 /// The user behind the token.
 #[utoipa::path(
@@ -24,14 +25,8 @@ use crate::tokens::routes::require_token;
     )
 )]
 #[get("/users/token")]
-pub async fn me(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
-) -> ApiResult<HttpResponse> {
-    let token = require_token(&req, &input).await?;
-    let claims = sessions::authenticate(&state, &token).await?;
-    let user = load_self(&state, &claims.sub).await?;
+pub async fn me(state: web::Data<AppState>, session: AnySession) -> ApiResult<HttpResponse> {
+    let user = load_self(&state, &session.sub).await?;
     Ok(envelope::ok(UserView::from(&user)))
 }
 
@@ -49,13 +44,10 @@ pub async fn me(
 #[get("/users/{user_id}")]
 pub async fn by_id(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
+    session: AnySession,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let token = require_token(&req, &input).await?;
-    let claims = sessions::authenticate(&state, &token).await?;
-    let (target, full) = view_of(&state, &claims.sub, &path.into_inner()).await?;
+    let (target, full) = view_of(&state, &session.sub, &path.into_inner()).await?;
     if full {
         Ok(envelope::ok(UserView::from(&target)))
     } else {
@@ -131,13 +123,11 @@ fn contact_change(p: &UpdateRequest, user: &UserRow) -> ApiResult<Option<Number>
 #[put("/users")]
 pub async fn update(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    caller: FirstParty,
     input: Input,
 ) -> ApiResult<HttpResponse> {
-    let token = require_token(&req, &input).await?;
-    let claims = sessions::authenticate(&state, &token).await?;
     let p: UpdateRequest = input.parse()?;
-    let mut user = load_self(&state, &claims.sub).await?;
+    let mut user = load_self(&state, &caller.sub).await?;
     let username = match p.username.as_deref() {
         Some(raw) => Some(Username::parse(raw).map_err(|why| ApiError::field("username", why))?),
         None => None,
@@ -148,6 +138,8 @@ pub async fn update(
         let code = p.verify_code.as_deref().ok_or_else(|| {
             ApiError::field("verify_code", "required to change the phone or e-mail")
         })?;
+        // The code first: without it, whether the address is taken is nobody's business.
+        codes::verify(&state, number, code, Purpose::ChangeContact).await?;
         let lookup = number.clone();
         let taken = state
             .db
@@ -156,7 +148,6 @@ pub async fn update(
         if taken.is_some() {
             return Err(ApiError::AccountExists);
         }
-        codes::verify(&state, number, code, Purpose::ChangeContact).await?;
         user.set_number(number);
     }
     if let Some(u) = &username {
@@ -208,21 +199,18 @@ pub struct DeleteRequest {
 pub async fn delete_account(
     state: web::Data<AppState>,
     req: HttpRequest,
+    caller: FirstParty,
     input: Input,
 ) -> ApiResult<HttpResponse> {
-    let token = require_token(&req, &input).await?;
-    let claims = sessions::authenticate(&state, &token).await?;
     let p: DeleteRequest = input.parse()?;
-    let user = load_self(&state, &claims.sub).await?;
+    let user = load_self(&state, &caller.sub).await?;
     match (
         &user.password_hash,
         p.pwd.as_deref(),
         p.verify_code.as_deref(),
     ) {
         (Some(_), Some(pwd), _) => {
-            if !passwords::verify(&state, user.password_hash.as_deref(), pwd).await? {
-                return Err(ApiError::CredentialsInvalid);
-            }
+            signin::confirm_password(&state, &user, pwd, client_ip(&req, &state.proxies)).await?;
         }
         (Some(_), None, _) => return Err(ApiError::field("pwd", "required")),
         (None, _, Some(code)) => {

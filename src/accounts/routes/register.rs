@@ -4,12 +4,12 @@ use utoipa::ToSchema;
 
 use crate::accounts::routes::signin::parse_number;
 use crate::accounts::{UserView, registration};
+use crate::auth::FirstParty;
 use crate::error::ApiResult;
+use crate::http::client_ip::client_ip;
 use crate::http::envelope;
 use crate::http::input::{Input, Required};
-use crate::sessions;
 use crate::state::AppState;
-use crate::tokens::routes::require_token;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignupRequest {
@@ -66,16 +66,16 @@ pub struct ChangePasswordRequest {
 pub async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
+    caller: FirstParty,
     input: Input,
 ) -> ApiResult<HttpResponse> {
-    let token = require_token(&req, &input).await?;
-    let claims = sessions::authenticate(&state, &token).await?;
     let p: ChangePasswordRequest = input.parse()?;
     let mut required = Required::default();
     let old = required.take("old_pwd", p.old_pwd);
     let new = required.take("new_pwd", p.new_pwd);
     required.finish()?;
-    registration::change_password(&state, &claims.sub, &claims.sid, &old, &new).await?;
+    let ip = client_ip(&req, &state.proxies);
+    registration::change_password(&state, &caller.sub, &caller.sid, &old, &new, ip).await?;
     Ok(envelope::ok(()))
 }
 

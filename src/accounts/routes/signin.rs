@@ -4,6 +4,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::routes::{terminal, user_agent};
 use crate::accounts::{UserRow, signin};
+use crate::auth::AnySession;
 use crate::domain::Number;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
@@ -12,7 +13,6 @@ use crate::http::input::{Input, Required};
 use crate::partners::{self, ClientRow};
 use crate::sessions::{self, EndReason, NewSession, Which};
 use crate::state::AppState;
-use crate::tokens::routes::require_token;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SigninRequest {
@@ -131,7 +131,8 @@ pub async fn signin_with_code(
     let number = parse_number(&number)?;
     let terminal = terminal(&req, p.terminal.as_deref())?;
     let client = callback_client(&state, p.callback_url.as_deref()).await?;
-    let user = signin::check_code(&state, &number, &code).await?;
+    let ip = client_ip(&req, &state.proxies);
+    let user = signin::check_code(&state, &number, &code, ip).await?;
     let token = start_session(&state, &req, &user, &terminal, client.as_ref()).await?;
     Ok(envelope::ok(token))
 }
@@ -147,13 +148,7 @@ pub async fn signin_with_code(
     )
 )]
 #[patch("/users/signout")]
-pub async fn signout(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
-) -> ApiResult<HttpResponse> {
-    let token = require_token(&req, &input).await?;
-    let claims = sessions::authenticate(&state, &token).await?;
-    sessions::end(&state, Which::One(&claims.sid), EndReason::SignOut).await?;
+pub async fn signout(state: web::Data<AppState>, session: AnySession) -> ApiResult<HttpResponse> {
+    sessions::end(&state, Which::One(&session.sid), EndReason::SignOut).await?;
     Ok(envelope::ok(()))
 }

@@ -1,0 +1,232 @@
+//! Who is calling: the one authentication path every route takes, as an extractor whose type
+//! is the route's policy.
+//!
+//! - [`AnySession`]: any live token, including one issued for a partner (with `aud`). For the
+//!   token checks, the caller's own reads and sign-out: what a partner may do with the token
+//!   the browser brought it.
+//! - [`FirstParty`]: a live token issued to Gatehouse's own clients (no `aud`). For every route
+//!   that changes the account. A partner's token gets 403 `token_audience`: it travels in
+//!   partner URLs and logs, so it must never be able to change an e-mail address, a password
+//!   or delete the account.
+//! - [`Operator`]: a first-party token of an account with the operator role.
+//! - [`PresentedToken`]: the raw token, not yet judged (refresh judges expired tokens itself).
+//!
+//! A token comes from `Authorization: Bearer`, a `token` header or a `token` parameter (query,
+//! then body), in that order. The body is read at most once per request: the handler's own
+//! [`Input`] shares it.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+
+use crate::accounts::{UserRow, load_self};
+use crate::error::{ApiError, ApiResult};
+use crate::http::auth::token_in_headers;
+use crate::http::input::Input;
+use crate::sessions;
+use crate::state::AppState;
+use crate::tokens::Claims;
+
+fn state(req: &HttpRequest) -> ApiResult<web::Data<AppState>> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("application state missing".into()))
+}
+
+/// Whether the request may carry a body worth reading for a `token` parameter.
+fn has_body(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(actix_web::http::header::TRANSFER_ENCODING)
+        || headers
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// The token the request presents, wherever the contract allows it to be. A request with a
+/// body has it read (once, shared with the handler) even when the token came in a header, so
+/// a malformed or oversized body is refused the same way on every write route.
+fn presented(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, ApiResult<Option<String>>> {
+    let in_headers = token_in_headers(req);
+    if !has_body(req) {
+        let token = in_headers.or_else(|| {
+            web::Query::<TokenQuery>::from_query(req.query_string())
+                .ok()
+                .and_then(|q| q.into_inner().token)
+                .filter(|t| !t.is_empty())
+        });
+        return Box::pin(async move { Ok(token) });
+    }
+    let input = Input::shared(req, payload);
+    Box::pin(async move {
+        let input = input.await?;
+        Ok(in_headers.or_else(|| input.str("token").map(str::to_owned)))
+    })
+}
+
+/// The raw token of the request, not yet verified; `token_missing` when there is none.
+pub struct PresentedToken(pub String);
+
+impl FromRequest for PresentedToken {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, ApiResult<Self>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let token = presented(req, payload);
+        Box::pin(async move {
+            token
+                .await?
+                .map(PresentedToken)
+                .ok_or(ApiError::TokenMissing)
+        })
+    }
+}
+
+/// The token of the request when there is one (routes that also take other proof).
+pub struct MaybeToken(pub Option<String>);
+
+impl FromRequest for MaybeToken {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, ApiResult<Self>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let token = presented(req, payload);
+        Box::pin(async move { Ok(MaybeToken(token.await?)) })
+    }
+}
+
+/// Verifies the presented token and that its session is live.
+fn live_claims(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, ApiResult<(web::Data<AppState>, Arc<Claims>)>> {
+    let state = state(req);
+    let token = presented(req, payload);
+    Box::pin(async move {
+        let state = state?;
+        let token = token.await?.ok_or(ApiError::TokenMissing)?;
+        let claims = sessions::authenticate(&state, &token).await?;
+        Ok((state, claims))
+    })
+}
+
+/// A live session token of any audience: first-party or issued for a partner.
+pub struct AnySession(pub Arc<Claims>);
+
+impl Deref for AnySession {
+    type Target = Claims;
+
+    fn deref(&self) -> &Claims {
+        &self.0
+    }
+}
+
+impl FromRequest for AnySession {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, ApiResult<Self>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let claims = live_claims(req, payload);
+        Box::pin(async move { Ok(AnySession(claims.await?.1)) })
+    }
+}
+
+/// Refuses a token issued for a partner where only Gatehouse's own clients may act.
+pub fn first_party(claims: &Claims) -> ApiResult<()> {
+    match claims.aud {
+        Some(_) => Err(ApiError::TokenAudience),
+        None => Ok(()),
+    }
+}
+
+/// A live token issued to Gatehouse's own clients (no `aud`): may change the account.
+pub struct FirstParty(pub Arc<Claims>);
+
+impl Deref for FirstParty {
+    type Target = Claims;
+
+    fn deref(&self) -> &Claims {
+        &self.0
+    }
+}
+
+impl FromRequest for FirstParty {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, ApiResult<Self>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let claims = live_claims(req, payload);
+        Box::pin(async move {
+            let (_, claims) = claims.await?;
+            first_party(&claims)?;
+            Ok(FirstParty(claims))
+        })
+    }
+}
+
+/// An operator: a first-party token whose account has the operator role.
+pub struct Operator {
+    pub claims: Arc<Claims>,
+    pub user: UserRow,
+}
+
+impl FromRequest for Operator {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, ApiResult<Self>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let claims = live_claims(req, payload);
+        Box::pin(async move {
+            let (state, claims) = claims.await?;
+            first_party(&claims)?;
+            let user = load_self(&state, &claims.sub).await?;
+            if !user.is_admin() {
+                return Err(ApiError::Forbidden);
+            }
+            Ok(Operator { claims, user })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(aud: Option<&str>) -> Claims {
+        Claims {
+            iss: "http://sso.test".into(),
+            sub: "u".into(),
+            id: "u".into(),
+            sid: "s".into(),
+            jti: "j".into(),
+            iat: 0,
+            exp: 1,
+            delay_time: 2,
+            terminal: "PC".into(),
+            user_agent: String::new(),
+            phone: None,
+            openid: None,
+            aud: aud.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_partner_token_is_not_first_party() {
+        assert!(first_party(&claims(None)).is_ok());
+        assert!(matches!(
+            first_party(&claims(Some("gh_partner"))),
+            Err(ApiError::TokenAudience)
+        ));
+    }
+}

@@ -1,0 +1,37 @@
+//! The pages' form bodies: an urlencoded form read like the API reads its parameters (64 KiB
+//! at most, within the body deadline), and refused as a whole when any field holds a NUL
+//! character, so pages and API turn away the same text.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::http::input::Input;
+
+pub struct Form<T>(pub T);
+
+impl<T> Form<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Form<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let input = Input::shared(req, payload);
+        Box::pin(async move { Ok(Form(input.await?.parse()?)) })
+    }
+}
