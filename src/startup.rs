@@ -1,10 +1,12 @@
 //! Building and running the server; tests bind port 0 through the same code.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
+use actix_service::{IntoServiceFactory, ServiceFactoryExt};
 use actix_web::dev::{ResourceDef, Server, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
+use actix_web::{App, HttpResponse, ResponseError, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config, SwaggerUi};
@@ -12,6 +14,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::http::head_deadline::HeadDeadline;
 use crate::http::middleware::{BodyDeadline, body_deadline, request_context};
 use crate::multiterminal::wordinfo::WordInfoKeys;
 use crate::openapi::ApiDoc;
@@ -87,14 +90,10 @@ impl Application {
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
         let doc = web::Data::new(ApiDocument::default());
-        let timeout = std::time::Duration::from_secs(state.settings.request_timeout_secs);
-        let server = HttpServer::new(move || build_app(app_state.clone(), doc.clone()))
-            // A client must send its request head within this time (a slow-loris holds
-            // nothing for long); the body has the same time again (`BodyDeadline`).
-            .client_request_timeout(timeout)
-            .client_disconnect_timeout(std::time::Duration::from_secs(2))
-            .listen(listener)?
-            .run();
+        let timeout = Duration::from_secs(state.settings.request_timeout_secs);
+        let server = serve(listener, timeout, move || {
+            build_app(app_state.clone(), doc.clone())
+        })?;
         Ok(Application {
             port,
             server,
@@ -117,6 +116,47 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Serves HTTP/1.1 on `listener` as actix-web's `HttpServer` would, with one difference: each
+/// connection's socket is wrapped in [`HeadDeadline`], so every request head on it (not only
+/// the first) must arrive within `timeout`.
+fn serve<F, T, B>(listener: TcpListener, timeout: Duration, app: F) -> std::io::Result<Server>
+where
+    F: Fn() -> App<T> + Send + Clone + 'static,
+    T: actix_web::dev::ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
+    let addr = listener.local_addr()?;
+    Ok(actix_server::Server::build()
+        .listen("gatehouse", listener, move || {
+            let factory = app().into_factory();
+            let http = actix_http::HttpService::build()
+                .keep_alive(actix_http::KeepAlive::Timeout(Duration::from_secs(5)))
+                // The first head has this time under the server's own timer as well.
+                .client_request_timeout(timeout)
+                .client_disconnect_timeout(Duration::from_secs(2))
+                .local_addr(addr)
+                .finish(actix_service::map_config(factory, |_| {
+                    actix_web::dev::AppConfig::default()
+                }));
+            actix_service::fn_service(move |io: tokio::net::TcpStream| async move {
+                let peer = io.peer_addr().ok();
+                Ok::<_, actix_http::error::DispatchError>((
+                    HeadDeadline::new(io, timeout),
+                    actix_http::Protocol::Http1,
+                    peer,
+                ))
+            })
+            .and_then(http)
+        })?
+        .run())
 }
 
 /// Registers every route of the JSON API on `$app`: a plain actix `App` for serving, or

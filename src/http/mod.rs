@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod client_ip;
 pub mod envelope;
+pub mod head_deadline;
 pub mod input;
 pub mod lang;
 pub mod middleware;

@@ -818,3 +818,31 @@ async fn the_partner_example_refuses_what_was_not_meant_for_it() {
     assert!(a.logouts().await.is_empty());
     drop((a, b));
 }
+
+/// Swagger UI still works under the CSP `/docs/` now carries (its own scripts only): if the
+/// policy blocked what it needs, no operation would be drawn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_docs_render_under_their_content_security_policy() {
+    let Some(browser) =
+        Browser::start("the_api_docs_render_under_their_content_security_policy").await
+    else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    browser.goto(&app.url("/docs/"), "docs").await;
+    browser.wait_for(".opblock").await;
+    let drawn = browser
+        .client
+        .execute(
+            "return document.querySelectorAll('.opblock').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        drawn.as_u64().unwrap() >= 30,
+        "only {drawn} operations drawn"
+    );
+    browser.shot("docs-rendered").await;
+    browser.close().await;
+}

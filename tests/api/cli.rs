@@ -18,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, SmsSink, TestApp};
+use crate::helpers::{Backend, PASSWORD, SmsSink, TestApp};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
 /// Upper bound for a one-shot command (`migrate`, `client add`, ...).
@@ -609,6 +609,41 @@ async fn admin_create_reads_password_from_stdin() {
     assert_eq!(body["total"], 1, "{body}");
     assert_eq!(body["data"][0]["phone"], "13800138000", "{body}");
     assert_eq!(body["data"][0]["role"], "admin", "{body}");
+}
+
+crate::both_backends! {
+    async fn admin_create_refuses_a_number_that_already_has_an_account(app) {
+        let user = app.signup("13800138000").await;
+        let token = app.token("13800138000").await;
+        let mut cmd = Command::new(BIN);
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(|n| n.starts_with("GATEHOUSE_")) {
+                cmd.env_remove(&name);
+            }
+        }
+        cmd.env("GATEHOUSE_DATA_DIR", &app.settings.data_dir)
+            .env("GATEHOUSE_BCRYPT_COST", "4")
+            .args(["admin", "create", "--number", "+8613800138000", "--password-stdin"]);
+        if let Some(url) = &app.settings.database_url {
+            cmd.env("GATEHOUSE_DATABASE_URL", url);
+        }
+        let out = tokio::task::spawn_blocking(move || {
+            run_with(cmd, Some("Taken-Over-Pass-1\n"), COMMAND_TIMEOUT)
+        })
+        .await
+        .unwrap();
+        assert!(!out.status.success(), "an existing account was made an operator:\n{out}");
+        assert!(out.stdout.trim().is_empty(), "{out}");
+        assert!(out.stderr.contains("already exists"), "{out}");
+        // Untouched: not an operator, same password, its session still live.
+        let (status, me) = app.get_with_token("/users/token", &token).await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["data"]["role"], "user");
+        assert_eq!(me["data"]["id"], user["id"]);
+        assert_eq!(app.signin("13800138000", PASSWORD).await.0, 200);
+        let (status, _) = app.signin("13800138000", "Taken-Over-Pass-1").await;
+        assert_eq!(status, 401);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

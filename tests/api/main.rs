@@ -3,12 +3,15 @@
 mod helpers;
 
 mod accounts_flow;
+mod audience;
 mod bad_input;
 mod browser;
 mod cli;
 mod cluster;
 mod codes_and_captcha;
 mod email;
+mod hardening;
+mod limits;
 mod multiterminal;
 mod pages;
 mod partners;

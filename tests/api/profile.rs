@@ -91,4 +91,50 @@ both_backends! {
         let (status, body) = app.signin("13800138000", PASSWORD).await;
         assert_error(status, &body, 401, "credentials_invalid");
     }
+
+    async fn a_wrong_or_missing_code_says_nothing_about_whether_the_number_is_taken(app) {
+        app.signup("13800138000").await;
+        let (_, token) = app.user("13900139000").await;
+        // The taken number and a free one get the very same answers without the right code.
+        for code in [None, Some("000000"), Some("12345")] {
+            let mut answers = Vec::new();
+            for phone in ["13800138000", "13700137000"] {
+                let mut body = json!({ "phone": phone });
+                if let Some(c) = code {
+                    body["verify_code"] = json!(c);
+                }
+                let (status, answer) = app.send_with_token(Method::PUT, "/users", &token, body).await;
+                assert_eq!(status, 400, "{phone} {code:?}: {answer}");
+                answers.push((answer["data"].clone(), answer["message"].clone()));
+            }
+            assert_eq!(answers[0], answers[1], "code {code:?}");
+        }
+        // Only with the right code does it say the number is taken.
+        let code = app.code_for("13800138000", Some("change_contact")).await;
+        let (status, body) = app
+            .send_with_token(Method::PUT, "/users", &token, json!({ "phone": "13800138000", "verify_code": code }))
+            .await;
+        assert_error(status, &body, 409, "account_exists");
+    }
+
+    async fn text_with_nul_characters_is_refused_before_it_reaches_the_database(app) {
+        let (_, token) = app.user("13800138000").await;
+        let (status, body) = app.send_with_token(Method::PUT, "/users", &token, json!({ "username": "ab\u{0}cd" })).await;
+        assert_error(status, &body, 400, "invalid_params");
+        assert!(body["data"]["fields"]["username"].is_string(), "{body}");
+        let (status, body) = app.post("/users/signup", json!({ "number": "1380013\u{0}8001", "pwd": PASSWORD, "verify_code": "123456" })).await;
+        assert_error(status, &body, 400, "invalid_params");
+        let (status, body) = into_parts(
+            app.client
+                .post(app.url("/users/signin"))
+                .form(&[("number", "13800138000"), ("pwd", "x\u{0}y"), ("captcha_id", "a"), ("client_code", "b")])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_error(status, &body, 400, "invalid_params");
+        let (_, me) = app.get_with_token("/users/token", &token).await;
+        assert!(!me.to_string().contains("\\u0000"));
+    }
 }
