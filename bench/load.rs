@@ -3,6 +3,11 @@
 //! used), one sign-out per session, an open-loop probe that keeps its rate while the server is
 //! busy, and a stand-in partner that receives back-channel logouts after a chosen delay.
 //!
+//! A sign-in storm (`signin --concurrency 300 --forwarded-for --honour-retry-after`) plays
+//! many people behind a trusted proxy: each loop has its own account and its own
+//! `X-Forwarded-For` address, and a 503 `unavailable` (the bcrypt queue is full) is counted
+//! apart from sign-ins and waits its `Retry-After` before the loop signs in again.
+//!
 //! Every scenario prints one JSON object on stdout; `bench/bench.py` reads it. Latencies are
 //! measured from the moment a request was due, so a stalled server cannot hide its stalls by
 //! slowing the probe down (no coordinated omission).
@@ -46,6 +51,14 @@ enum Scenario {
         concurrency: usize,
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
+        /// Each loop sends `X-Forwarded-For: 10.1.x.y` of its own, as a different person
+        /// behind a trusted proxy (the server needs GATEHOUSE_TRUSTED_PROXIES=127.0.0.1).
+        #[arg(long)]
+        forwarded_for: bool,
+        /// After a 503 `unavailable`, wait its `Retry-After` (capped at the deadline) before
+        /// the next sign-in, as a well-behaved client does; without it the loop goes on at once.
+        #[arg(long)]
+        honour_retry_after: bool,
     },
     /// Makes COUNT sessions (sign-ins), each recorded at the partners' callback URLs and its
     /// token checked once; writes the tokens to OUT, one a line.
@@ -84,18 +97,23 @@ enum Scenario {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
-    /// Open loop: `GET PATH` with TOKEN at a fixed RATE per second.
+    /// Open loop: `GET PATH` (with TOKEN as a bearer token when given) at a fixed RATE per
+    /// second; any 2xx answer is a success (JSON envelope or HTML page).
     Probe {
         #[arg(long)]
         base: String,
         #[arg(long, default_value = "/token")]
         path: String,
         #[arg(long)]
-        token: String,
+        token: Option<String>,
         #[arg(long, default_value_t = 500)]
         rate: u64,
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
+        /// A request not answered this long after it was due counts as this long, and as a
+        /// timeout (not a failure).
+        #[arg(long, default_value_t = 30_000)]
+        timeout_ms: u64,
     },
     /// A partner's back-channel logout endpoint: `POST /logout/{n}` answers 200 after
     /// DELAY_MS; `GET /count` tells how many each `n` received.
@@ -142,6 +160,9 @@ impl Latencies {
 fn client(connections: usize) -> reqwest::Client {
     reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
+        // Under the server's 5 s keep-alive: a loop that waited out a `Retry-After` of 5 s
+        // would otherwise send on a connection the server is closing just then, and fail.
+        .pool_idle_timeout(Duration::from_secs(4))
         .timeout(Duration::from_secs(30))
         .build()
         .expect("an HTTP client")
@@ -175,6 +196,14 @@ async fn data(res: reqwest::Result<reqwest::Response>) -> Result<Value, String> 
     }
 }
 
+/// Why a sign-in did not happen.
+enum Refused {
+    /// 503 `unavailable` from `POST /users/signin` (the bcrypt queue is full), with its
+    /// `Retry-After` in seconds if it had one, and how long the refusal took.
+    Busy(Option<u64>, Duration),
+    Other(String),
+}
+
 /// One password sign-in with a fresh captcha (answers come from GATEHOUSE_CAPTCHA_TEST_ANSWERS).
 async fn sign_in(
     http: &reqwest::Client,
@@ -182,24 +211,142 @@ async fn sign_in(
     number: &str,
     pwd: &str,
 ) -> Result<String, String> {
-    let captcha = data(http.get(format!("{base}/client_code")).send().await).await?;
+    sign_in_as(http, base, number, pwd, None)
+        .await
+        .map_err(|refused| match refused {
+            Refused::Busy(..) => "503 \"unavailable\"".to_owned(),
+            Refused::Other(e) => e,
+        })
+}
+
+/// A sign-in, optionally from `forwarded_for` behind a proxy, telling a full bcrypt queue
+/// apart from other refusals.
+async fn sign_in_as(
+    http: &reqwest::Client,
+    base: &str,
+    number: &str,
+    pwd: &str,
+    forwarded_for: Option<&str>,
+) -> Result<String, Refused> {
+    let with_ip = |req: reqwest::RequestBuilder| match forwarded_for {
+        Some(ip) => req.header("X-Forwarded-For", ip),
+        None => req,
+    };
+    let captcha = data(
+        with_ip(http.get(format!("{base}/client_code")))
+            .send()
+            .await,
+    )
+    .await
+    .map_err(|e| Refused::Other(format!("captcha: {e}")))?;
     let body = json!({
         "number": number,
         "pwd": pwd,
         "captcha_id": captcha["captcha_id"],
         "client_code": captcha["answer"],
     });
-    let token = data(
-        http.post(format!("{base}/users/signin"))
-            .json(&body)
-            .send()
-            .await,
-    )
-    .await?;
+    let sent = Instant::now();
+    let res = with_ip(http.post(format!("{base}/users/signin")).json(&body))
+        .send()
+        .await;
+    if let Ok(r) = &res
+        && r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE
+    {
+        let retry_after = r
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let res = res.expect("checked above");
+        let body: Value = res.json().await.unwrap_or_default();
+        if body["data"]["error"] == "unavailable" {
+            return Err(Refused::Busy(retry_after, sent.elapsed()));
+        }
+        return Err(Refused::Other(format!("503 {}", body["data"]["error"])));
+    }
+    let token = data(res).await.map_err(Refused::Other)?;
     token
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| "no token".into())
+        .ok_or_else(|| Refused::Other("no token".into()))
+}
+
+/// Refusals of a storm: when each came, how long it took, and its `Retry-After`.
+#[derive(Default)]
+struct Refusals {
+    at: Vec<Instant>,
+    took: Latencies,
+    retry_after: Vec<Option<u64>>,
+}
+
+/// `concurrency` loops of password sign-ins for `seconds`; a full bcrypt queue's refusals
+/// are reported apart (`busy`), never as sign-ins.
+async fn sign_in_storm(
+    base: String,
+    accounts: Vec<(String, String)>,
+    concurrency: usize,
+    seconds: f64,
+    forwarded_for: bool,
+    honour_retry_after: bool,
+) -> Value {
+    let http = client(concurrency);
+    let accounts = Arc::new(accounts);
+    let refusals = Arc::new(std::sync::Mutex::new(Refusals::default()));
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let seen = refusals.clone();
+    let mut report = loops(concurrency, Some(seconds), move |worker| {
+        let (http, base, accounts, refusals) =
+            (http.clone(), base.clone(), accounts.clone(), seen.clone());
+        async move {
+            let (number, pwd) = &accounts[worker % accounts.len()];
+            let ip = forwarded_for.then(|| format!("10.1.{}.{}", worker / 250, worker % 250 + 1));
+            match sign_in_as(&http, &base, number, pwd, ip.as_deref()).await {
+                Ok(_) => Some(Ok(())),
+                Err(Refused::Busy(retry_after, took)) => {
+                    {
+                        let mut r = refusals.lock().unwrap_or_else(|p| p.into_inner());
+                        r.at.push(Instant::now());
+                        r.took.0.push(took.as_micros() as u64);
+                        r.retry_after.push(retry_after);
+                    }
+                    if honour_retry_after && let Some(secs) = retry_after {
+                        let until = (Instant::now() + Duration::from_secs(secs)).min(deadline);
+                        tokio::time::sleep_until(until.into()).await;
+                    }
+                    let why = match retry_after {
+                        Some(_) => "503 \"unavailable\" with Retry-After",
+                        None => "503 \"unavailable\" without Retry-After",
+                    };
+                    Some(Err(why.to_owned()))
+                }
+                Err(Refused::Other(e)) => Some(Err(e)),
+            }
+        }
+    })
+    .await;
+    let refusals = std::mem::take(&mut *refusals.lock().unwrap_or_else(|p| p.into_inner()));
+    let started = deadline - Duration::from_secs_f64(seconds);
+    let from = started + WARM_UP;
+    let steady = refusals
+        .at
+        .iter()
+        .filter(|t| **t >= from && **t <= deadline)
+        .count();
+    let hinted: Vec<u64> = refusals.retry_after.iter().flatten().copied().collect();
+    let busy = refusals.at.len() as u64;
+    report["busy"] = json!(busy);
+    report["busy_without_retry_after"] = json!(busy - hinted.len() as u64);
+    report["busy_steady_per_sec"] = json!(if deadline > from {
+        steady as f64 / (deadline - from).as_secs_f64()
+    } else {
+        0.0
+    });
+    report["busy_latency"] = refusals.took.summary();
+    report["retry_after_min"] = json!(hinted.iter().min());
+    report["retry_after_max"] = json!(hinted.iter().max());
+    // Failures other than a full queue: anything that is not a sign-in or a 503 `unavailable`.
+    report["other_failed"] = json!(report["failed"].as_u64().unwrap_or(0) - busy);
+    report
 }
 
 #[derive(Default)]
@@ -430,29 +577,69 @@ async fn refresh(base: String, tokens: Vec<String>, concurrency: usize, seconds:
 }
 
 /// Fixed-rate probe: request `i` is due at `start + i / rate`, and its latency counts from then.
-async fn probe(base: String, path: String, token: String, rate: u64, seconds: f64) -> Value {
+/// A request still unanswered `timeout` after it was due counts as `timeout` and as a timeout.
+async fn probe(
+    base: String,
+    path: String,
+    token: Option<String>,
+    rate: u64,
+    seconds: f64,
+    timeout: Duration,
+) -> Value {
     let http = client(64);
     let url = format!("{base}{path}");
     let total = (rate as f64 * seconds) as u64;
     let started = Instant::now();
     let tally = Arc::new(Tally::default());
+    let timeouts = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(total as usize);
     for i in 0..total {
         let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
         tokio::time::sleep_until(due.into()).await;
-        let (http, url, token, tally) = (http.clone(), url.clone(), token.clone(), tally.clone());
+        let (http, url, token, tally, timeouts) = (
+            http.clone(),
+            url.clone(),
+            token.clone(),
+            tally.clone(),
+            timeouts.clone(),
+        );
         tasks.push(tokio::spawn(async move {
-            let result = data(http.get(&url).bearer_auth(token).send().await).await;
-            let latency = due.elapsed().as_micros() as u64;
-            tally.record(&result);
-            latency
+            let mut req = http.get(&url);
+            if let Some(token) = &token {
+                req = req.bearer_auth(token);
+            }
+            let answered = async {
+                let res = req.send().await.map_err(|e| e.to_string())?;
+                let status = res.status();
+                let body = res.bytes().await.map_err(|e| e.to_string())?;
+                if status.is_success() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{status} {}",
+                        String::from_utf8_lossy(&body[..body.len().min(120)])
+                    ))
+                }
+            };
+            match tokio::time::timeout_at((due + timeout).into(), answered).await {
+                Ok(result) => {
+                    tally.record(&result);
+                    due.elapsed().as_micros() as u64
+                }
+                Err(_) => {
+                    timeouts.fetch_add(1, Ordering::Relaxed);
+                    timeout.as_micros() as u64
+                }
+            }
         }));
     }
     let mut all = Latencies::default();
     for task in tasks {
         all.0.push(task.await.expect("a probe"));
     }
-    tally.json(started.elapsed(), all)
+    let mut report = tally.json(started.elapsed(), all);
+    report["timeouts"] = json!(timeouts.load(Ordering::Relaxed));
+    report
 }
 
 async fn partner(listen: String, delay_ms: u64) -> std::io::Result<()> {
@@ -522,16 +709,17 @@ fn main() {
                 accounts: file,
                 concurrency,
                 seconds,
+                forwarded_for,
+                honour_retry_after,
             } => {
-                let http = client(concurrency);
-                let accounts = Arc::new(accounts(&file));
-                loops(concurrency, Some(seconds), move |worker| {
-                    let (http, base, accounts) = (http.clone(), base.clone(), accounts.clone());
-                    async move {
-                        let (number, pwd) = &accounts[worker % accounts.len()];
-                        Some(sign_in(&http, &base, number, pwd).await.map(|_| ()))
-                    }
-                })
+                sign_in_storm(
+                    base,
+                    accounts(&file),
+                    concurrency,
+                    seconds,
+                    forwarded_for,
+                    honour_retry_after,
+                )
                 .await
             }
             Scenario::Sessions {
@@ -559,7 +747,18 @@ fn main() {
                 token,
                 rate,
                 seconds,
-            } => probe(base, path, token, rate, seconds).await,
+                timeout_ms,
+            } => {
+                probe(
+                    base,
+                    path,
+                    token,
+                    rate,
+                    seconds,
+                    Duration::from_millis(timeout_ms),
+                )
+                .await
+            }
             Scenario::Partner { .. } => unreachable!("handled above"),
         }
     });
