@@ -212,8 +212,9 @@ pub struct ApiDocument(std::sync::OnceLock<Built>);
 
 struct Built {
     json: web::Bytes,
-    /// Each documented path and the methods it answers (for 405's `Allow` header).
-    known: Vec<(ResourceDef, String)>,
+    /// Each documented path, whether it is a template, and the methods it answers (for 405's
+    /// `Allow` header).
+    known: Vec<(ResourceDef, bool, String)>,
 }
 
 /// The methods a documented path answers, as an `Allow` header value (RFC 9110 §15.5.6).
@@ -243,7 +244,7 @@ impl ApiDocument {
                 .paths
                 .paths
                 .iter()
-                .map(|(p, item)| (ResourceDef::new(p.as_str()), allowed(item)))
+                .map(|(p, item)| (ResourceDef::new(p.as_str()), p.contains('{'), allowed(item)))
                 .collect();
             // An OpenAPI model always serialises; an empty body would only mean a bug here.
             let json = serde_json::to_vec(&api).unwrap_or_default();
@@ -296,13 +297,20 @@ fn build_app(
             let known = known.clone();
             async move {
                 // A known path reached with another method is 405 with the methods it does
-                // answer, anything else 404.
-                let methods: Vec<&str> = known
+                // answer, anything else 404. A fixed path names its own resource even where a
+                // template matches it too (`/users/password` is not a `/users/{user_id}`), as
+                // OpenAPI matches concrete paths before templated ones.
+                let matching: Vec<&(ResourceDef, bool, String)> = known
                     .get()
                     .known
                     .iter()
-                    .filter(|(r, _)| r.is_match(req.path()))
-                    .map(|(_, allow)| allow.as_str())
+                    .filter(|(r, _, _)| r.is_match(req.path()))
+                    .collect();
+                let fixed = matching.iter().any(|(_, templated, _)| !templated);
+                let methods: Vec<&str> = matching
+                    .iter()
+                    .filter(|(_, templated, _)| !(fixed && *templated))
+                    .map(|(_, _, allow)| allow.as_str())
                     .collect();
                 if methods.is_empty() {
                     return ApiError::NotFound.error_response();

@@ -122,10 +122,9 @@ fn json<T: for<'de> Deserialize<'de>>(raw: &str, param: &str) -> ApiResult<T> {
     if !shaped {
         return Err(bad());
     }
-    // `"\u0000"` inside the JSON text is a NUL once parsed: refused like one sent raw.
-    if crate::http::input::holds_nul(&value) {
-        return Err(ApiError::field(param, "must not contain NUL characters"));
-    }
+    // Keys this list does not know are ignored, whatever they hold; the ones it reads are
+    // checked for NUL where they are read (`parse_filter`; sort keys and directions are
+    // names, so a NUL never matches one).
     serde_json::from_value(value).map_err(|_| bad())
 }
 
@@ -149,7 +148,8 @@ fn operand(field: Field, raw: &Value) -> ApiResult<Operand> {
             ));
         }
     };
-    if text.len() > MAX_VALUE_LEN {
+    // Characters, as the document's `maxLength` counts them (at most 1 KiB of UTF-8).
+    if text.chars().count() > MAX_VALUE_LEN {
         return Err(ApiError::field("filter", "value too long"));
     }
     match field {
@@ -161,6 +161,15 @@ fn operand(field: Field, raw: &Value) -> ApiResult<Operand> {
 }
 
 fn parse_filter(raw: RawFilter) -> ApiResult<Filter> {
+    // `"\u0000"` inside the JSON text is a NUL once parsed: refused like one sent raw.
+    if raw.option.contains('\0')
+        || raw
+            .value
+            .as_ref()
+            .is_some_and(crate::http::input::holds_nul)
+    {
+        return Err(ApiError::field("filter", "must not contain NUL characters"));
+    }
     let field = Field::parse(&raw.fieldname, "filter")?;
     // The seed's two-key form: without `value`, `option` is the text to search for.
     let (op, value) = match raw.value {

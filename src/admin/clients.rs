@@ -21,8 +21,9 @@ pub struct ClientRequest {
     pub logout_url: Option<String>,
     /// `token` (default) or `ticket`.
     pub mode: Option<String>,
-    /// PUT only; defaults to true.
-    pub enabled: Option<bool>,
+    /// PUT only; defaults to true. Forms send `true` or `false`.
+    #[schema(value_type = Option<bool>)]
+    pub enabled: Option<Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -78,7 +79,15 @@ fn validated(p: ClientRequest) -> ApiResult<(NewClient, bool)> {
         };
         ApiError::field(field, &e.to_string())
     })?;
-    Ok((new, p.enabled.unwrap_or(true)))
+    let enabled = match p.enabled {
+        None => true,
+        Some(Value::Bool(b)) => b,
+        // Forms cannot send a boolean, only its name.
+        Some(Value::String(s)) if s == "true" => true,
+        Some(Value::String(s)) if s == "false" => false,
+        Some(_) => return Err(ApiError::field("enabled", "true or false")),
+    };
+    Ok((new, enabled))
 }
 
 async fn find(state: &AppState, id: String) -> ApiResult<ClientRow> {

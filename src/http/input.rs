@@ -3,8 +3,10 @@
 //! Write requests may send a JSON object or an urlencoded form with the same field names; GET
 //! requests use the query string. Query parameters are read for every method and a body
 //! overrides them field by field. An empty value counts as absent. Bodies over 64 KiB are 413.
+//! A field the route reads may not hold a NUL character; unknown fields are ignored, whatever
+//! they hold.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use actix_web::HttpMessage;
@@ -26,8 +28,16 @@ pub struct Input {
 }
 
 impl Input {
-    /// Deserialises the parameters into `T`; a value of the wrong type names its field.
+    /// Deserialises the parameters into `T`; a value of the wrong type names its field, and
+    /// so does one of `T`'s fields holding a NUL character: PostgreSQL cannot store one while
+    /// SQLite can, so refusing it here makes both databases answer alike (and keeps it out of
+    /// logs). Fields `T` does not know are ignored, as the contract has it, NUL or not.
     pub fn parse<T: DeserializeOwned>(&self) -> ApiResult<T> {
+        for name in field_names::<T>() {
+            if self.fields.get(*name).is_some_and(holds_nul) {
+                return Err(ApiError::field(name, "must not contain NUL characters"));
+            }
+        }
         let value = Value::Object(self.fields.clone());
         serde_path_to_error::deserialize(value).map_err(|err| {
             let path = err.path().to_string();
@@ -66,7 +76,6 @@ impl Input {
             input.insert(k, Value::String(v));
         }
         if body.iter().all(u8::is_ascii_whitespace) {
-            input.refuse_nul()?;
             return Ok(input);
         }
         let mime = content_type
@@ -93,18 +102,45 @@ impl Input {
                 "send application/json or application/x-www-form-urlencoded",
             ));
         }
-        input.refuse_nul()?;
         Ok(input)
     }
+}
 
-    /// No text we take may hold a NUL character: PostgreSQL cannot store one while SQLite
-    /// can, so refusing it here makes both databases answer alike (and keeps it out of logs).
-    fn refuse_nul(&self) -> ApiResult<()> {
-        match self.fields.iter().find(|(_, v)| holds_nul(v)) {
-            Some((name, _)) => Err(ApiError::field(name, "must not contain NUL characters")),
-            None => Ok(()),
+/// The field names a struct reads: serde's own list, which `#[derive(Deserialize)]` hands to
+/// `deserialize_struct` (renamed names included). Empty for anything but a plain struct.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Probe<'a>(&'a Cell<&'static [&'static str]>);
+
+    impl<'de> serde::Deserializer<'de> for Probe<'_> {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: serde::de::Visitor<'de>>(
+            self,
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("only the field names are wanted"))
+        }
+
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.set(fields);
+            Err(serde::de::Error::custom("only the field names are wanted"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
         }
     }
+
+    let fields = Cell::new(&[][..]);
+    let _ = T::deserialize(Probe(&fields));
+    fields.get()
 }
 
 impl Input {
@@ -241,6 +277,16 @@ mod tests {
         number: Option<String>,
     }
 
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Known {
+        number: Option<String>,
+        pwd: Option<String>,
+        filter: Option<Value>,
+        #[serde(rename = "avatarUrl")]
+        avatar_url: Option<String>,
+    }
+
     #[test]
     fn empty_values_count_as_absent() {
         let input = Input::from_parts("number=", "application/json", br#"{"pwd":""}"#).unwrap();
@@ -265,22 +311,53 @@ mod tests {
     }
 
     #[test]
-    fn nul_characters_are_refused_in_query_form_and_json() {
-        for (query, mime, body) in [
-            ("number=1%002", "", &b""[..]),
-            ("", "application/x-www-form-urlencoded", &b"pwd=a%00b"[..]),
+    fn nul_characters_are_refused_in_fields_the_route_reads() {
+        for (query, mime, body, field) in [
+            ("number=1%002", "", &b""[..], "number"),
+            (
+                "",
+                "application/x-www-form-urlencoded",
+                &b"pwd=a%00b"[..],
+                "pwd",
+            ),
             (
                 "",
                 "application/json",
                 &br#"{"filter":[{"value":"\u0000"}]}"#[..],
+                "filter",
             ),
-            ("", "application/json", &br#"{"deep":{"k\u0000":1}}"#[..]),
+            (
+                "",
+                "application/json",
+                &br#"{"filter":{"k\u0000":1}}"#[..],
+                "filter",
+            ),
+            (
+                "",
+                "application/json",
+                &br#"{"avatarUrl":"\u0000"}"#[..],
+                "avatarUrl",
+            ),
         ] {
-            match Input::from_parts(query, mime, body) {
-                Err(ApiError::InvalidParams(f)) => assert_eq!(f.len(), 1, "{query} {body:?}"),
-                other => panic!("{query} {body:?}: {:?}", other.map(|i| i.fields)),
+            let input = Input::from_parts(query, mime, body).unwrap();
+            match input.parse::<Known>() {
+                Err(ApiError::InvalidParams(f)) => {
+                    assert_eq!(f.keys().collect::<Vec<_>>(), [field], "{query} {body:?}")
+                }
+                other => panic!("{query} {body:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_even_with_nul_characters() {
+        let input = Input::from_parts(
+            "other=%00",
+            "application/json",
+            br#"{"number":"1","deep":{"k\u0000":["\u0000"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(input.parse::<Known>().unwrap().number.as_deref(), Some("1"));
     }
 
     #[test]

@@ -39,12 +39,14 @@ pub async fn public_key(state: web::Data<AppState>) -> HttpResponse {
     })
 }
 
-/// The password carried in the `word-info` header, decrypted off the async workers.
+/// The password carried in the `word-info` header, decrypted off the async workers. A header
+/// that is not even text (bytes outside visible ASCII) cannot be base64: it does not decrypt.
 async fn word_info(state: &web::Data<AppState>, req: &HttpRequest) -> ApiResult<String> {
     let header = req
         .headers()
         .get("word-info")
-        .and_then(|v| v.to_str().ok())
+        .map(|v| v.to_str().map_err(|_| ApiError::WordInfoInvalid))
+        .transpose()?
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
@@ -157,6 +159,9 @@ pub async fn login(
 ) -> ApiResult<HttpResponse> {
     let p: LoginRequest = input.parse()?;
     if let Some(code) = p.code.clone() {
+        // A WeChat login is always terminal `wechat`; a terminal sent anyway must still be
+        // one (a wrong parameter is refused wherever it comes).
+        terminal(&req, p.terminal.as_deref())?;
         let profile = WechatProfile {
             avatar_url: p.avatar_url,
             nick_name: p.nick_name,

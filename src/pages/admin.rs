@@ -180,7 +180,7 @@ pub async fn action(
         callbacks: f.callbacks.clone().map(Value::String),
         logout_url: f.logout_url.clone().filter(|s| !s.is_empty()),
         mode: f.mode.clone(),
-        enabled: Some(f.enabled.is_some()),
+        enabled: Some(serde_json::Value::Bool(f.enabled.is_some())),
     };
     let t = i18n::texts(&req);
     let outcome: ApiResult<(String, String)> = match (kind.as_str(), verb.as_str()) {

@@ -1,6 +1,6 @@
 //! The pages' form bodies: an urlencoded form read like the API reads its parameters (64 KiB
-//! at most, within the body deadline), and refused as a whole when any field holds a NUL
-//! character, so pages and API turn away the same text.
+//! at most, within the body deadline), and refused as a whole when a field the page reads
+//! holds a NUL character, so pages and API turn away the same text.
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};

@@ -216,7 +216,9 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
     .service(resource("/account/sessions/end").route(post().to(account::end_sessions)))
     .service(resource("/account/signout-all").route(post().to(account::end_sessions)))
     .service(resource("/admin").route(get().to(admin::console)))
-    .service(resource("/admin/{kind}/{id}/{verb}").route(post().to(admin::action)))
+    // Only the console's own kinds: `/admin/api/…` belongs to the JSON API, whose 405s this
+    // resource would otherwise answer (empty, with its own `Allow`).
+    .service(resource("/admin/{kind:clients|users}/{id}/{verb}").route(post().to(admin::action)))
     .service(resource("/static/{name}").route(get().to(assets::asset)));
 }
 

@@ -12,21 +12,21 @@ use crate::error::{ApiError, ApiResult};
 
 pub const TERMINALS: &[&str] = &["management", "pc", "mobile", "app", "wechat"];
 
-/// The terminal from the `terminal` header or parameter; `pc` when absent.
+/// The terminal from the `terminal` header or parameter; `pc` when absent. A header that is
+/// not even text (bytes outside visible ASCII) is a wrong terminal, not a missing one.
 pub fn terminal(req: &HttpRequest, param: Option<&str>) -> ApiResult<String> {
+    let bad = || ApiError::field("terminal", "one of management, pc, mobile, app, wechat");
     let header = req
         .headers()
         .get("terminal")
-        .and_then(|v| v.to_str().ok())
+        .map(|v| v.to_str().map_err(|_| bad()))
+        .transpose()?
         .filter(|v| !v.is_empty());
     let raw = header.or(param).unwrap_or("pc").to_ascii_lowercase();
     if TERMINALS.contains(&raw.as_str()) {
         Ok(raw)
     } else {
-        Err(ApiError::field(
-            "terminal",
-            "one of management, pc, mobile, app, wechat",
-        ))
+        Err(bad())
     }
 }
 
