@@ -247,7 +247,9 @@ impl ApiDocument {
                 .map(|(p, item)| (ResourceDef::new(p.as_str()), p.contains('{'), allowed(item)))
                 .collect();
             // An OpenAPI model always serialises; an empty body would only mean a bug here.
-            let json = serde_json::to_vec(&api).unwrap_or_default();
+            let mut doc = serde_json::to_value(&api).unwrap_or_default();
+            crate::openapi::finish(&mut doc);
+            let json = serde_json::to_vec(&doc).unwrap_or_default();
             Built {
                 json: web::Bytes::from(json),
                 known,

@@ -14,15 +14,16 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ClientRequest {
+    #[schema(schema_with = crate::openapi::fields::client_name, required = true)]
     pub name: Option<String>,
-    /// Callback rules: a JSON array of strings, or (in forms) one rule per line.
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = crate::openapi::fields::callbacks, required = true)]
     pub callbacks: Option<Value>,
+    #[schema(schema_with = crate::openapi::fields::logout_url_opt)]
     pub logout_url: Option<String>,
-    /// `token` (default) or `ticket`.
+    #[schema(schema_with = crate::openapi::fields::mode_opt)]
     pub mode: Option<String>,
-    /// PUT only; defaults to true. Forms send `true` or `false`.
-    #[schema(value_type = Option<bool>)]
+    /// PUT only (create always enables); defaults to true.
+    #[schema(schema_with = crate::openapi::fields::flag_opt)]
     pub enabled: Option<Value>,
 }
 
@@ -97,11 +98,13 @@ async fn find(state: &AppState, id: String) -> ApiResult<ClientRow> {
 /// Partner systems.
 #[utoipa::path(
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "All partner systems", body = inline(crate::openapi::EnvelopeOf<Vec<ClientView>>)),
-        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden", body = crate::openapi::ErrorEnvelope),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/admin/api/clients")]
@@ -121,12 +124,15 @@ pub async fn list_clients(
 /// Registers a partner system; the secret is returned once.
 #[utoipa::path(
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     request_body(content((ClientRequest = "application/json"), (ClientRequest = "application/x-www-form-urlencoded"))),
     responses(
         (status = 201, description = "Created", body = inline(crate::openapi::EnvelopeOf<ClientWithSecret>)),
         (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[post("/admin/api/clients")]
@@ -141,11 +147,15 @@ pub async fn create_client(
 /// One partner system.
 #[utoipa::path(
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     params(("client_id" = String, Path)),
     responses(
         (status = 200, description = "The partner", body = inline(crate::openapi::EnvelopeOf<ClientView>)),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/admin/api/clients/{client_id}")]
@@ -161,13 +171,17 @@ pub async fn get_client(
 /// Replaces a partner system's fields (the secret is kept).
 #[utoipa::path(
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     params(("client_id" = String, Path)),
     request_body(content((ClientRequest = "application/json"), (ClientRequest = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Updated", body = inline(crate::openapi::EnvelopeOf<ClientView>)),
         (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[put("/admin/api/clients/{client_id}")]
@@ -223,11 +237,15 @@ pub async fn update(state: &AppState, id: String, p: ClientRequest) -> ApiResult
 /// Removes a partner system.
 #[utoipa::path(
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     params(("client_id" = String, Path)),
     responses(
         (status = 200, description = "Deleted", body = crate::openapi::EnvelopeNull),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[delete("/admin/api/clients/{client_id}")]
@@ -254,11 +272,15 @@ pub async fn delete_client(
 /// Replaces the secret; the old one stops working at once.
 #[utoipa::path(
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     params(("client_id" = String, Path)),
     responses(
         (status = 200, description = "The new secret, shown once", body = inline(crate::openapi::EnvelopeOf<ClientWithSecret>)),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[post("/admin/api/clients/{client_id}/secret")]

@@ -33,10 +33,13 @@ pub struct MailStatus {
 /// SMS delivery health: the global ceiling's circuit breaker and the last provider error.
 #[utoipa::path(
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "SMS status", body = inline(crate::openapi::EnvelopeOf<SmsStatus>)),
-        (status = 403, description = "forbidden", body = crate::openapi::ErrorEnvelope),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/admin/api/sms")]

@@ -17,9 +17,9 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UserPatch {
-    /// `active` or `disabled`; disabling ends every session (with single logout).
+    #[schema(schema_with = crate::openapi::fields::status_opt)]
     pub status: Option<String>,
-    /// `user` or `admin`.
+    #[schema(schema_with = crate::openapi::fields::role_opt)]
     pub role: Option<String>,
 }
 
@@ -33,14 +33,17 @@ async fn target(state: &AppState, id: &str) -> ApiResult<crate::accounts::UserRo
 /// Changes an account's status or role.
 #[utoipa::path(
     tag = "admin",
-    security(("bearer" = [])),
-    params(("id" = String, Path)),
-    request_body(content((UserPatch = "application/json"), (UserPatch = "application/x-www-form-urlencoded"))),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    params(("id" = String, Path, description = "User id (UUID); anything else is an unknown id (404)")),
+    request_body(content((Option<UserPatch> = "application/json"), (Option<UserPatch> = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The updated user", body = inline(crate::openapi::EnvelopeOf<UserView>)),
         (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[patch("/admin/api/users/{id}")]
@@ -96,11 +99,15 @@ pub async fn apply_patch(
 /// Ends every session of an account (single logout runs).
 #[utoipa::path(
     tag = "admin",
-    security(("bearer" = [])),
-    params(("id" = String, Path)),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    params(("id" = String, Path, description = "User id (UUID); anything else is an unknown id (404)")),
     responses(
         (status = 200, description = "Signed out everywhere", body = crate::openapi::EnvelopeNull),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[post("/admin/api/users/{id}/signout")]
@@ -129,22 +136,25 @@ pub async fn sign_out_everywhere(state: &AppState, id: &str) -> ApiResult<()> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// From 1.
+    #[param(schema_with = crate::openapi::fields::page)]
     pub page: Option<String>,
-    /// 1..100, default 20.
+    #[param(schema_with = crate::openapi::fields::limit)]
     pub limit: Option<String>,
 }
 
 /// Single-logout deliveries, newest first.
 #[utoipa::path(
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     params(PageParams),
     responses(
         (status = 200, description = "A page of deliveries", body = inline(crate::openapi::EnvelopeOf<Vec<DeliveryView>>)),
         (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/admin/api/deliveries")]

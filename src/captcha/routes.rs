@@ -13,8 +13,11 @@ use crate::http::input::Input;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ClientCodeQuery {
-    /// `png` returns the image itself instead of the JSON envelope.
+    /// `png` returns the image itself instead of the JSON envelope; any other value (or none)
+    /// the envelope.
+    #[param(pattern = r"^[^\x00]*$")]
     pub format: Option<String>,
 }
 
@@ -34,8 +37,14 @@ pub struct ClientCode {
     tag = "captcha",
     params(ClientCodeQuery),
     responses(
-        (status = 200, description = "Captcha (JSON envelope, or image/png with format=png)", body = inline(crate::openapi::EnvelopeOf<ClientCode>)),
-        (status = 400, description = "Bad parameters", body = crate::openapi::ErrorEnvelope),
+        (status = 200, description = "Captcha: the JSON envelope, or with `format=png` the image itself (its id in the `X-Captcha-Id` header and the cookie)",
+            content(
+                (inline(crate::openapi::EnvelopeOf<ClientCode>) = "application/json"),
+                (Vec<u8> = "image/png"),
+            )
+        ),
+        (status = 400, description = "invalid_params: an unreadable query or body", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: the store is down, or captcha drawing is queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/client_code")]

@@ -12,13 +12,13 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VerifyCodeRequest {
-    /// Phone number or e-mail address.
+    #[schema(schema_with = crate::openapi::fields::number, required = true)]
     pub number: Option<String>,
-    /// `signup`, `signin`, `reset_password` or `change_contact`; binds the code to that use.
+    #[schema(schema_with = crate::openapi::fields::purpose_opt)]
     pub purpose: Option<String>,
-    /// Captcha answer, needed once the caller's IP is past `GATEHOUSE_CODE_CAPTCHA_AFTER`.
+    #[schema(schema_with = crate::openapi::fields::captcha_answer_opt)]
     pub client_code: Option<String>,
-    /// Captcha id (or the `captcha_id` cookie).
+    #[schema(schema_with = crate::openapi::fields::captcha_id_opt)]
     pub captcha_id: Option<String>,
 }
 
@@ -29,8 +29,9 @@ pub struct VerifyCodeRequest {
     responses(
         (status = 200, description = "Sent", body = crate::openapi::EnvelopeNull),
         (status = 400, description = "invalid_params, captcha_invalid", body = crate::openapi::ErrorEnvelope),
-        (status = 429, description = "rate_limited", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "delivery unavailable", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 429, description = "rate_limited: per number (one a minute, ten a day) or per client IP", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: the SMS provider or mail server failed or timed out, the global sending ceiling is reached, or a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[post("/verify_code")]

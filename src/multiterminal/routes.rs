@@ -69,20 +69,25 @@ fn parse_phone(raw: &str) -> ApiResult<Number> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
+    #[schema(schema_with = crate::openapi::fields::phone, required = true)]
     pub phone: Option<String>,
-    /// Required unless registration without a code is enabled.
+    /// A code sent with purpose `signup` (or none). The server may be set up to register
+    /// without one (GATEHOUSE_REGISTER_WITHOUT_CODE); by default it is required.
+    #[schema(schema_with = crate::openapi::fields::code, required = true)]
     pub verify_code: Option<String>,
 }
 
 /// Registers a phone; the password comes encrypted in the `word-info` header.
 #[utoipa::path(
     tag = "multi-terminal",
-    params(("word-info" = String, Header, description = "base64(RSA-OAEP-256(password))")),
+    params(crate::openapi::WordInfoHeader),
     request_body(content((RegisterRequest = "application/json"), (RegisterRequest = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "恭喜，注册成功！", body = crate::openapi::EnvelopeNull),
         (status = 400, description = "invalid_params, word_info_invalid, verify_code_invalid, password_weak", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "account_exists", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down, or decryption or password hashing is queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[post("/users/register")]
@@ -108,7 +113,8 @@ pub async fn register(
     Ok(envelope::with_status(StatusCode::OK, message.into(), (), 0))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// Documented by [`crate::openapi::fields::login_request`].
+#[derive(Debug, Deserialize)]
 pub struct LoginRequest {
     /// Phone login: the phone; the password is in the `word-info` header.
     pub phone: Option<String>,
@@ -125,6 +131,14 @@ pub struct LoginRequest {
     pub terminal: Option<String>,
 }
 
+impl utoipa::PartialSchema for LoginRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::fields::login_request().into()
+    }
+}
+
+impl ToSchema for LoginRequest {}
+
 async fn start(
     state: &AppState,
     req: &HttpRequest,
@@ -137,18 +151,16 @@ async fn start(
 /// Signs in with a phone and `word-info`, or with a WeChat mini-program `code`.
 #[utoipa::path(
     tag = "multi-terminal",
-    params(
-        ("word-info" = Option<String>, Header, description = "phone login: base64(RSA-OAEP-256(password))"),
-        ("terminal" = Option<String>, Header, description = "management, pc, mobile, app, wechat"),
-    ),
+    params(crate::openapi::LoginHeaders),
     request_body(content((LoginRequest = "application/json"), (LoginRequest = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The token", body = crate::openapi::EnvelopeString),
-        (status = 400, description = "invalid_params, word_info_invalid", body = crate::openapi::ErrorEnvelope),
+        (status = 400, description = "invalid_params (a phone login without `word-info` included), word_info_invalid", body = crate::openapi::ErrorEnvelope),
         (status = 401, description = "credentials_invalid, wechat_code_invalid", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "account_disabled", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
         (status = 429, description = "rate_limited", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "WeChat busy or not answering", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: WeChat busy or not answering, a backing service down, or decryption or password checks queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[post("/users/login")]
@@ -258,10 +270,12 @@ async fn wechat_user(
 /// A new token in the same session; the old one stops working.
 #[utoipa::path(
     tag = "multi-terminal",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "The new token", body = crate::openapi::EnvelopeString),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
         (status = 401, description = "token_missing, token_invalid, token_revoked, refresh_window_passed", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/users/token/refresh")]
@@ -276,10 +290,12 @@ pub async fn refresh(
 /// Signs out (ends the token's session).
 #[utoipa::path(
     tag = "multi-terminal",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "已退出", body = crate::openapi::EnvelopeString),
-        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/users/exit")]
@@ -295,10 +311,12 @@ pub async fn exit(state: web::Data<AppState>, session: AnySession) -> ApiResult<
 /// One's own user object (camelCase).
 #[utoipa::path(
     tag = "multi-terminal",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
-        (status = 200, description = "id, userName, phone, headImg, openid (+ WeChat profile)", body = Object),
-        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
+        (status = 200, description = "id, userName, phone, headImg, openid (+ WeChat profile)", body = inline(crate::openapi::EnvelopeOf<crate::openapi::UserInfo>)),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/users/info/self")]
@@ -310,12 +328,14 @@ pub async fn info_self(state: web::Data<AppState>, session: AnySession) -> ApiRe
 /// Another user: the full object for oneself and operators, else id, userName, headImg.
 #[utoipa::path(
     tag = "multi-terminal",
-    params(("id" = String, Path)),
-    security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id (UUID); anything else is an unknown id (404)")),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
-        (status = 200, description = "The user (camelCase)", body = Object),
-        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
+        (status = 200, description = "The user (camelCase)", body = inline(crate::openapi::EnvelopeOf<crate::openapi::UserInfo>)),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/users/info/{id}")]

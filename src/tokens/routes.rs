@@ -3,7 +3,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::auth::{AnySession, MaybeToken};
 use crate::error::{ApiError, ApiResult};
@@ -44,12 +44,6 @@ pub struct TicketCheck {
     pub token: String,
 }
 
-#[derive(Debug, Deserialize, IntoParams, ToSchema)]
-pub struct TokenParam {
-    /// The token, when not sent as `Authorization: Bearer` or a `token` header.
-    pub token: Option<String>,
-}
-
 /// A partner's token is its own: one issued for another partner is refused.
 fn for_partner(claims: &Claims, client: &ClientRow) -> ApiResult<()> {
     match claims.aud.as_deref() {
@@ -63,12 +57,16 @@ fn for_partner(claims: &Claims, client: &ClientRow) -> ApiResult<()> {
 /// told 403 `token_audience` for a token issued to another partner.
 #[utoipa::path(
     tag = "tokens",
-    params(TokenParam),
-    security((), ("bearer" = []), ("client_basic" = [])),
+    security(
+        ("bearer" = []), ("token_header" = []), ("token_query" = []),
+        ("client_basic" = [], "token_header" = []), ("client_basic" = [], "token_query" = []),
+    ),
     responses(
         (status = 200, description = "Valid", body = inline(crate::openapi::EnvelopeOf<TokenCheck>)),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
         (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked, client_auth_failed", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "token_audience: issued for another partner than the one whose credentials came with the check", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/token")]
@@ -86,10 +84,12 @@ pub async fn check_token(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RecordRequest {
+    #[schema(schema_with = crate::openapi::fields::token_opt)]
     pub token: Option<String>,
-    /// A one-time ticket from the browser flow (`ticket` mode partners), instead of a token.
+    #[schema(schema_with = crate::openapi::fields::ticket_opt)]
     pub ticket: Option<String>,
     /// The partner's registered callback URL.
+    #[schema(schema_with = crate::openapi::fields::callback_url, required = true)]
     pub callback_url: Option<String>,
 }
 
@@ -110,12 +110,18 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 #[utoipa::path(
     tag = "tokens",
     request_body(content((RecordRequest = "application/json"), (RecordRequest = "application/x-www-form-urlencoded"))),
-    security((), ("bearer" = []), ("client_basic" = [])),
+    security(
+        ("bearer" = []), ("token_header" = []), ("token_query" = []),
+        ("client_basic" = [], "token_header" = []), ("client_basic" = [], "token_query" = []),
+        ("client_basic" = []), (),
+    ),
     responses(
-        (status = 200, description = "Valid and recorded", body = inline(crate::openapi::EnvelopeOf<TokenCheck>)),
-        (status = 400, description = "invalid_params, callback_not_registered", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_*, client_auth_failed", body = crate::openapi::ErrorEnvelope),
+        (status = 200, description = "Valid and recorded (with a ticket, `data` also holds the `token`)", body = inline(crate::openapi::EnvelopeOf<TokenCheck>)),
+        (status = 400, description = "invalid_params (no token or ticket anywhere), callback_not_registered", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked, client_auth_failed", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "token_audience: credentials came with the check and the token was issued for another partner", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[post("/token")]

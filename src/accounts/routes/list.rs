@@ -1,6 +1,8 @@
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa::openapi::ContentBuilder;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 
 use crate::accounts::UserView;
 use crate::accounts::list::ListQuery;
@@ -8,30 +10,62 @@ use crate::auth::Operator;
 use crate::error::{ApiError, ApiResult};
 use crate::http::envelope;
 use crate::http::input::Input;
+use crate::openapi::fields;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize)]
 pub struct ListParams {
-    /// JSON `{"page": 1, "limit": 20}`; page from 1, limit 1..100.
     pub paginate: Option<String>,
-    /// JSON `[{"fieldname": "username", "option": "like", "value": "张"}]`; options eq, ne,
-    /// like, prefix, gt, gte, lt, lte; without `value`, `option` is searched as `like`.
     pub filter: Option<String>,
-    /// JSON `[{"field": "created_at", "direction": "desc"}]`.
     pub sort: Option<String>,
-    pub token: Option<String>,
+}
+
+/// Each parameter is a JSON text: documented as query parameters with `application/json`
+/// content, whose schemas say what `ListQuery::parse` takes.
+impl IntoParams for ListParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let json = |name: &str, description: &str, schema| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .description(Some(description))
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(schema)).build(),
+                )
+                .build()
+        };
+        vec![
+            json(
+                "paginate",
+                r#"`{"page": 1, "limit": 20}` (the default): page from 1, limit 1 to 100."#,
+                fields::paginate(),
+            ),
+            json(
+                "filter",
+                r#"`[{"fieldname": "username", "option": "like", "value": "张"}]`: conditions that must all hold; options `eq`, `ne`, `like` (contains), `prefix`, `gt`, `gte`, `lt`, `lte`; without `value`, `option` is the text searched for (`like`, text fields only)."#,
+                fields::filter(),
+            ),
+            json(
+                "sort",
+                r#"`[{"field": "created_at", "direction": "desc"}]` (the default)."#,
+                fields::sort(),
+            ),
+        ]
+    }
 }
 
 /// Lists users (operators only); `total` counts every match.
 #[utoipa::path(
     tag = "accounts",
     params(ListParams),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "A page of users", body = inline(crate::openapi::EnvelopeOf<Vec<UserView>>)),
         (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/users")]

@@ -17,11 +17,12 @@ use crate::state::AppState;
 /// The user behind the token.
 #[utoipa::path(
     tag = "accounts",
-    params(crate::tokens::routes::TokenParam),
-    security((), ("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "The token's user", body = inline(crate::openapi::EnvelopeOf<UserView>)),
-        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/users/token")]
@@ -33,12 +34,14 @@ pub async fn me(state: web::Data<AppState>, session: AnySession) -> ApiResult<Ht
 /// A user by id: the full object for oneself and operators, else only id, username, head_img.
 #[utoipa::path(
     tag = "accounts",
-    params(("user_id" = String, Path, description = "User id (UUID)"), crate::tokens::routes::TokenParam),
-    security((), ("bearer" = [])),
+    params(("user_id" = String, Path, description = "User id (UUID); anything else is an unknown id (404)")),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
-        (status = 200, description = "The user", body = inline(crate::openapi::EnvelopeOf<UserView>)),
-        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
+        (status = 200, description = "The user", body = inline(crate::openapi::EnvelopeOf<crate::openapi::UserOrPublic>)),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[get("/users/{user_id}")]
@@ -55,7 +58,8 @@ pub async fn by_id(
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// Documented by [`crate::openapi::fields::update_request`].
+#[derive(Debug, Deserialize)]
 pub struct UpdateRequest {
     pub token: Option<String>,
     pub username: Option<String>,
@@ -66,6 +70,14 @@ pub struct UpdateRequest {
     /// A code sent to the new phone or e-mail (purpose `change_contact`), when either changes.
     pub verify_code: Option<String>,
 }
+
+impl utoipa::PartialSchema for UpdateRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::fields::update_request().into()
+    }
+}
+
+impl ToSchema for UpdateRequest {}
 
 fn parse_head_img(raw: &str) -> ApiResult<String> {
     let bad = || ApiError::field("head_img", "an http(s) URL of at most 2048 bytes");
@@ -111,13 +123,16 @@ fn contact_change(p: &UpdateRequest, user: &UserRow) -> ApiResult<Option<Number>
 /// Updates one's own profile.
 #[utoipa::path(
     tag = "accounts",
-    request_body(content((UpdateRequest = "application/json"), (UpdateRequest = "application/x-www-form-urlencoded"))),
-    security((), ("bearer" = [])),
+    request_body(content((Option<UpdateRequest> = "application/json"), (Option<UpdateRequest> = "application/x-www-form-urlencoded"))),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "The updated user", body = inline(crate::openapi::EnvelopeOf<UserView>)),
         (status = 400, description = "invalid_params, verify_code_invalid", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "token_audience: a partner's token", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "account_exists (number in use), conflict (username taken)", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[put("/users")]
@@ -176,7 +191,8 @@ pub async fn update(
     Ok(envelope::ok(UserView::from(&saved)))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// Documented by [`crate::openapi::fields::delete_request`].
+#[derive(Debug, Deserialize)]
 pub struct DeleteRequest {
     pub token: Option<String>,
     pub pwd: Option<String>,
@@ -184,15 +200,27 @@ pub struct DeleteRequest {
     pub verify_code: Option<String>,
 }
 
+impl utoipa::PartialSchema for DeleteRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::fields::delete_request().into()
+    }
+}
+
+impl ToSchema for DeleteRequest {}
+
 /// Deletes one's own account after re-checking the password (or a code); all sessions end.
 #[utoipa::path(
     tag = "accounts",
     request_body(content((DeleteRequest = "application/json"), (DeleteRequest = "application/x-www-form-urlencoded"))),
-    security((), ("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "Deleted", body = crate::openapi::EnvelopeNull),
         (status = 400, description = "invalid_params, verify_code_invalid", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_*, credentials_invalid", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked, credentials_invalid (wrong password)", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "token_audience: a partner's token", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 429, description = "rate_limited: the account is locked after repeated wrong passwords", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down, or password checks are queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[delete("/users")]

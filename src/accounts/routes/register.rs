@@ -13,9 +13,14 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignupRequest {
+    #[schema(schema_with = crate::openapi::fields::number, required = true)]
     pub number: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::new_password, required = true)]
     pub pwd: Option<String>,
+    /// A code sent with purpose `signup` (or none); a wrong one is 400 `verify_code_invalid`.
+    #[schema(schema_with = crate::openapi::fields::code, required = true)]
     pub verify_code: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::username_opt)]
     pub username: Option<String>,
 }
 
@@ -27,6 +32,8 @@ pub struct SignupRequest {
         (status = 201, description = "The new user", body = inline(crate::openapi::EnvelopeOf<UserView>)),
         (status = 400, description = "invalid_params, verify_code_invalid, password_weak", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "account_exists, conflict (username taken)", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down, or password hashing is queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[post("/users/signup")]
@@ -46,8 +53,13 @@ pub async fn signup(state: web::Data<AppState>, input: Input) -> ApiResult<HttpR
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
+    #[schema(schema_with = crate::openapi::fields::token_opt)]
     pub token: Option<String>,
+    /// The current password (a wrong one is 401 `credentials_invalid` and counts towards the
+    /// account's lockout).
+    #[schema(schema_with = crate::openapi::fields::password, required = true)]
     pub old_pwd: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::new_password, required = true)]
     pub new_pwd: Option<String>,
 }
 
@@ -55,11 +67,15 @@ pub struct ChangePasswordRequest {
 #[utoipa::path(
     tag = "accounts",
     request_body(content((ChangePasswordRequest = "application/json"), (ChangePasswordRequest = "application/x-www-form-urlencoded"))),
-    security((), ("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "Changed", body = crate::openapi::EnvelopeNull),
         (status = 400, description = "invalid_params, password_weak", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_*, credentials_invalid (old password wrong)", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked, credentials_invalid (old password wrong)", body = crate::openapi::ErrorEnvelope),
+        (status = 403, description = "token_audience: a partner's token", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 429, description = "rate_limited: the account is locked after repeated wrong passwords", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down, or password checks are queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[patch("/users/password")]
@@ -81,8 +97,12 @@ pub async fn change_password(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResetPasswordRequest {
+    #[schema(schema_with = crate::openapi::fields::number, required = true)]
     pub number: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::new_password, required = true)]
     pub pwd: Option<String>,
+    /// A code sent with purpose `reset_password` (or none).
+    #[schema(schema_with = crate::openapi::fields::code, required = true)]
     pub verify_code: Option<String>,
 }
 
@@ -94,6 +114,8 @@ pub struct ResetPasswordRequest {
         (status = 200, description = "Reset", body = crate::openapi::EnvelopeNull),
         (status = 400, description = "invalid_params, verify_code_invalid, password_weak", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "account_not_found", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down, or password hashing is queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[patch("/users/verify_code_password")]

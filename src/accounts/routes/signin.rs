@@ -16,13 +16,18 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SigninRequest {
+    #[schema(schema_with = crate::openapi::fields::number, required = true)]
     pub number: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::password, required = true)]
     pub pwd: Option<String>,
-    /// The captcha answer.
+    #[schema(schema_with = crate::openapi::fields::captcha_answer, required = true)]
     pub client_code: Option<String>,
-    /// The captcha id (or the `captcha_id` cookie).
+    #[schema(schema_with = crate::openapi::fields::captcha_id, required = true)]
     pub captcha_id: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::callback_url_opt)]
     pub callback_url: Option<String>,
+    /// Overridden by a `terminal` header.
+    #[schema(schema_with = crate::openapi::fields::terminal_opt)]
     pub terminal: Option<String>,
 }
 
@@ -65,13 +70,16 @@ pub async fn start_session(
 /// Password sign-in with an image captcha.
 #[utoipa::path(
     tag = "accounts",
+    params(crate::openapi::TerminalHeader),
     request_body(content((SigninRequest = "application/json"), (SigninRequest = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The token", body = crate::openapi::EnvelopeString),
         (status = 400, description = "invalid_params, captcha_invalid, callback_not_registered", body = crate::openapi::ErrorEnvelope),
         (status = 401, description = "credentials_invalid", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "account_disabled", body = crate::openapi::ErrorEnvelope),
-        (status = 429, description = "rate_limited", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 429, description = "rate_limited: the account is locked after repeated failures, or the client IP made too many failed sign-ins", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down, or password checks are queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[post("/users/signin")]
@@ -100,21 +108,31 @@ pub async fn signin_with_password(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CodeSigninRequest {
+    #[schema(schema_with = crate::openapi::fields::number, required = true)]
     pub number: Option<String>,
+    /// A code sent with purpose `signin` (or none); a wrong one is 400 `verify_code_invalid`.
+    #[schema(schema_with = crate::openapi::fields::code, required = true)]
     pub verify_code: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::callback_url_opt)]
     pub callback_url: Option<String>,
+    /// Overridden by a `terminal` header.
+    #[schema(schema_with = crate::openapi::fields::terminal_opt)]
     pub terminal: Option<String>,
 }
 
 /// Sign-in with a verification code sent to the number.
 #[utoipa::path(
     tag = "accounts",
+    params(crate::openapi::TerminalHeader),
     request_body(content((CodeSigninRequest = "application/json"), (CodeSigninRequest = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The token", body = crate::openapi::EnvelopeString),
         (status = 400, description = "invalid_params, verify_code_invalid, callback_not_registered", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "account_disabled", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "account_not_found (the code is used up)", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 429, description = "rate_limited: the client IP made too many failed sign-ins", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[post("/users/verify_code_sign_in")]
@@ -140,11 +158,13 @@ pub async fn signin_with_code(
 /// Ends the token's session.
 #[utoipa::path(
     tag = "accounts",
-    params(crate::tokens::routes::TokenParam),
-    security((), ("bearer" = [])),
+    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "Signed out", body = crate::openapi::EnvelopeNull),
-        (status = 401, description = "token_*", body = crate::openapi::ErrorEnvelope),
+        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
+        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
+        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
+        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
     )
 )]
 #[patch("/users/signout")]
