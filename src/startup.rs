@@ -87,6 +87,7 @@ impl Application {
         store.spawn_janitor();
         let state = web::Data::new(AppState::new(settings, db, store, tokens, word_info)?);
         crate::logout::spawn_worker(state.clone());
+        state.dummy_hash.warm(&state);
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
         let doc = web::Data::new(ApiDocument::default());

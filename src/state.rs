@@ -1,7 +1,6 @@
 //! What every handler shares.
 
 use ipnet::IpNet;
-use tokio::sync::OnceCell;
 
 use crate::blocking::Lanes;
 use crate::config::Settings;
@@ -24,7 +23,8 @@ pub struct AppState {
     pub word_info: crate::multiterminal::wordinfo::WordInfoKeys,
     /// E-mail delivery, when `GATEHOUSE_SMTP_URL` is set.
     pub mailer: Option<crate::codes::mail::Mailer>,
-    dummy_hash: OnceCell<String>,
+    /// What a password check compares when there is no real hash.
+    pub dummy_hash: crate::accounts::passwords::DummyHash,
 }
 
 impl AppState {
@@ -52,7 +52,7 @@ impl AppState {
             logout_wakeup: crate::logout::Wakeup::default(),
             mailer,
             word_info,
-            dummy_hash: OnceCell::new(),
+            dummy_hash: Default::default(),
         })
     }
 
@@ -68,21 +68,5 @@ impl AppState {
             .build()
             .map_err(|e| ApiError::Unavailable(format!("outbound HTTP client: {e}")))?;
         Ok(self.http.get_or_init(|| client))
-    }
-
-    /// A bcrypt hash of the configured cost that no password matches, computed on first use
-    /// (not at start-up, which must stay fast).
-    pub async fn dummy_hash(&self) -> ApiResult<String> {
-        let cost = self.settings.bcrypt_cost;
-        let bcrypt = self.lanes.bcrypt.clone();
-        self.dummy_hash
-            .get_or_try_init(|| async move {
-                bcrypt
-                    .run(move || bcrypt::hash(uuid::Uuid::new_v4().to_string(), cost))
-                    .await?
-                    .map_err(|e| ApiError::Internal(format!("bcrypt: {e}")))
-            })
-            .await
-            .cloned()
     }
 }

@@ -96,6 +96,9 @@ impl<'a> Attempt<'a> {
 }
 
 /// Checks `password` against `stored` under the account's and the client's failure limits.
+/// Each step refuses before the next costs anything: the limits' slots first (a locked account
+/// is 429 without waiting for bcrypt), then a place in the bcrypt lane (a full queue is 503
+/// with `Retry-After`, at once), then bcrypt.
 async fn limited_verify(
     state: &AppState,
     account: String,
@@ -106,7 +109,14 @@ async fn limited_verify(
     let ip_max = i64::from(state.settings.signin_limit_per_ip);
     let limits = [(account.clone(), ACCOUNT_FAILURES), (ip_key(ip), ip_max)];
     let attempt = Attempt::reserve(state, &limits).await?;
-    match passwords::verify(state, stored, password).await {
+    let place = match state.lanes.bcrypt.admit() {
+        Ok(place) => place,
+        Err(err) => {
+            attempt.give_back().await;
+            return Err(err);
+        }
+    };
+    match passwords::verify(state, place, stored, password).await {
         Ok(true) => {
             attempt.give_back().await;
             Ok(true)

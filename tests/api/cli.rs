@@ -746,6 +746,15 @@ fn bad_configuration_names_the_variable() {
             &[("GATEHOUSE_PUBLIC_URL", "https://sso.example")],
             "GATEHOUSE_SMS_PROVIDER",
         ),
+        // An unknown provider never falls back to writing codes to the log.
+        (
+            &[("GATEHOUSE_SMS_PROVIDER", "carrier-pigeon")],
+            "GATEHOUSE_SMS_PROVIDER",
+        ),
+        (
+            &[("GATEHOUSE_PUBLIC_URL", "HTTPS://SSO.Example")],
+            "GATEHOUSE_SMS_PROVIDER",
+        ),
         (
             &[
                 ("GATEHOUSE_PUBLIC_URL", "https://sso.example"),

@@ -47,15 +47,16 @@ both_backends_with! {
         let mut storm = Vec::new();
         for i in 0..100 {
             let (captcha_id, answer) = app.captcha().await;
-            let req = app.client.post(app.url("/users/signin")).json(&json!({
+            let attempt = json!({
                 "number": format!("1390013{i:04}"), "pwd": "Wrong-Password-1",
                 "captcha_id": captcha_id, "client_code": answer
-            }));
+            });
+            let req = app.client.post(app.url("/users/signin")).json(&attempt);
             storm.push(async move {
                 let res = req.send().await.unwrap();
                 let retry_after = res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
                 let (status, body) = into_parts(res).await;
-                (status, body, retry_after)
+                (status, body, retry_after, attempt)
             });
         }
         let storm = tokio::spawn(join_all(storm));
@@ -74,17 +75,25 @@ both_backends_with! {
         }
         let answers = storm.await.unwrap();
         // Past the queue limit a sign-in is refused at once, with a time to come back.
-        let busy: Vec<_> = answers.iter().filter(|(s, _, _)| *s == 503).collect();
+        let busy: Vec<_> = answers.iter().filter(|(s, ..)| *s == 503).collect();
         assert!(!busy.is_empty(), "nothing was refused by the bcrypt queue limit");
-        for (_, body, retry_after) in &busy {
+        for (_, body, retry_after, _) in &busy {
             assert_eq!(body["data"]["error"], "unavailable", "{body}");
             let secs: u64 = retry_after.as_deref().expect("Retry-After").parse().unwrap();
             assert!(secs >= 1);
             assert_eq!(body["data"]["retry_after"], secs);
         }
-        for (status, body, _) in &answers {
+        for (status, body, ..) in &answers {
             assert!(matches!(*status, 401 | 503), "{status} {body}");
         }
+        // A refused attempt took no slot of the limits: the same account may try again.
+        let (_, _, _, attempt) = busy[0];
+        let (id, answer) = app.captcha().await;
+        let mut retry = attempt.clone();
+        retry["captcha_id"] = json!(id);
+        retry["client_code"] = json!(answer);
+        let (status, body) = app.post("/users/signin", retry).await;
+        assert_error(status, &body, 401, "credentials_invalid");
     }
 }
 
