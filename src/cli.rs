@@ -82,8 +82,15 @@ pub struct ClientAdd {
     pub callbacks: Vec<String>,
     #[arg(long)]
     pub logout_url: Option<String>,
-    #[arg(long, default_value = "token", value_parser = ["token", "ticket"])]
-    pub mode: String,
+    #[arg(long, default_value = "token", value_parser = mode_parser())]
+    pub mode: crate::partners::ClientMode,
+}
+
+/// The modes by name, listed in `--help` and in the error for an unknown one.
+fn mode_parser() -> impl clap::builder::TypedValueParser<Value = crate::partners::ClientMode> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(crate::partners::ClientMode::NAMES)
+        .try_map(|name| name.parse::<crate::partners::ClientMode>())
 }
 
 fn init_tracing() {

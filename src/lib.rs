@@ -16,7 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod health;
 pub mod http;
-pub mod logout;
+pub mod mail;
 pub mod multiterminal;
 pub mod openapi;
 pub mod pages;

@@ -86,8 +86,8 @@ impl Application {
         };
         store.spawn_janitor();
         let state = web::Data::new(AppState::new(settings, db, store, tokens, word_info)?);
-        crate::logout::spawn_worker(state.clone());
-        state.dummy_hash.warm(&state);
+        crate::partners::logout::spawn_worker(state.clone(), state.logout_wakeup.clone());
+        crate::accounts::passwords::warm_dummy(&state);
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
         let doc = web::Data::new(ApiDocument::default());

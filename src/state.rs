@@ -19,12 +19,14 @@ pub struct AppState {
     /// Outbound HTTP (WeChat, SMS vendors, partners' logout URLs), made on first use: loading
     /// the TLS trust roots is work an instance that never calls out should not pay for.
     http: std::sync::OnceLock<reqwest::Client>,
-    pub logout_wakeup: crate::logout::Wakeup,
+    /// Notified when ended sessions queue back-channel logouts, so the delivery worker (handed
+    /// a clone at start-up) need not poll for them.
+    pub logout_wakeup: std::sync::Arc<tokio::sync::Notify>,
     pub word_info: crate::multiterminal::wordinfo::WordInfoKeys,
     /// E-mail delivery, when `GATEHOUSE_SMTP_URL` is set.
-    pub mailer: Option<crate::codes::mail::Mailer>,
+    pub mailer: Option<crate::mail::Mailer>,
     /// What a password check compares when there is no real hash.
-    pub dummy_hash: crate::accounts::passwords::DummyHash,
+    pub dummy_hash: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 impl AppState {
@@ -37,7 +39,7 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let proxies = settings.proxies()?;
         let mailer = match (&settings.smtp_url, &settings.mail_from) {
-            (Some(url), Some(from)) => Some(crate::codes::mail::Mailer::new(url, from)?),
+            (Some(url), Some(from)) => Some(crate::mail::Mailer::new(url, from)?),
             _ => None,
         };
         let lanes = Lanes::for_this_machine(settings.bcrypt_queue as usize);
@@ -49,7 +51,7 @@ impl AppState {
             tokens,
             proxies,
             http: std::sync::OnceLock::new(),
-            logout_wakeup: crate::logout::Wakeup::default(),
+            logout_wakeup: Default::default(),
             mailer,
             word_info,
             dummy_hash: Default::default(),

@@ -11,6 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 pub use model::{UserRow, UserView};
 
+#[tracing::instrument(skip(state))]
 pub async fn load(state: &AppState, id: &str) -> ApiResult<Option<UserRow>> {
     let id = id.to_owned();
     state

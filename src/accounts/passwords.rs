@@ -1,7 +1,7 @@
 //! Hashing and checking passwords in the bcrypt lane, in constant-ish time whether or not the
 //! account exists.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use crate::blocking::Admission;
 use crate::domain::Password;
@@ -21,33 +21,26 @@ pub async fn hash(state: &AppState, password: &Password) -> ApiResult<String> {
 }
 
 /// A bcrypt hash of the configured cost that no password matches, checked instead of a real
-/// one when there is none, so the answer takes as long either way. Made in the bcrypt lane
-/// soon after start (`warm`), or by the first check that needs it.
-#[derive(Clone, Default)]
-pub struct DummyHash(Arc<OnceLock<String>>);
+/// one when there is none, so the answer takes as long either way. Kept in
+/// `AppState::dummy_hash`; made in the bcrypt lane soon after start ([`warm_dummy`]), or by
+/// the first check that needs it.
+fn dummy(cell: &OnceLock<String>, cost: u32) -> String {
+    cell.get_or_init(|| bcrypt::hash(uuid::Uuid::new_v4().to_string(), cost).unwrap_or_default())
+        .clone()
+}
 
-impl DummyHash {
-    fn get(&self, cost: u32) -> String {
-        self.0
-            .get_or_init(|| {
-                bcrypt::hash(uuid::Uuid::new_v4().to_string(), cost).unwrap_or_default()
-            })
-            .clone()
-    }
-
-    /// Computes the hash in the background, off the start-up path.
-    pub fn warm(&self, state: &AppState) {
-        let (dummy, cost, lane) = (
-            self.clone(),
-            state.settings.bcrypt_cost,
-            state.lanes.bcrypt.clone(),
-        );
-        tokio::spawn(async move {
-            if let Err(err) = lane.run(move || drop(dummy.get(cost))).await {
-                tracing::debug!(%err, "dummy hash left for the first check");
-            }
-        });
-    }
+/// Computes the dummy hash in the background, off the start-up path.
+pub fn warm_dummy(state: &AppState) {
+    let (cell, cost, lane) = (
+        state.dummy_hash.clone(),
+        state.settings.bcrypt_cost,
+        state.lanes.bcrypt.clone(),
+    );
+    tokio::spawn(async move {
+        if let Err(err) = lane.run(move || drop(dummy(&cell, cost))).await {
+            tracing::debug!(%err, "dummy hash left for the first check");
+        }
+    });
 }
 
 /// True only when `stored` is a hash and `raw` matches it, checked on the bcrypt worker
@@ -68,10 +61,10 @@ pub async fn verify(
     } else {
         "\u{0}never-matches".to_owned()
     };
-    let (dummy, cost) = (state.dummy_hash.clone(), state.settings.bcrypt_cost);
+    let (cell, cost) = (state.dummy_hash.clone(), state.settings.bcrypt_cost);
     let ok = place
         .run(move || {
-            let hash = stored.unwrap_or_else(|| dummy.get(cost));
+            let hash = stored.unwrap_or_else(|| dummy(&cell, cost));
             bcrypt::verify(candidate, &hash).unwrap_or(false)
         })
         .await?;

@@ -9,6 +9,7 @@ use crate::state::AppState;
 
 /// Creates an account after proving the number with a code (`None` only where the operator
 /// allows registration without one).
+#[tracing::instrument(skip_all)]
 pub async fn create_account(
     state: &AppState,
     number: Number,
@@ -55,6 +56,7 @@ pub async fn create_account(
 }
 
 /// Sets a new password with a code sent to the number; every session of the account ends.
+#[tracing::instrument(skip_all)]
 pub async fn reset_password(
     state: &AppState,
     number: Number,
@@ -91,6 +93,7 @@ pub async fn reset_password(
 
 /// Changes a signed-in person's password (the old one is checked under the sign-in lockout);
 /// their other sessions end.
+#[tracing::instrument(skip_all)]
 pub async fn change_password(
     state: &AppState,
     user_id: &str,

@@ -133,6 +133,7 @@ async fn limited_verify(
 }
 
 /// Password sign-in: the active account whose password this is, or why not.
+#[tracing::instrument(skip_all)]
 pub async fn check_password(
     state: &AppState,
     number: &Number,
@@ -160,6 +161,7 @@ pub async fn check_password(
 
 /// A signed-in person re-entering their password (password change, account deletion): the
 /// same lockout as sign-in, so a stolen session cannot be used to guess the password.
+#[tracing::instrument(skip_all)]
 pub async fn confirm_password(
     state: &AppState,
     user: &UserRow,
@@ -183,6 +185,7 @@ pub async fn clear_lockout(state: &AppState, user: &UserRow, number: &Number) ->
 
 /// Code sign-in: the client's failure slot is taken before the code is compared, the code is
 /// used up, then the account must exist and be active.
+#[tracing::instrument(skip_all)]
 pub async fn check_code(
     state: &AppState,
     number: &Number,

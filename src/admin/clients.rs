@@ -1,14 +1,13 @@
 use actix_web::{HttpResponse, delete, get, post, put, web};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::Operator;
-use crate::db::schema::clients;
 use crate::error::{ApiError, ApiResult};
 use crate::http::envelope;
 use crate::http::input::{Input, Required};
+use crate::partners::ClientMode;
 use crate::partners::{self, ClientRow, ClientView, NewClient};
 use crate::state::AppState;
 
@@ -64,11 +63,16 @@ fn validated(p: ClientRequest) -> ApiResult<(NewClient, bool)> {
         required.take("callbacks", None);
     }
     required.finish()?;
+    // Checked after the other fields, as the contract lists them.
+    let mode = match p.mode.as_deref() {
+        None => Ok(ClientMode::default()),
+        Some(name) => name.parse::<ClientMode>(),
+    };
     let new = NewClient {
         name,
         callbacks,
         logout_url: p.logout_url,
-        mode: p.mode.unwrap_or_else(|| "token".into()),
+        mode: mode.clone().unwrap_or_default(),
     }
     .validate()
     .map_err(|e| {
@@ -76,10 +80,10 @@ fn validated(p: ClientRequest) -> ApiResult<(NewClient, bool)> {
             partners::ClientError::Name => "name",
             partners::ClientError::Callback(..) | partners::ClientError::NoCallback => "callbacks",
             partners::ClientError::LogoutUrl => "logout_url",
-            partners::ClientError::Mode => "mode",
         };
         ApiError::field(field, &e.to_string())
     })?;
+    mode.map_err(|e| ApiError::field("mode", &e.to_string()))?;
     let enabled = match p.enabled {
         None => true,
         Some(Value::Bool(b)) => b,
@@ -217,19 +221,13 @@ pub async fn update(state: &AppState, id: String, p: ClientRequest) -> ApiResult
     row.callbacks =
         serde_json::to_string(&new.callbacks).map_err(|e| ApiError::Internal(e.to_string()))?;
     row.logout_url = new.logout_url;
-    row.mode = new.mode;
+    row.set_mode(new.mode);
     row.enabled = enabled;
     row.updated_at = crate::db::now();
     let saved = row.clone();
     state
         .db
-        .run(move |conn| {
-            diesel::update(clients::table.find(&row.client_id))
-                .set(&row)
-                .execute(conn)
-                .map(|_| ())
-                .map_err(ApiError::from)
-        })
+        .run(move |conn| partners::save(conn, &row).map_err(ApiError::from))
         .await?;
     Ok(ClientView::from(&saved))
 }
@@ -257,13 +255,9 @@ pub async fn delete_client(
     let id = path.into_inner();
     let removed = state
         .db
-        .run(move |conn| {
-            diesel::delete(clients::table.find(id))
-                .execute(conn)
-                .map_err(ApiError::from)
-        })
+        .run(move |conn| partners::delete(conn, &id).map_err(ApiError::from))
         .await?;
-    if removed == 0 {
+    if !removed {
         return Err(ApiError::NotFound);
     }
     Ok(envelope::ok(()))
@@ -295,25 +289,15 @@ pub async fn rotate_secret(
 /// Replaces a partner's secret; the old one stops working at once.
 pub async fn rotate(state: &AppState, id: String) -> ApiResult<ClientWithSecret> {
     let mut row = find(state, id).await?;
-    let secret = partners::new_secret();
-    row.secret_hash = partners::hash_secret(&secret);
-    row.updated_at = crate::db::now();
-    let saved = row.clone();
-    state
+    let (row, secret) = state
         .db
         .run(move |conn| {
-            diesel::update(clients::table.find(&row.client_id))
-                .set((
-                    clients::secret_hash.eq(&row.secret_hash),
-                    clients::updated_at.eq(row.updated_at),
-                ))
-                .execute(conn)
-                .map(|_| ())
-                .map_err(ApiError::from)
+            let secret = partners::rotate_secret(conn, &mut row)?;
+            Ok((row, secret))
         })
         .await?;
     Ok(ClientWithSecret {
-        client: ClientView::from(&saved),
+        client: ClientView::from(&row),
         client_secret: secret,
     })
 }

@@ -1,5 +1,4 @@
 use actix_web::{HttpResponse, get, patch, post, web};
-use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -7,11 +6,10 @@ use crate::accounts::model::{self, ROLE_ADMIN, ROLE_USER, STATUS_ACTIVE, STATUS_
 use crate::accounts::{UserView, load};
 use crate::admin::page_params;
 use crate::auth::Operator;
-use crate::db::schema::logout_deliveries;
 use crate::error::{ApiError, ApiResult};
 use crate::http::envelope;
 use crate::http::input::Input;
-use crate::logout::{DeliveryRow, DeliveryView};
+use crate::partners::logout::DeliveryView;
 use crate::sessions::{self, EndReason, Which};
 use crate::state::AppState;
 
@@ -167,19 +165,7 @@ pub async fn deliveries(
     let (page, limit) = page_params(p.page.as_deref(), p.limit.as_deref())?;
     let (rows, total) = state
         .db
-        .run(move |conn| {
-            let total: i64 = logout_deliveries::table.count().get_result(conn)?;
-            let rows: Vec<DeliveryRow> = logout_deliveries::table
-                .order((
-                    logout_deliveries::created_at.desc(),
-                    logout_deliveries::id.asc(),
-                ))
-                .limit(limit)
-                .offset((page - 1) * limit)
-                .select(DeliveryRow::as_select())
-                .load(conn)?;
-            Ok((rows, total))
-        })
+        .run(move |conn| Ok(crate::partners::logout::recent(conn, page, limit)?))
         .await?;
     let views: Vec<DeliveryView> = rows.iter().map(DeliveryView::from).collect();
     Ok(envelope::list(views, total.max(0) as u64))

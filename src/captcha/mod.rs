@@ -57,6 +57,7 @@ pub async fn create_image(state: &AppState) -> ApiResult<(String, String, Vec<u8
 }
 
 /// Checks an answer, consuming the captcha whether or not it was right.
+#[tracing::instrument(skip_all)]
 pub async fn check(state: &AppState, id: &str, answer: &str) -> ApiResult<()> {
     if id.len() > 64 || id.is_empty() {
         return Err(ApiError::CaptchaInvalid);

@@ -16,6 +16,7 @@ use crate::state::AppState;
 
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
+#[tracing::instrument(skip_all)]
 pub async fn deliver(
     state: &AppState,
     number: &Number,

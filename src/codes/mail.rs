@@ -1,18 +1,14 @@
-//! E-mail delivery over SMTP (`smtp://` plain or STARTTLS with `?tls=required`, `smtps://`
-//! implicit TLS, optional `user:pass@`), text and HTML bodies from templates in the request's
-//! language. A send that fails or takes over 5 s is `unavailable` to the caller.
-
-use std::time::Duration;
+//! The e-mail that carries a code: text and HTML bodies from templates in the request's
+//! language, sent through the SMTP transport of `crate::mail`.
 
 use askama::Template;
+use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::codes::{Purpose, TTL};
 use crate::error::{ApiError, ApiResult};
 use crate::http::lang::Lang;
-
-const TIMEOUT: Duration = Duration::from_secs(5);
+pub use crate::mail::Mailer;
 
 #[derive(Template)]
 #[template(path = "mail/code.txt")]
@@ -36,12 +32,6 @@ struct CodeHtml<'a> {
     ignore: &'a str,
 }
 
-#[derive(Clone)]
-pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
-}
-
 fn purpose_text(purpose: Option<Purpose>, lang: Lang) -> &'static str {
     match (purpose, lang) {
         (Some(Purpose::Signup), Lang::Zh) => "注册",
@@ -58,27 +48,6 @@ fn purpose_text(purpose: Option<Purpose>, lang: Lang) -> &'static str {
 }
 
 impl Mailer {
-    /// Checks the settings without opening anything (no runtime needed).
-    pub fn check(url: &str, from: &str) -> anyhow::Result<()> {
-        AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| anyhow::anyhow!("GATEHOUSE_SMTP_URL: {e}"))?;
-        from.parse::<Mailbox>()
-            .map_err(|e| anyhow::anyhow!("GATEHOUSE_MAIL_FROM: {e}"))?;
-        Ok(())
-    }
-
-    /// Builds the pooled transport; must run inside the Tokio runtime.
-    pub fn new(url: &str, from: &str) -> anyhow::Result<Self> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| anyhow::anyhow!("GATEHOUSE_SMTP_URL: {e}"))?
-            .timeout(Some(TIMEOUT))
-            .build();
-        let from: Mailbox = from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("GATEHOUSE_MAIL_FROM: {e}"))?;
-        Ok(Mailer { transport, from })
-    }
-
     /// The message for a code, in `lang`: subject and body say what it is for and how long it
     /// is valid.
     pub fn message(
@@ -132,19 +101,11 @@ impl Mailer {
             .parse()
             .map_err(|_| ApiError::field("number", "not a deliverable e-mail address"))?;
         Message::builder()
-            .from(self.from.clone())
+            .from(self.from().clone())
             .to(to)
             .subject(subject)
             .multipart(MultiPart::alternative_plain_html(text, html))
             .map_err(|e| ApiError::Internal(format!("mail: {e}")))
-    }
-
-    pub async fn send(&self, message: Message) -> ApiResult<()> {
-        match tokio::time::timeout(TIMEOUT, self.transport.send(message)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(ApiError::Unavailable(format!("SMTP: {e}"))),
-            Err(_) => Err(ApiError::Unavailable("SMTP: timed out".into())),
-        }
     }
 }
 

@@ -89,6 +89,7 @@ struct Taken {
 /// Sends a fresh code, or explains which limit stops it. Each limit's slot is taken before
 /// anything is sent (and before the captcha it may call for is judged), so concurrent requests
 /// cannot outrun any of them; a send that does not happen gives its slots back.
+#[tracing::instrument(skip_all)]
 pub async fn send(
     state: &AppState,
     number: &Number,
@@ -238,6 +239,7 @@ async fn undo(state: &AppState, taken: &Taken) {
 }
 
 /// Checks and consumes a code for `number`. `purpose` is what the caller wants to do.
+#[tracing::instrument(skip_all)]
 pub async fn verify(
     state: &AppState,
     number: &Number,

@@ -99,7 +99,6 @@ pub type Pool = r2d2::Pool<Manager>;
 pub struct Db {
     pool: Pool,
     permits: Arc<Semaphore>,
-    backend: Backend,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,12 +141,7 @@ impl Db {
         Ok(Db {
             pool,
             permits: Arc::new(Semaphore::new(size as usize)),
-            backend,
         })
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// Applies pending migrations; on PostgreSQL under an advisory lock so instances starting
@@ -173,6 +167,7 @@ impl Db {
     }
 
     /// Runs `f` with a pooled connection on the blocking pool.
+    #[tracing::instrument(level = "debug", name = "db", skip_all)]
     pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,

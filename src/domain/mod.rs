@@ -2,8 +2,10 @@
 
 pub mod number;
 pub mod password;
+pub mod terminal;
 pub mod username;
 
 pub use number::Number;
 pub use password::Password;
+pub use terminal::{TERMINALS, Terminal};
 pub use username::Username;

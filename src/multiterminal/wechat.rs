@@ -23,6 +23,7 @@ pub struct Identity {
     pub unionid: Option<String>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn code_to_session(state: &AppState, code: &str) -> ApiResult<Identity> {
     let settings = &state.settings;
     let (Some(appid), Some(secret)) = (&settings.wechat_appid, &settings.wechat_secret) else {

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::accounts::{UserRow, load_self, registration};
 use crate::error::ApiError;
 use crate::pages::{self, Texts, i18n};
+use crate::partners;
 use crate::sessions::{self, EndReason, Which};
 use crate::state::AppState;
 
@@ -47,20 +48,30 @@ async fn show(
         Ok(u) => u,
         Err(_) => return pages::redirect(state, StatusCode::SEE_OTHER, "/login").finish(),
     };
-    let lines = match sessions::live_of_user(state, &user_id).await {
-        Ok(list) => list
+    let listed = match sessions::live_of_user(state, &user_id).await {
+        Ok(list) => partners::names(state).await.map(|names| (list, names)),
+        Err(err) => Err(err),
+    };
+    let lines = match listed {
+        Ok((list, names)) => list
             .into_iter()
-            .map(|(s, systems)| SessionLine {
-                current: s.id == sid,
-                created_at: crate::accounts::model::rfc3339(s.created_at),
-                terminal: s.terminal,
-                user_agent: s.user_agent,
-                systems: if systems.is_empty() {
-                    t.none.to_owned()
-                } else {
-                    systems.join(", ")
-                },
-                id: s.id,
+            .map(|(s, clients)| {
+                let systems: Vec<&str> = clients
+                    .iter()
+                    .filter_map(|id| names.get(id).map(String::as_str))
+                    .collect();
+                SessionLine {
+                    current: s.id == sid,
+                    created_at: crate::accounts::model::rfc3339(s.created_at),
+                    terminal: s.terminal,
+                    user_agent: s.user_agent,
+                    systems: if systems.is_empty() {
+                        t.none.to_owned()
+                    } else {
+                        systems.join(", ")
+                    },
+                    id: s.id,
+                }
             })
             .collect(),
         Err(err) => {

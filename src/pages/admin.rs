@@ -5,7 +5,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -13,11 +12,10 @@ use crate::accounts::list::ListQuery;
 use crate::accounts::{UserView, load_self};
 use crate::admin::clients::{self, ClientRequest};
 use crate::admin::users::{self, UserPatch};
-use crate::db::schema::logout_deliveries;
 use crate::error::{ApiError, ApiResult};
-use crate::logout::{DeliveryRow, DeliveryView};
 use crate::pages::{self, Texts, i18n};
-use crate::partners::{self, ClientView};
+use crate::partners::logout::DeliveryView;
+use crate::partners::{self, ClientMode, ClientView};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -26,6 +24,8 @@ pub struct AdminPage<'a> {
     pub t: &'static Texts,
     pub csrf: &'a str,
     pub clients: Vec<ClientView>,
+    /// Every mode a partner can be switched to.
+    pub modes: &'static [ClientMode],
     pub users: Vec<UserView>,
     pub deliveries: Vec<DeliveryView>,
     pub q: &'a str,
@@ -75,16 +75,9 @@ async fn data(
         .db
         .run(move |conn| query.run(conn).map_err(ApiError::from))
         .await?;
-    let deliveries: Vec<DeliveryRow> = state
+    let (deliveries, _) = state
         .db
-        .run(|conn| {
-            logout_deliveries::table
-                .order(logout_deliveries::created_at.desc())
-                .limit(50)
-                .select(DeliveryRow::as_select())
-                .load(conn)
-                .map_err(ApiError::from)
-        })
+        .run(|conn| Ok(crate::partners::logout::recent(conn, 1, 50)?))
         .await?;
     Ok((
         clients.iter().map(ClientView::from).collect(),
@@ -117,6 +110,7 @@ async fn show(
             t: i18n::texts(req),
             csrf: &csrf,
             clients,
+            modes: &ClientMode::ALL,
             users,
             deliveries,
             q,

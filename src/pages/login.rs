@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
 use crate::http::redirect::Location;
 use crate::pages::{self, Texts, i18n};
-use crate::partners::{self, ClientRow, Registered, tickets};
+use crate::partners::{self, ClientMode, ClientRow, Registered, tickets};
 use crate::sessions::{self, EndReason, NewSession, Which};
 use crate::state::AppState;
 
@@ -68,13 +68,16 @@ async fn back_to_partner(
     client: &ClientRow,
     url: &Registered,
 ) -> ApiResult<Location> {
-    Ok(if client.mode == "ticket" {
-        let (token, _) = sessions::issue_in(state, sid, Some(&client.client_id), false).await?;
-        let ticket = tickets::issue(state, &client.client_id, &token).await?;
-        url.location_with("ticket", &ticket)
-    } else {
-        let (token, _) = sessions::issue_in(state, sid, Some(&client.client_id), true).await?;
-        url.location_with("token", &token)
+    Ok(match client.mode() {
+        ClientMode::Ticket => {
+            let (token, _) = sessions::issue_in(state, sid, Some(&client.client_id), false).await?;
+            let ticket = tickets::issue(state, &client.client_id, &token).await?;
+            url.location_with("ticket", &ticket)
+        }
+        ClientMode::Token => {
+            let (token, _) = sessions::issue_in(state, sid, Some(&client.client_id), true).await?;
+            url.location_with("token", &token)
+        }
     })
 }
 

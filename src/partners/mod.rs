@@ -2,7 +2,11 @@
 //! `callback_url`.
 
 pub mod callback;
+pub mod logout;
+mod mode;
 pub mod tickets;
+
+use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,6 +23,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::redirect::Location;
 use crate::state::AppState;
 pub use callback::{CallbackRule, CallbackUrl};
+pub use mode::{ClientMode, UnknownMode};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = clients, treat_none_as_null = true)]
@@ -28,7 +33,8 @@ pub struct ClientRow {
     /// JSON array of rule strings.
     pub callbacks: String,
     pub logout_url: Option<String>,
-    pub mode: String,
+    /// A `ClientMode`'s name: read it through [`ClientRow::mode`].
+    mode: String,
     pub secret_hash: String,
     pub enabled: bool,
     pub created_at: NaiveDateTime,
@@ -36,6 +42,14 @@ pub struct ClientRow {
 }
 
 impl ClientRow {
+    pub fn mode(&self) -> ClientMode {
+        ClientMode::from_stored(&self.mode)
+    }
+
+    pub fn set_mode(&mut self, mode: ClientMode) {
+        self.mode = mode.as_str().to_owned();
+    }
+
     pub fn rules(&self) -> Vec<CallbackRule> {
         serde_json::from_str::<Vec<String>>(&self.callbacks)
             .unwrap_or_default()
@@ -64,7 +78,7 @@ pub struct ClientView {
     pub name: String,
     pub callbacks: Vec<String>,
     pub logout_url: Option<String>,
-    pub mode: String,
+    pub mode: ClientMode,
     pub enabled: bool,
     pub created_at: String,
 }
@@ -76,7 +90,7 @@ impl From<&ClientRow> for ClientView {
             name: c.name.clone(),
             callbacks: serde_json::from_str(&c.callbacks).unwrap_or_default(),
             logout_url: c.logout_url.clone(),
-            mode: c.mode.clone(),
+            mode: c.mode(),
             enabled: c.enabled,
             created_at: crate::accounts::model::rfc3339(c.created_at),
         }
@@ -100,7 +114,7 @@ pub struct NewClient {
     pub name: String,
     pub callbacks: Vec<String>,
     pub logout_url: Option<String>,
-    pub mode: String,
+    pub mode: ClientMode,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,8 +127,6 @@ pub enum ClientError {
     NoCallback,
     #[error("logout_url: must be an absolute http(s) URL without credentials or fragment")]
     LogoutUrl,
-    #[error("mode: must be `token` or `ticket`")]
-    Mode,
 }
 
 impl NewClient {
@@ -141,9 +153,6 @@ impl NewClient {
         {
             return Err(ClientError::LogoutUrl);
         }
-        if !matches!(self.mode.as_str(), "token" | "ticket") {
-            return Err(ClientError::Mode);
-        }
         Ok(self)
     }
 }
@@ -162,7 +171,7 @@ pub fn insert(conn: &mut DbConnection, new: NewClient) -> QueryResult<(ClientRow
         name: new.name,
         callbacks: serde_json::to_string(&new.callbacks).unwrap_or_else(|_| "[]".into()),
         logout_url: new.logout_url,
-        mode: new.mode,
+        mode: new.mode.as_str().to_owned(),
         secret_hash: hash_secret(&secret),
         enabled: true,
         created_at: now,
@@ -174,11 +183,50 @@ pub fn insert(conn: &mut DbConnection, new: NewClient) -> QueryResult<(ClientRow
     Ok((row, secret))
 }
 
+/// Writes back an edited partner (its id and creation time unchanged).
+pub fn save(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {
+    diesel::update(clients::table.find(&row.client_id))
+        .set(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Gives a partner a new secret, returned once; only its hash is kept. Writes the secret
+/// alone, so an edit saved at the same moment is not undone.
+pub fn rotate_secret(conn: &mut DbConnection, row: &mut ClientRow) -> QueryResult<String> {
+    let secret = new_secret();
+    row.secret_hash = hash_secret(&secret);
+    row.updated_at = crate::db::now();
+    diesel::update(clients::table.find(&row.client_id))
+        .set((
+            clients::secret_hash.eq(&row.secret_hash),
+            clients::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+    Ok(secret)
+}
+
+/// Removes a partner system; false when there was none with this id.
+pub fn delete(conn: &mut DbConnection, client_id: &str) -> QueryResult<bool> {
+    diesel::delete(clients::table.find(client_id))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
 pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ClientRow>> {
     clients::table
         .order(clients::created_at.asc())
         .select(ClientRow::as_select())
         .load(conn)
+}
+
+/// Every partner's name by its `client_id`, for showing which systems a session reached.
+pub async fn names(state: &AppState) -> ApiResult<HashMap<String, String>> {
+    let rows = state
+        .db
+        .run(|conn| list(conn).map_err(ApiError::from))
+        .await?;
+    Ok(rows.into_iter().map(|c| (c.client_id, c.name)).collect())
 }
 
 /// The partner system with this `client_id`, enabled or not.
@@ -198,6 +246,7 @@ pub async fn by_id(state: &AppState, client_id: &str) -> ApiResult<Option<Client
 }
 
 /// The enabled partner system these client credentials belong to, or `client_auth_failed`.
+#[tracing::instrument(skip_all, fields(client_id = client_id))]
 pub async fn authenticate(state: &AppState, client_id: &str, secret: &str) -> ApiResult<ClientRow> {
     if client_id.len() > 64 || secret.len() > 256 {
         return Err(ApiError::ClientAuthFailed);
@@ -230,6 +279,7 @@ impl Registered {
 }
 
 /// The enabled partner whose rules accept `raw`, or `callback_not_registered`.
+#[tracing::instrument(skip_all)]
 pub async fn for_callback(state: &AppState, raw: &str) -> ApiResult<(ClientRow, Registered)> {
     let url = CallbackUrl::parse(raw).ok_or(ApiError::CallbackNotRegistered)?;
     let rows = state

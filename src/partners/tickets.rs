@@ -20,6 +20,7 @@ fn key(ticket: &str) -> String {
     format!("ticket:{ticket}")
 }
 
+#[tracing::instrument(skip_all, fields(client_id = client_id))]
 pub async fn issue(state: &AppState, client_id: &str, token: &str) -> ApiResult<String> {
     let ticket = format!("ST-{}", super::new_secret());
     let value = serde_json::to_string(&Stored {
@@ -32,6 +33,7 @@ pub async fn issue(state: &AppState, client_id: &str, token: &str) -> ApiResult<
 }
 
 /// Redeems a ticket for `client_id`: single use, whoever presents it.
+#[tracing::instrument(skip_all, fields(client_id = client_id))]
 pub async fn redeem(state: &AppState, ticket: &str, client_id: &str) -> ApiResult<String> {
     if ticket.len() > 128 {
         return Err(ApiError::TokenInvalid);

@@ -1,22 +1,16 @@
 //! The in-process key-value store: sharded maps with per-key expiry, for one instance.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 const SHARDS: usize = 32;
 
-/// Sets are rare (a few per account), strings are the bulk (one per live session): boxing
-/// the set keeps every entry 24 bytes smaller.
 #[derive(Debug)]
 enum Val {
     Str(String),
     Int(i64),
-    // Boxed on purpose (see above): the lint's advice is about a lone collection's
-    // indirection, not an enum's size.
-    #[allow(clippy::box_collection)]
-    Set(Box<HashSet<String>>),
 }
 
 #[derive(Debug)]
@@ -191,39 +185,6 @@ impl MemoryStore {
         Self::live(&mut map, key).map(|e| e.expires.saturating_duration_since(Instant::now()))
     }
 
-    pub fn sadd(&self, key: &str, member: &str, ttl: Duration) {
-        let mut map = self.shard(key);
-        let expires = Instant::now() + ttl;
-        match Self::live(&mut map, key) {
-            Some(Entry {
-                val: Val::Set(set),
-                expires: e,
-            }) => {
-                set.insert(member.to_owned());
-                *e = (*e).max(expires);
-            }
-            _ => {
-                map.insert(
-                    key.to_owned(),
-                    Entry {
-                        val: Val::Set(Box::new(HashSet::from([member.to_owned()]))),
-                        expires,
-                    },
-                );
-            }
-        }
-    }
-
-    pub fn smembers(&self, key: &str) -> Vec<String> {
-        let mut map = self.shard(key);
-        match Self::live(&mut map, key) {
-            Some(Entry {
-                val: Val::Set(set), ..
-            }) => set.iter().cloned().collect(),
-            _ => Vec::new(),
-        }
-    }
-
     /// Drops expired entries; run periodically so keys nobody reads again still go away.
     pub fn purge_expired(&self) -> usize {
         let now = Instant::now();
@@ -332,16 +293,5 @@ mod tests {
         assert!(s.set_nx("k", "a", MIN));
         assert!(!s.set_nx("k", "b", MIN));
         assert_eq!(s.get("k").as_deref(), Some("a"));
-    }
-
-    #[test]
-    fn sets_collect_members() {
-        let s = MemoryStore::default();
-        s.sadd("s", "a", MIN);
-        s.sadd("s", "b", MIN);
-        s.sadd("s", "a", MIN);
-        let mut m = s.smembers("s");
-        m.sort();
-        assert_eq!(m, vec!["a", "b"]);
     }
 }

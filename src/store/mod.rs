@@ -26,6 +26,7 @@ impl Store {
         Store::Memory(MemoryStore::default())
     }
 
+    #[tracing::instrument(level = "debug", name = "store.get", skip_all)]
     pub async fn get(&self, key: &str) -> ApiResult<Option<String>> {
         match self {
             Store::Memory(m) => Ok(m.get(key)),
@@ -34,6 +35,7 @@ impl Store {
     }
 
     /// Two keys in one round trip (the token check's session and revocation marks).
+    #[tracing::instrument(level = "debug", name = "store.get_pair", skip_all)]
     pub async fn get_pair(&self, a: &str, b: &str) -> ApiResult<(Option<String>, Option<String>)> {
         match self {
             Store::Memory(m) => Ok((m.get(a), m.get(b))),
@@ -41,6 +43,7 @@ impl Store {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "store.set", skip_all)]
     pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<()> {
         match self {
             Store::Memory(m) => {
@@ -89,6 +92,7 @@ impl Store {
     /// `Ok(n)` is the slot taken (1-based; the counter is created with `ttl`), `Err(wait)` a
     /// refusal when all `max` slots are held, with the time until the counter expires. Of any
     /// number of concurrent callers at most `max` get a slot.
+    #[tracing::instrument(level = "debug", name = "store.reserve", skip_all)]
     pub async fn reserve(
         &self,
         key: &str,
@@ -126,23 +130,6 @@ impl Store {
         match self {
             Store::Memory(m) => Ok(m.ttl(key)),
             Store::Redis(r) => r.ttl(key).await,
-        }
-    }
-
-    pub async fn sadd(&self, key: &str, member: &str, ttl: Duration) -> ApiResult<()> {
-        match self {
-            Store::Memory(m) => {
-                m.sadd(key, member, ttl);
-                Ok(())
-            }
-            Store::Redis(r) => r.sadd(key, member, ttl).await,
-        }
-    }
-
-    pub async fn smembers(&self, key: &str) -> ApiResult<Vec<String>> {
-        match self {
-            Store::Memory(m) => Ok(m.smembers(key)),
-            Store::Redis(r) => r.smembers(key).await,
         }
     }
 

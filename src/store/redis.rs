@@ -66,11 +66,6 @@ if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then
 end
 return 0";
 
-const SADD: &str = r"
-redis.call('SADD', KEYS[1], ARGV[1])
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 1";
-
 impl RedisStore {
     /// Checks the URL; connections are made on first use, so an instance starts (and says
     /// it is not ready) while Redis is down.
@@ -265,26 +260,6 @@ impl RedisStore {
             -1 => Some(Duration::from_secs(3600)),
             n => Some(Duration::from_millis(n.max(0) as u64)),
         })
-    }
-
-    pub async fn sadd(&self, key: &str, member: &str, ttl: Duration) -> ApiResult<()> {
-        let k = self.key(key);
-        let m = member.to_owned();
-        self.with(|mut c| async move {
-            Script::new(SADD)
-                .key(k)
-                .arg(m)
-                .arg(ms(ttl))
-                .invoke_async::<i64>(&mut c)
-                .await
-        })
-        .await
-        .map(|_| ())
-    }
-
-    pub async fn smembers(&self, key: &str) -> ApiResult<Vec<String>> {
-        let k = self.key(key);
-        self.with(|mut c| async move { c.smembers(k).await }).await
     }
 
     pub async fn ping(&self) -> bool {

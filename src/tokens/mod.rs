@@ -175,14 +175,6 @@ impl TokenService {
         }
         Ok(claims)
     }
-
-    pub fn ttl_secs(&self) -> i64 {
-        self.ttl_secs
-    }
-
-    pub fn grace_secs(&self) -> i64 {
-        self.grace_secs
-    }
 }
 
 #[cfg(test)]

@@ -391,7 +391,7 @@ impl TestApp {
             name: "Partner".into(),
             callbacks: callbacks.iter().map(|s| s.to_string()).collect(),
             logout_url: None,
-            mode: "token".into(),
+            mode: gatehouse::partners::ClientMode::Token,
         }
         .validate()
         .unwrap();

@@ -10,7 +10,7 @@ use actix_web::http::header::USER_AGENT;
 
 use crate::error::{ApiError, ApiResult};
 
-pub const TERMINALS: &[&str] = &["management", "pc", "mobile", "app", "wechat"];
+use crate::domain::Terminal;
 
 /// The terminal from the `terminal` header or parameter; `pc` when absent. A header that is
 /// not even text (bytes outside visible ASCII) is a wrong terminal, not a missing one.
@@ -22,12 +22,10 @@ pub fn terminal(req: &HttpRequest, param: Option<&str>) -> ApiResult<String> {
         .map(|v| v.to_str().map_err(|_| bad()))
         .transpose()?
         .filter(|v| !v.is_empty());
-    let raw = header.or(param).unwrap_or("pc").to_ascii_lowercase();
-    if TERMINALS.contains(&raw.as_str()) {
-        Ok(raw)
-    } else {
-        Err(bad())
-    }
+    let raw = header.or(param).unwrap_or("pc");
+    raw.parse::<Terminal>()
+        .map(|t| t.as_str().to_owned())
+        .map_err(|_| bad())
 }
 
 pub fn user_agent(req: &HttpRequest) -> String {

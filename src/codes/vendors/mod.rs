@@ -16,6 +16,8 @@
 
 pub mod aliyun;
 pub mod tencent;
+#[cfg(test)]
+mod test_server;
 
 /// Why an SMS vendor did not take a message.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,133 @@
+//! The typed values settings are made of, and the error that names a bad one.
+
+use super::*;
+
+/// A list given as one comma-separated string (as environment variables must) or as an array
+/// (TOML), each entry parsed into its type; a bad entry is an error naming the setting.
+pub(super) fn comma_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: fmt::Display,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    let raw: Vec<String> = match Raw::deserialize(d)? {
+        Raw::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Raw::Many(v) => v,
+    };
+    raw.iter()
+        .map(|item| item.parse().map_err(serde::de::Error::custom))
+        .collect()
+}
+
+pub(super) fn join_list<S: serde::Serializer, T: fmt::Display>(
+    v: &[T],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let joined: Vec<String> = v.iter().map(T::to_string).collect();
+    s.serialize_str(&joined.join(","))
+}
+
+/// How SMS codes leave: parsed once here, so an unknown name stops start-up instead of
+/// falling through to anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    /// Development only: the code is written to the server log.
+    Log,
+    /// POST `{"phone","code","purpose"}` to `GATEHOUSE_SMS_WEBHOOK_URL`.
+    Webhook,
+    Aliyun,
+    Tencent,
+}
+
+impl SmsProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmsProvider::Log => "log",
+            SmsProvider::Webhook => "webhook",
+            SmsProvider::Aliyun => "aliyun",
+            SmsProvider::Tencent => "tencent",
+        }
+    }
+}
+
+impl fmt::Display for SmsProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A configuration problem, always naming the variable at fault.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub variable: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.variable, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub(super) fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable: format!("{ENV_PREFIX}{}", key.to_ascii_uppercase()),
+        problem: problem.into(),
+    }
+}
+
+/// The database selected by the URL; anything else is refused rather than guessed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl fmt::Debug for DatabaseUrl {
+    // PostgreSQL URLs carry passwords; show only the scheme and host part.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => match Url::parse(u) {
+                Ok(url) => write!(
+                    f,
+                    "postgres://{}{}",
+                    url.host_str().unwrap_or(""),
+                    url.path()
+                ),
+                Err(_) => write!(f, "postgres://…"),
+            },
+        }
+    }
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if let Some(rest) = raw.strip_prefix("sqlite://") {
+            let path = rest.split('?').next().unwrap_or("");
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path".into());
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            Url::parse(raw).map_err(|e| format!("not a valid URL: {e}"))?;
+            return Ok(DatabaseUrl::Postgres(raw.to_owned()));
+        }
+        Err("must start with sqlite:// or postgres://".into())
+    }
+}
