@@ -1,0 +1,337 @@
+//! The envelope at its edges: unknown routes and methods, malformed and oversized bodies,
+//! exact keys, languages, list parameters of the wrong shape.
+
+use super::*;
+
+#[tokio::test]
+async fn unknown_routes_are_404_not_found() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    for (method, path) in [
+        (Method::GET, "/nope"),
+        (Method::POST, "/nope"),
+        (Method::GET, "/users/token/extra"),
+        (Method::GET, "/verify_code/x"),
+        (Method::DELETE, "/users/signin/x"),
+        (Method::GET, "/api/users"),
+        (Method::GET, "/%2e%2e/etc/passwd"),
+    ] {
+        let (status, body) = go(app.client.request(method.clone(), app.url(path))).await;
+        expect_error(status, &body, 404, "not_found", &format!("{method} {path}"));
+    }
+}
+
+#[tokio::test]
+async fn known_paths_with_the_wrong_method_are_405_method_not_allowed() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    for (method, path) in [
+        (Method::GET, "/verify_code"),
+        (Method::PUT, "/users/signin"),
+        (Method::DELETE, "/users/signup"),
+        (Method::PUT, "/users/password"),
+        (Method::POST, "/users/verify_code_password"),
+        (Method::PATCH, "/users"),
+        (Method::POST, "/users/token"),
+        (Method::DELETE, "/token"),
+        (Method::POST, "/client_code"),
+        (Method::POST, "/users/00000000-0000-0000-0000-000000000000"),
+    ] {
+        let (status, body) = go(app
+            .client
+            .request(method.clone(), app.url(path))
+            .json(&json!({})))
+        .await;
+        expect_error(
+            status,
+            &body,
+            405,
+            "method_not_allowed",
+            &format!("{method} {path}"),
+        );
+    }
+}
+
+/// Every route that takes a body, with a body that would be valid enough to get past parsing.
+fn write_routes() -> Vec<(Method, &'static str)> {
+    vec![
+        (Method::POST, "/verify_code"),
+        (Method::POST, "/users/signin"),
+        (Method::POST, "/users/verify_code_sign_in"),
+        (Method::POST, "/users/signup"),
+        (Method::PATCH, "/users/password"),
+        (Method::PATCH, "/users/verify_code_password"),
+        (Method::PUT, "/users"),
+        (Method::PATCH, "/users/signout"),
+        (Method::DELETE, "/users"),
+        (Method::POST, "/token"),
+    ]
+}
+
+#[tokio::test]
+async fn malformed_array_and_non_json_bodies_are_invalid_params() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    app.add_client(&[CALLBACK]).await;
+    let (_, token) = app.user("13800138000").await;
+    let before = snapshot(&app).await;
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        ("application/json", b"{".to_vec()),
+        ("application/json", br#"{"number": "1380013800"#.to_vec()),
+        (
+            "application/json",
+            br#"{"number": "13800138000",}"#.to_vec(),
+        ),
+        ("application/json", b"{\"number\": \"\xff\xfe\"}".to_vec()),
+        (
+            "application/json",
+            br#"[{"number": "13800138000"}]"#.to_vec(),
+        ),
+        ("application/json", b"[]".to_vec()),
+        ("application/json", br#""13800138000""#.to_vec()),
+        ("application/json", b"42".to_vec()),
+        ("application/json", b"null".to_vec()),
+        ("text/plain", b"number=13800138000".to_vec()),
+        ("text/plain", br#"{"number": "13800138000"}"#.to_vec()),
+        ("application/xml", b"<number>13800138000</number>".to_vec()),
+        (
+            "multipart/form-data; boundary=x",
+            b"--x\r\n\r\n--x--".to_vec(),
+        ),
+    ];
+    for (method, path) in write_routes() {
+        for (content_type, body) in &bodies {
+            let (status, answer) = go(app
+                .client
+                .request(method.clone(), app.url(path))
+                .bearer_auth(&token)
+                .header("content-type", *content_type)
+                .body(body.clone()))
+            .await;
+            let ctx = format!(
+                "{method} {path} with {content_type} {:?}",
+                String::from_utf8_lossy(body)
+            );
+            expect_error(status, &answer, 400, "invalid_params", &ctx);
+        }
+    }
+    assert_unchanged(&before, &snapshot(&app).await, "malformed bodies");
+    assert_eq!(app.sms.count(), 1, "only the sign-up code went out");
+    assert_eq!(app.get_with_token("/token", &token).await.0, 200);
+}
+
+#[tokio::test]
+async fn bodies_over_64_kib_are_payload_too_large() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    app.add_client(&[CALLBACK]).await;
+    let (_, token) = app.user("13800138000").await;
+    let before = snapshot(&app).await;
+    let sms_before = app.sms.count();
+    let pad = "x".repeat(70 * 1024);
+    for (method, path) in write_routes() {
+        let json_body = json!({ "number": "13700137000", "pad": pad });
+        let (status, answer) = go(app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth(&token)
+            .json(&json_body))
+        .await;
+        expect_error(
+            status,
+            &answer,
+            413,
+            "payload_too_large",
+            &format!("{method} {path} JSON"),
+        );
+        let (status, answer) = go(app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth(&token)
+            .form(&[("number", "13700137000"), ("pad", pad.as_str())]))
+        .await;
+        expect_error(
+            status,
+            &answer,
+            413,
+            "payload_too_large",
+            &format!("{method} {path} form"),
+        );
+    }
+    assert_unchanged(&before, &snapshot(&app).await, "oversized bodies");
+    assert_eq!(app.sms.count(), sms_before);
+
+    // The limit is 64 KiB exactly: 65,536 bytes pass, 65,537 do not.
+    let sized = |n: usize| {
+        let head = r#"{"number":"13700137000","pad":""#;
+        let tail = r#""}"#;
+        format!("{head}{}{tail}", "x".repeat(n - head.len() - tail.len()))
+    };
+    let (status, answer) = go(app
+        .client
+        .post(app.url("/verify_code"))
+        .header("content-type", "application/json")
+        .body(sized(64 * 1024 + 1)))
+    .await;
+    expect_error(
+        status,
+        &answer,
+        413,
+        "payload_too_large",
+        "65,537-byte body",
+    );
+    let (status, answer) = go(app
+        .client
+        .post(app.url("/verify_code"))
+        .header("content-type", "application/json")
+        .body(sized(64 * 1024)))
+    .await;
+    assert_eq!(
+        status, 200,
+        "a 65,536-byte body is not over 64 KiB: {answer}"
+    );
+}
+
+#[tokio::test]
+async fn every_answer_has_exactly_the_envelope_keys_and_code_equals_status() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (_, token) = app.user("13800138000").await;
+    let mut answers: Vec<(&str, (u16, Value))> = vec![
+        ("success", app.get("/client_code").await),
+        ("404", app.get("/nope").await),
+        ("405", app.send(Method::GET, "/verify_code", json!(null)).await),
+        ("400 invalid_params", app.post("/users/signup", json!({})).await),
+        (
+            "400 captcha_invalid",
+            app.post(
+                "/users/signin",
+                json!({ "number": "13800138000", "pwd": PASSWORD, "captcha_id": "x", "client_code": "y" }),
+            )
+            .await,
+        ),
+        ("401 token_missing", app.get("/users/token").await),
+        ("401 token_invalid", app.get_with_token("/users/token", "a.b.c").await),
+        ("403 forbidden", app.get_with_token("/users", &token).await),
+        (
+            "413",
+            go(app
+                .client
+                .post(app.url("/verify_code"))
+                .json(&json!({ "pad": "x".repeat(70_000) })))
+            .await,
+        ),
+    ];
+    // A second code within a minute: 429 with retry_after.
+    answers.push((
+        "429",
+        app.post("/verify_code", json!({ "number": "13800138000" }))
+            .await,
+    ));
+    for (what, (status, body)) in &answers {
+        assert_envelope(*status, body, what);
+    }
+    let statuses: Vec<u16> = answers.iter().map(|(_, (s, _))| *s).collect();
+    assert_eq!(statuses, [200, 404, 405, 400, 400, 401, 401, 403, 413, 429]);
+    let (_, limited) = &answers[9].1;
+    assert!(limited["data"]["retry_after"].is_u64(), "{limited}");
+}
+
+fn has_cjk(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+#[tokio::test]
+async fn messages_are_chinese_by_default_and_english_when_asked() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let ask = |method: Method, path: &'static str, lang: Option<&'static str>| {
+        let mut rb = app.client.request(method, app.url(path)).json(&json!({}));
+        if let Some(l) = lang {
+            rb = rb.header("accept-language", l);
+        }
+        go(rb)
+    };
+    for (method, path) in [
+        (Method::GET, "/nope"),
+        (Method::GET, "/verify_code"),
+        (Method::POST, "/users/signup"),
+        (Method::GET, "/token"),
+        (Method::GET, "/client_code"),
+    ] {
+        let ctx = format!("{method} {path}");
+        let (status, zh) = ask(method.clone(), path, None).await;
+        assert_envelope(status, &zh, &ctx);
+        let zh_msg = zh["message"].as_str().unwrap().to_owned();
+        assert!(has_cjk(&zh_msg), "{ctx}: default must be Chinese: {zh}");
+        for lang in ["en", "en-US,en;q=0.9", "zh-CN;q=0.5, en;q=0.8"] {
+            let (s, en) = ask(method.clone(), path, Some(lang)).await;
+            assert_eq!(s, status);
+            let msg = en["message"].as_str().unwrap();
+            assert!(
+                msg.is_ascii() && !msg.is_empty(),
+                "{ctx} [{lang}]: want English: {en}"
+            );
+            assert_eq!(
+                en["data"]["error"], zh["data"]["error"],
+                "the reason never changes"
+            );
+        }
+        for lang in [
+            "zh-CN",
+            "zh-CN,zh;q=0.9,en;q=0.8",
+            "en;q=0.3, zh;q=0.9",
+            "fr-FR",
+        ] {
+            let (_, body) = ask(method.clone(), path, Some(lang)).await;
+            assert!(
+                has_cjk(body["message"].as_str().unwrap()),
+                "{ctx} [{lang}]: want Chinese: {body}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn client_code_ignores_unknown_and_empty_parameters() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    for path in [
+        "/client_code?foo=bar",
+        "/client_code?format=",
+        "/client_code?format=json",
+    ] {
+        let (status, body) = app.get(path).await;
+        assert_envelope(status, &body, path);
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body["data"]["captcha_id"].is_string(), "{path}: {body}");
+    }
+    let path = query("/client_code", &[("format", huge("x").as_str())]);
+    let (status, body) = app.get(&path).await;
+    assert_envelope(status, &body, "huge format");
+    assert!(
+        status == 200 || (status == 400 && body["data"]["error"] == "invalid_params"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn list_parameters_in_the_wrong_json_shape_are_invalid_params() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (_, token) = admin(&app, "13800138000").await;
+    // Contract section 3 (GET /users): `paginate` is an object and `filter`/`sort` arrays of
+    // objects; a positional array where an object belongs is the wrong type (serde alone would
+    // read a struct from one).
+    let mut failures = Vec::new();
+    for (name, value) in [
+        ("paginate", "[1,20]"),
+        ("filter", r#"[["username","like","x"]]"#),
+        ("sort", r#"[["username","desc"]]"#),
+    ] {
+        let path = query("/users", &[(name, value)]);
+        let (status, body) = app.get_with_token(&path, &token).await;
+        assert_envelope(status, &body, name);
+        let named = body["data"]["fields"].get(name).is_some();
+        if !(status == 400 && body["data"]["error"] == "invalid_params" && named) {
+            failures.push(format!("{name}={value}: {status} total={}", body["total"]));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "accepted in the wrong shape:\n{}",
+        failures.join("\n")
+    );
+}

@@ -1,0 +1,154 @@
+//! The request log: one line a request, with its id, and no secret in it.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_logged_once_with_a_request_id_and_no_secrets() {
+    let sms = SmsSink::start();
+    let sandbox = Sandbox::new();
+    let mut serve = sandbox.gatehouse();
+    serve
+        .env("GATEHOUSE_LOG", "info")
+        .env("GATEHOUSE_BCRYPT_COST", "4")
+        .env("GATEHOUSE_CAPTCHA_TEST_ANSWERS", "true")
+        .env("GATEHOUSE_SMS_PROVIDER", "webhook")
+        .env("GATEHOUSE_SMS_WEBHOOK_URL", &sms.url);
+    let server = Server::start(serve, sandbox.cwd.path().join("serve.log")).await;
+
+    let phone = "13600136000";
+    let password = "Quiet-Lantern-7731";
+    // (request id, path) of every request of the flow.
+    let mut requests: Vec<(String, &str)> = Vec::new();
+    let mut send = async |req: reqwest::RequestBuilder, path: &'static str| {
+        let res = req.send().await.unwrap();
+        let id = request_id(&res).unwrap_or_else(|| panic!("{path}: no x-request-id header"));
+        requests.push((id, path));
+        crate::helpers::into_parts(res).await
+    };
+
+    let (status, body) = send(
+        server
+            .client
+            .post(server.url("/verify_code"))
+            .json(&json!({ "number": phone, "purpose": "signup" })),
+        "/verify_code",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let code = sms.last_code(phone).expect("the sink got no code");
+
+    let (status, body) = send(
+        server
+            .client
+            .post(server.url("/users/signup"))
+            .json(&json!({ "number": phone, "pwd": password, "verify_code": code })),
+        "/users/signup",
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+
+    let (status, body) = send(
+        server.client.get(server.url("/client_code")),
+        "/client_code",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let captcha_id = body["data"]["captcha_id"].as_str().unwrap().to_owned();
+    let answer = body["data"]["answer"].as_str().unwrap().to_owned();
+
+    let (status, body) = send(
+        server
+            .client
+            .post(server.url("/users/signin"))
+            .json(&json!({
+                "number": phone, "pwd": password, "client_code": answer, "captcha_id": captcha_id,
+            })),
+        "/users/signin",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["data"].as_str().unwrap().to_owned();
+
+    // The token in the query string on purpose: only the path may be logged.
+    let (status, body) = send(
+        server
+            .client
+            .get(server.url(&format!("/token?token={token}"))),
+        "/token",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = send(
+        server
+            .client
+            .request(Method::PATCH, server.url("/users/signout"))
+            .bearer_auth(&token)
+            .json(&json!({})),
+        "/users/signout",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let log = strip_ansi(&server.log_text());
+    let lines: Vec<&str> = log.lines().collect();
+    // The per-request lines carry the method, path and status of the request.
+    let access: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.contains("path=") && l.contains("status="))
+        .collect();
+    let expected = requests.len() + server.health_ids.len();
+    assert_eq!(
+        access.len(),
+        expected,
+        "want one log line per request ({} flow + {} health polls):\n{log}",
+        requests.len(),
+        server.health_ids.len()
+    );
+    for (id, path) in &requests {
+        let mine: Vec<&str> = access
+            .iter()
+            .copied()
+            .filter(|l| l.contains(id.as_str()))
+            .collect();
+        assert_eq!(
+            mine.len(),
+            1,
+            "request {path} (id {id}) should be logged exactly once:\n{log}"
+        );
+        assert!(
+            contains_word(mine[0], &format!("path={path}")),
+            "the line of {id} does not name {path}: {}",
+            mine[0]
+        );
+    }
+    for id in &server.health_ids {
+        let mine = access.iter().filter(|l| l.contains(id.as_str())).count();
+        assert_eq!(mine, 1, "/healthz (id {id}) should be logged once:\n{log}");
+    }
+
+    // No secrets, in any line.
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!log.contains(password), "the password is logged:\n{log}");
+    assert!(!log.contains(&token), "the token is logged:\n{log}");
+    assert!(
+        !log.contains(signature),
+        "the token's signature is logged:\n{log}"
+    );
+    assert!(!log.contains("token="), "a query string is logged:\n{log}");
+    // Short values are looked for as whole words, outside the timestamp and level columns
+    // (a 4-letter captcha answer could be `WARN`).
+    for line in &lines {
+        let text: Vec<&str> = line.split_whitespace().skip(2).collect();
+        let text = text.join(" ");
+        assert!(
+            !contains_word(&text, &code),
+            "the verification code {code} is logged: {line}"
+        );
+        assert!(
+            !contains_word(&text, &answer),
+            "the captcha answer {answer} is logged: {line}"
+        );
+    }
+}
