@@ -152,7 +152,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Client(ClientCommand::Add(add)) => add_client(settings, add).await,
         Command::Client(ClientCommand::List) => list_clients(settings).await,
         Command::Keys(KeysCommand::RotateWordInfo) => {
-            let kid = crate::multiterminal::wordinfo::WordInfoKeys::rotate(&settings.data_dir)?;
+            let kid = crate::keys::WordInfoKeys::rotate(&settings.data_dir)?;
             println!("{}", serde_json::json!({ "kid": kid }));
             Ok(())
         }

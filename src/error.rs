@@ -117,65 +117,13 @@ impl ApiError {
     }
 
     fn message(&self, lang: Lang) -> String {
-        let (zh, en) = match self {
-            ApiError::InvalidParams(_) => ("参数错误", "Invalid parameters"),
-            ApiError::CaptchaInvalid => {
-                ("图形验证码错误或已过期", "The captcha is wrong or expired")
+        let key = format!("error-{}", self.reason().replace('_', "-"));
+        match self {
+            ApiError::Conflict(what) => {
+                crate::i18n::text_with(lang, &key, &[("what", (*what).into())])
             }
-            ApiError::VerifyCodeInvalid => (
-                "验证码错误或已过期",
-                "The verification code is wrong or expired",
-            ),
-            ApiError::CredentialsInvalid => ("账号或密码错误", "Wrong account or password"),
-            ApiError::AccountExists => ("该账号已注册", "This number is already registered"),
-            ApiError::AccountNotFound => ("账号不存在", "No such account"),
-            ApiError::AccountDisabled => ("账号已被禁用", "This account is disabled"),
-            ApiError::PasswordWeak(_) => (
-                "密码不符合要求：8 到 72 个字节，不能是常见密码，不能与账号相同",
-                "Password rejected: 8 to 72 bytes, not a common password, not your phone, e-mail or username",
-            ),
-            ApiError::TokenMissing => ("缺少令牌", "Token missing"),
-            ApiError::TokenInvalid => ("令牌无效", "Token invalid"),
-            ApiError::TokenExpired => ("令牌已过期", "Token expired"),
-            ApiError::TokenRevoked => (
-                "令牌已失效，请重新登录",
-                "Token revoked, please sign in again",
-            ),
-            ApiError::TokenAudience => (
-                "该令牌签发给合作系统，不能用于此操作",
-                "This token was issued for a partner system and cannot be used here",
-            ),
-            ApiError::RefreshWindowPassed => (
-                "令牌已超过可刷新时间，请重新登录",
-                "Refresh window passed, please sign in again",
-            ),
-            ApiError::CallbackNotRegistered => ("回调地址未注册", "Callback URL not registered"),
-            ApiError::ClientAuthFailed => ("客户端认证失败", "Client authentication failed"),
-            ApiError::WechatCodeInvalid => ("微信登录凭证无效", "WeChat login code invalid"),
-            ApiError::WordInfoInvalid => ("word-info 无法解密", "word-info could not be decrypted"),
-            ApiError::RateLimited { .. } => (
-                "操作过于频繁，请稍后再试",
-                "Too many requests, try again later",
-            ),
-            ApiError::Forbidden => ("没有权限", "Forbidden"),
-            ApiError::NotFound => ("资源不存在", "Not found"),
-            ApiError::MethodNotAllowed => ("请求方法不允许", "Method not allowed"),
-            ApiError::PayloadTooLarge => ("请求体过大", "Payload too large"),
-            ApiError::Conflict(_) => ("数据冲突", "Conflict"),
-            ApiError::Unavailable(_) | ApiError::Busy { .. } => (
-                "服务暂不可用，请稍后再试",
-                "Service unavailable, try again later",
-            ),
-            ApiError::Internal(_) => ("服务器内部错误", "Internal server error"),
-        };
-        let mut text = match lang {
-            Lang::Zh => zh.to_owned(),
-            Lang::En => en.to_owned(),
-        };
-        if let ApiError::Conflict(what) = self {
-            text = format!("{text}: {what}");
+            _ => crate::i18n::text(lang, &key),
         }
-        text
     }
 
     fn data(&self) -> serde_json::Value {

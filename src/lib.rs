@@ -16,6 +16,8 @@ pub mod domain;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod i18n;
+pub mod keys;
 pub mod mail;
 pub mod multiterminal;
 pub mod openapi;

@@ -16,7 +16,7 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::head_deadline::HeadDeadline;
 use crate::http::middleware::{BodyDeadline, body_deadline, request_context};
-use crate::multiterminal::wordinfo::WordInfoKeys;
+use crate::keys::WordInfoKeys;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use crate::store::Store;

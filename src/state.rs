@@ -22,7 +22,7 @@ pub struct AppState {
     /// Notified when ended sessions queue back-channel logouts, so the delivery worker (handed
     /// a clone at start-up) need not poll for them.
     pub logout_wakeup: std::sync::Arc<tokio::sync::Notify>,
-    pub word_info: crate::multiterminal::wordinfo::WordInfoKeys,
+    pub word_info: crate::keys::WordInfoKeys,
     /// E-mail delivery, when `GATEHOUSE_SMTP_URL` is set.
     pub mailer: Option<crate::mail::Mailer>,
     /// What a password check compares when there is no real hash.
@@ -35,7 +35,7 @@ impl AppState {
         db: Db,
         store: Store,
         tokens: TokenService,
-        word_info: crate::multiterminal::wordinfo::WordInfoKeys,
+        word_info: crate::keys::WordInfoKeys,
     ) -> anyhow::Result<Self> {
         let proxies = settings.proxies()?;
         let mailer = match (&settings.smtp_url, &settings.mail_from) {

@@ -47,10 +47,9 @@
     });
   });
   // Keep the language switch on the current page.
-  var sw = document.querySelector("[data-lang-switch]");
-  if (sw) {
+  document.querySelectorAll("[data-lang-switch]").forEach(function (sw) {
     var url = new URL(sw.href, location.href);
     url.searchParams.set("back", location.pathname + location.search);
     sw.href = url.pathname + url.search;
-  }
+  });
 })();

@@ -3,6 +3,7 @@
 pub mod list;
 pub mod model;
 pub mod passwords;
+pub mod profile;
 pub mod registration;
 pub mod routes;
 pub mod signin;
@@ -25,13 +26,18 @@ pub async fn load_self(state: &AppState, id: &str) -> ApiResult<UserRow> {
     load(state, id).await?.ok_or(ApiError::TokenRevoked)
 }
 
-/// Account `id` as `viewer_id` may see it: the row, and whether the full object is allowed
-/// (oneself and operators). A malformed id is just an unknown one.
-pub async fn view_of(state: &AppState, viewer_id: &str, id: &str) -> ApiResult<(UserRow, bool)> {
+/// Account `id` as a path names it: a malformed id is just an unknown one (`not_found`).
+pub async fn by_id(state: &AppState, id: &str) -> ApiResult<UserRow> {
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(ApiError::NotFound);
     }
-    let target = load(state, id).await?.ok_or(ApiError::NotFound)?;
+    load(state, id).await?.ok_or(ApiError::NotFound)
+}
+
+/// Account `id` as `viewer_id` may see it: the row, and whether the full object is allowed
+/// (oneself and operators).
+pub async fn view_of(state: &AppState, viewer_id: &str, id: &str) -> ApiResult<(UserRow, bool)> {
+    let target = by_id(state, id).await?;
     if target.id == viewer_id {
         return Ok((target, true));
     }

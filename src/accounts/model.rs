@@ -121,6 +121,14 @@ pub fn find_by_number(conn: &mut DbConnection, number: &Number) -> QueryResult<O
     }
 }
 
+pub fn find_by_openid(conn: &mut DbConnection, openid: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::openid.eq(openid))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)

@@ -2,8 +2,8 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::accounts::UserView;
 use crate::accounts::model::{self, ROLE_ADMIN, ROLE_USER, STATUS_ACTIVE, STATUS_DISABLED};
-use crate::accounts::{UserView, load};
 use crate::admin::page_params;
 use crate::auth::Operator;
 use crate::error::{ApiError, ApiResult};
@@ -19,13 +19,6 @@ pub struct UserPatch {
     pub status: Option<String>,
     #[schema(schema_with = crate::openapi::fields::role_opt)]
     pub role: Option<String>,
-}
-
-async fn target(state: &AppState, id: &str) -> ApiResult<crate::accounts::UserRow> {
-    if uuid::Uuid::parse_str(id).is_err() {
-        return Err(ApiError::NotFound);
-    }
-    load(state, id).await?.ok_or(ApiError::NotFound)
 }
 
 /// Changes an account's status or role.
@@ -61,7 +54,7 @@ pub async fn apply_patch(
     id: &str,
     p: UserPatch,
 ) -> ApiResult<crate::accounts::UserRow> {
-    let mut user = target(state, id).await?;
+    let mut user = crate::accounts::by_id(state, id).await?;
     if let Some(status) = p.status.as_deref() {
         if ![STATUS_ACTIVE, STATUS_DISABLED].contains(&status) {
             return Err(ApiError::field("status", "active or disabled"));
@@ -120,7 +113,7 @@ pub async fn force_signout(
 
 /// Ends every session of an account (single logout runs).
 pub async fn sign_out_everywhere(state: &AppState, id: &str) -> ApiResult<()> {
-    let user = target(state, id).await?;
+    let user = crate::accounts::by_id(state, id).await?;
     sessions::end(
         state,
         Which::AllOfUser {

@@ -7,7 +7,7 @@ use lettre::message::{Mailbox, MultiPart};
 
 use crate::codes::{Purpose, TTL};
 use crate::error::{ApiError, ApiResult};
-use crate::http::lang::Lang;
+use crate::i18n::{self, Lang};
 pub use crate::mail::Mailer;
 
 #[derive(Template)]
@@ -32,21 +32,6 @@ struct CodeHtml<'a> {
     ignore: &'a str,
 }
 
-fn purpose_text(purpose: Option<Purpose>, lang: Lang) -> &'static str {
-    match (purpose, lang) {
-        (Some(Purpose::Signup), Lang::Zh) => "注册",
-        (Some(Purpose::Signin), Lang::Zh) => "登录",
-        (Some(Purpose::ResetPassword), Lang::Zh) => "重置密码",
-        (Some(Purpose::ChangeContact), Lang::Zh) => "更换邮箱",
-        (None, Lang::Zh) => "身份验证",
-        (Some(Purpose::Signup), Lang::En) => "sign-up",
-        (Some(Purpose::Signin), Lang::En) => "sign-in",
-        (Some(Purpose::ResetPassword), Lang::En) => "password reset",
-        (Some(Purpose::ChangeContact), Lang::En) => "e-mail change",
-        (None, Lang::En) => "verification",
-    }
-}
-
 impl Mailer {
     /// The message for a code, in `lang`: subject and body say what it is for and how long it
     /// is valid.
@@ -57,26 +42,17 @@ impl Mailer {
         purpose: Option<Purpose>,
         lang: Lang,
     ) -> ApiResult<Message> {
-        let what = purpose_text(purpose, lang);
-        let minutes = TTL.as_secs() / 60;
-        let (subject, greeting, intro, validity, ignore) = match lang {
-            Lang::Zh => (
-                format!("Gatehouse {what}验证码"),
-                "您好：".to_owned(),
-                format!("您正在进行{what}，验证码是："),
-                format!("验证码 {minutes} 分钟内有效，只能使用一次。"),
-                "如果这不是您本人的操作，请忽略这封邮件，不要把验证码告诉任何人。".to_owned(),
-            ),
-            Lang::En => (
-                format!("Your Gatehouse {what} code"),
-                "Hello,".to_owned(),
-                format!("Here is your {what} code:"),
-                format!("It is valid for {minutes} minutes and can be used once."),
-                "If you did not ask for it, ignore this message and do not share the code."
-                    .to_owned(),
-            ),
-        };
-        let lang_tag = if lang == Lang::Zh { "zh-CN" } else { "en" };
+        let purpose = purpose.map_or("other", Purpose::as_str);
+        let minutes = (TTL.as_secs() / 60).into();
+        let args = [("purpose", purpose.into()), ("minutes", minutes)];
+        let text_of = |key| i18n::text_with(lang, key, &args);
+        let (subject, greeting, intro) = (
+            text_of("mail-subject"),
+            text_of("mail-greeting"),
+            text_of("mail-intro"),
+        );
+        let (validity, ignore) = (text_of("mail-validity"), text_of("mail-ignore"));
+        let lang_tag = lang.tag();
         let text = CodeText {
             greeting: &greeting,
             intro: &intro,
@@ -87,7 +63,7 @@ impl Mailer {
         .render()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
         let html = CodeHtml {
-            lang: lang_tag,
+            lang: &lang_tag,
             subject: &subject,
             greeting: &greeting,
             intro: &intro,
@@ -118,7 +94,12 @@ mod tests {
         let mailer =
             Mailer::new("smtp://127.0.0.1:2525", "Gatehouse <noreply@example.com>").unwrap();
         let zh = mailer
-            .message("a@example.com", "123456", Some(Purpose::Signup), Lang::Zh)
+            .message(
+                "a@example.com",
+                "123456",
+                Some(Purpose::Signup),
+                Lang::DEFAULT,
+            )
             .unwrap();
         let raw = String::from_utf8(zh.formatted()).unwrap();
         assert!(raw.contains("Subject: =?utf-8?b?") || raw.contains("Subject: Gatehouse"));
@@ -128,7 +109,7 @@ mod tests {
                 "a@example.com",
                 "654321",
                 Some(Purpose::ResetPassword),
-                Lang::En,
+                Lang::parse("en").unwrap(),
             )
             .unwrap();
         let raw = String::from_utf8(en.formatted()).unwrap();

@@ -3,7 +3,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::codes::{self, CaptchaAnswer, Purpose};
-use crate::domain::Number;
+use crate::domain::{Expect, Number};
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
 use crate::http::envelope;
@@ -44,8 +44,7 @@ pub async fn send_code(
     let mut required = Required::default();
     let number = required.take("number", p.number);
     required.finish()?;
-    let number = Number::parse(&number)
-        .map_err(|_| ApiError::field("number", "not a phone number or e-mail address"))?;
+    let number = Number::from_field("number", &number, Expect::PhoneOrEmail)?;
     let purpose = match p.purpose.as_deref() {
         None => None,
         Some(raw) => {

@@ -5,7 +5,7 @@ pub mod password;
 pub mod terminal;
 pub mod username;
 
-pub use number::Number;
+pub use number::{Expect, Number};
 pub use password::Password;
 pub use terminal::{TERMINALS, Terminal};
 pub use username::Username;

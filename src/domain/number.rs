@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::error::{ApiError, ApiResult};
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Number {
     /// Canonical form: bare 11 digits for mainland China (`+86` dropped), else `+` and digits.
@@ -70,7 +72,35 @@ fn parse_email(raw: &str) -> Option<String> {
     (local_ok && domain_ok).then(|| raw.to_lowercase())
 }
 
+/// What a request field may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    PhoneOrEmail,
+    Phone,
+    Email,
+}
+
+impl Expect {
+    fn problem(self) -> &'static str {
+        match self {
+            Expect::PhoneOrEmail => "not a phone number or e-mail address",
+            Expect::Phone => "not a phone number",
+            Expect::Email => "not an e-mail address",
+        }
+    }
+}
+
 impl Number {
+    /// A request field's value, or `invalid_params` naming the field.
+    pub fn from_field(field: &str, raw: &str, expect: Expect) -> ApiResult<Self> {
+        match (Number::parse(raw), expect) {
+            (Ok(n), Expect::PhoneOrEmail)
+            | (Ok(n @ Number::Phone(_)), Expect::Phone)
+            | (Ok(n @ Number::Email(_)), Expect::Email) => Ok(n),
+            _ => Err(ApiError::field(field, expect.problem())),
+        }
+    }
+
     pub fn parse(raw: &str) -> Result<Self, NumberError> {
         let raw = raw.trim();
         if raw.is_empty() || raw.len() > 254 {

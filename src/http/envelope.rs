@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::lang::{Lang, current_lang};
+use crate::http::lang::current_lang;
 
 /// `{"code", "message", "data", "total"}`; `code` equals the HTTP status.
 #[derive(Debug, Serialize, ToSchema)]
@@ -17,10 +17,7 @@ pub struct Envelope<T: Serialize> {
 }
 
 fn ok_message() -> String {
-    match current_lang() {
-        Lang::Zh => "操作成功".to_owned(),
-        Lang::En => "OK".to_owned(),
-    }
+    crate::i18n::text(current_lang(), "ok")
 }
 
 pub fn ok<T: Serialize>(data: T) -> HttpResponse {

@@ -3,7 +3,6 @@
 
 pub mod routes;
 pub mod wechat;
-pub mod wordinfo;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -4,14 +4,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::accounts::routes::terminal;
-use crate::accounts::{UserRow, load_self, model, registration, signin};
+use crate::accounts::{UserRow, load_self, registration, signin};
 use crate::auth::{AnySession, PresentedToken};
-use crate::domain::Number;
+use crate::domain::{Expect, Number};
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
 use crate::http::envelope;
 use crate::http::input::{Input, Required};
-use crate::http::lang::{Lang, current_lang};
+use crate::http::lang::current_lang;
+use crate::i18n;
 use crate::multiterminal::{WechatProfile, info, wechat};
 use crate::sessions::{self, EndReason, Which};
 use crate::state::AppState;
@@ -60,13 +61,6 @@ async fn word_info(state: &web::Data<AppState>, req: &HttpRequest) -> ApiResult<
         .await?
 }
 
-fn parse_phone(raw: &str) -> ApiResult<Number> {
-    match Number::parse(raw) {
-        Ok(n @ Number::Phone(_)) => Ok(n),
-        _ => Err(ApiError::field("phone", "not a phone number")),
-    }
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     #[schema(schema_with = crate::openapi::fields::phone, required = true)]
@@ -103,14 +97,11 @@ pub async fn register(
         required.take("verify_code", None);
     }
     required.finish()?;
-    let number = parse_phone(&phone)?;
+    let number = Number::from_field("phone", &phone, Expect::Phone)?;
     let pwd = word_info(&state, &req).await?;
     registration::create_account(&state, number, &pwd, p.verify_code.as_deref(), None).await?;
-    let message = match current_lang() {
-        Lang::Zh => "恭喜，注册成功！",
-        Lang::En => "Registered successfully!",
-    };
-    Ok(envelope::with_status(StatusCode::OK, message.into(), (), 0))
+    let message = i18n::text(current_lang(), "registered");
+    Ok(envelope::with_status(StatusCode::OK, message, (), 0))
 }
 
 /// Documented by [`crate::openapi::fields::login_request`].
@@ -182,89 +173,20 @@ pub async fn login(
             city: p.city,
             language: p.language,
         };
-        let user = wechat_user(&state, &code, profile).await?;
+        let user = wechat::user_for(&state, &code, profile).await?;
         let token = start(&state, &req, &user, "wechat").await?;
         return Ok(envelope::ok(token));
     }
     let mut required = Required::default();
     let phone = required.take("phone", p.phone);
     required.finish()?;
-    let number = parse_phone(&phone)?;
+    let number = Number::from_field("phone", &phone, Expect::Phone)?;
     let terminal = terminal(&req, p.terminal.as_deref())?;
     let pwd = word_info(&state, &req).await?;
     let ip = client_ip(&req, &state.proxies);
     let user = signin::check_password(&state, &number, &pwd, ip).await?;
     let token = start(&state, &req, &user, &terminal).await?;
     Ok(envelope::ok(token))
-}
-
-fn bounded(profile: &mut WechatProfile) {
-    for field in [
-        &mut profile.avatar_url,
-        &mut profile.nick_name,
-        &mut profile.country,
-        &mut profile.province,
-        &mut profile.city,
-        &mut profile.language,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        *field = field.chars().take(512).collect();
-    }
-}
-
-/// The account of a WeChat identity: created at the first login, its profile updated later.
-async fn wechat_user(
-    state: &AppState,
-    code: &str,
-    mut profile: WechatProfile,
-) -> ApiResult<UserRow> {
-    let identity = wechat::code_to_session(state, code).await?;
-    bounded(&mut profile);
-    state
-        .db
-        .run(move |conn| {
-            use crate::db::schema::users;
-            use diesel::prelude::*;
-            let existing: Option<UserRow> = users::table
-                .filter(users::openid.eq(&identity.openid))
-                .select(UserRow::as_select())
-                .first(conn)
-                .optional()?;
-            match existing {
-                Some(mut user) => {
-                    if !user.is_active() {
-                        return Err(ApiError::AccountDisabled);
-                    }
-                    let mut stored: WechatProfile = user
-                        .wechat_profile
-                        .as_deref()
-                        .and_then(|p| serde_json::from_str(p).ok())
-                        .unwrap_or_default();
-                    stored.merge(profile);
-                    user.wechat_profile = serde_json::to_string(&stored).ok();
-                    if identity.unionid.is_some() {
-                        user.unionid = identity.unionid;
-                    }
-                    user.updated_at = crate::db::now();
-                    model::save(conn, &user)?;
-                    Ok(user)
-                }
-                None => {
-                    let user = UserRow {
-                        head_img: profile.avatar_url.clone(),
-                        openid: Some(identity.openid),
-                        unionid: identity.unionid,
-                        wechat_profile: serde_json::to_string(&profile).ok(),
-                        ..model::blank_row()
-                    };
-                    model::insert(conn, &user)?;
-                    Ok(user)
-                }
-            }
-        })
-        .await
 }
 
 /// A new token in the same session; the old one stops working.
@@ -301,11 +223,7 @@ pub async fn refresh(
 #[get("/users/exit")]
 pub async fn exit(state: web::Data<AppState>, session: AnySession) -> ApiResult<HttpResponse> {
     sessions::end(&state, Which::One(&session.sid), EndReason::SignOut).await?;
-    let data = match current_lang() {
-        Lang::Zh => "已退出",
-        Lang::En => "Signed out",
-    };
-    Ok(envelope::ok(data))
+    Ok(envelope::ok(i18n::text(current_lang(), "signed-out")))
 }
 
 /// One's own user object (camelCase).

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::accounts::model::{self, UserRow};
 use crate::error::{ApiError, ApiResult};
+use crate::multiterminal::WechatProfile;
 use crate::state::AppState;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -81,4 +83,66 @@ pub async fn code_to_session(state: &AppState, code: &str) -> ApiResult<Identity
         openid,
         unionid: answer.unionid.filter(|u| !u.is_empty() && u.len() <= 128),
     })
+}
+
+fn bounded(profile: &mut WechatProfile) {
+    for field in [
+        &mut profile.avatar_url,
+        &mut profile.nick_name,
+        &mut profile.country,
+        &mut profile.province,
+        &mut profile.city,
+        &mut profile.language,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        *field = field.chars().take(512).collect();
+    }
+}
+
+/// The account of a WeChat identity: created at the first login, its profile updated later.
+pub async fn user_for(
+    state: &AppState,
+    code: &str,
+    mut profile: WechatProfile,
+) -> ApiResult<UserRow> {
+    let identity = code_to_session(state, code).await?;
+    bounded(&mut profile);
+    state
+        .db
+        .run(
+            move |conn| match model::find_by_openid(conn, &identity.openid)? {
+                Some(mut user) => {
+                    if !user.is_active() {
+                        return Err(ApiError::AccountDisabled);
+                    }
+                    let mut stored: WechatProfile = user
+                        .wechat_profile
+                        .as_deref()
+                        .and_then(|p| serde_json::from_str(p).ok())
+                        .unwrap_or_default();
+                    stored.merge(profile);
+                    user.wechat_profile = serde_json::to_string(&stored).ok();
+                    if identity.unionid.is_some() {
+                        user.unionid = identity.unionid;
+                    }
+                    user.updated_at = crate::db::now();
+                    model::save(conn, &user)?;
+                    Ok(user)
+                }
+                None => {
+                    let user = UserRow {
+                        head_img: profile.avatar_url.clone(),
+                        openid: Some(identity.openid),
+                        unionid: identity.unionid,
+                        wechat_profile: serde_json::to_string(&profile).ok(),
+                        ..model::blank_row()
+                    };
+                    model::insert(conn, &user)?;
+                    Ok(user)
+                }
+            },
+        )
+        .await
 }

@@ -7,10 +7,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::accounts::{UserRow, load_self, registration};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::pages::{self, Texts, i18n};
 use crate::partners;
-use crate::sessions::{self, EndReason, Which};
+use crate::sessions;
 use crate::state::AppState;
 
 pub struct SessionLine {
@@ -33,6 +33,36 @@ pub struct AccountPage<'a> {
     pub error: &'a str,
 }
 
+/// The person's live sessions, each with the names of the systems signed into it.
+async fn session_lines(
+    state: &AppState,
+    user_id: &str,
+    current: &str,
+    t: &Texts,
+) -> ApiResult<Vec<SessionLine>> {
+    let list = sessions::live_of_user(state, user_id).await?;
+    let names = partners::names(state).await?;
+    let line = |(s, clients): (sessions::SessionRow, Vec<String>)| {
+        let systems: Vec<&str> = clients
+            .iter()
+            .filter_map(|id| names.get(id).map(String::as_str))
+            .collect();
+        SessionLine {
+            current: s.id == current,
+            created_at: crate::accounts::model::rfc3339(s.created_at),
+            terminal: s.terminal,
+            user_agent: s.user_agent,
+            systems: if systems.is_empty() {
+                t.none.to_owned()
+            } else {
+                systems.join(", ")
+            },
+            id: s.id,
+        }
+    };
+    Ok(list.into_iter().map(line).collect())
+}
+
 async fn show(
     state: &AppState,
     req: &HttpRequest,
@@ -48,32 +78,8 @@ async fn show(
         Ok(u) => u,
         Err(_) => return pages::redirect(state, StatusCode::SEE_OTHER, "/login").finish(),
     };
-    let listed = match sessions::live_of_user(state, &user_id).await {
-        Ok(list) => partners::names(state).await.map(|names| (list, names)),
-        Err(err) => Err(err),
-    };
-    let lines = match listed {
-        Ok((list, names)) => list
-            .into_iter()
-            .map(|(s, clients)| {
-                let systems: Vec<&str> = clients
-                    .iter()
-                    .filter_map(|id| names.get(id).map(String::as_str))
-                    .collect();
-                SessionLine {
-                    current: s.id == sid,
-                    created_at: crate::accounts::model::rfc3339(s.created_at),
-                    terminal: s.terminal,
-                    user_agent: s.user_agent,
-                    systems: if systems.is_empty() {
-                        t.none.to_owned()
-                    } else {
-                        systems.join(", ")
-                    },
-                    id: s.id,
-                }
-            })
-            .collect(),
+    let lines = match session_lines(state, &user_id, &sid, t).await {
+        Ok(lines) => lines,
         Err(err) => {
             return pages::error_page(state, req, StatusCode::SERVICE_UNAVAILABLE, err.reason());
         }
@@ -157,35 +163,14 @@ pub async fn end_sessions(
     let Ok(Some((current, user_id))) = pages::current_session(&state, &req).await else {
         return pages::redirect(&state, StatusCode::SEE_OTHER, "/login").finish();
     };
-    let which = match form.sid.as_deref() {
-        Some(sid) if sid != current => {
-            // Only one's own sessions: the ownership check is in the query.
-            let owned = sessions::live_of_user(&state, &user_id)
-                .await
-                .map(|l| l.iter().any(|(s, _)| s.id == sid))
-                .unwrap_or(false);
-            if !owned {
-                return pages::error_page(&state, &req, StatusCode::NOT_FOUND, "not_found");
-            }
-            Which::One(sid)
-        }
-        Some(_) => Which::One(&current),
-        None => Which::AllOfUser {
-            user_id: &user_id,
-            except: None,
-        },
-    };
-    let ends_current = match &which {
-        Which::One(sid) => *sid == current,
-        Which::AllOfUser { .. } | Which::OnTerminal { .. } => true,
-    };
-    if let Err(err) = sessions::end(&state, which, EndReason::SignOut).await {
-        return pages::error_page(&state, &req, StatusCode::SERVICE_UNAVAILABLE, err.reason());
-    }
-    if ends_current {
-        return pages::redirect(&state, StatusCode::SEE_OTHER, "/login")
+    match sessions::end_own(&state, &user_id, &current, form.sid.as_deref()).await {
+        Ok(true) => pages::redirect(&state, StatusCode::SEE_OTHER, "/login")
             .cookie(pages::clear_session_cookie(&state))
-            .finish();
+            .finish(),
+        Ok(false) => pages::redirect(&state, StatusCode::SEE_OTHER, "/account").finish(),
+        Err(ApiError::NotFound) => {
+            pages::error_page(&state, &req, StatusCode::NOT_FOUND, "not_found")
+        }
+        Err(err) => pages::error_page(&state, &req, StatusCode::SERVICE_UNAVAILABLE, err.reason()),
     }
-    pages::redirect(&state, StatusCode::SEE_OTHER, "/account").finish()
 }

@@ -154,6 +154,44 @@ pub struct ActionForm {
     pub status: Option<String>,
 }
 
+/// One operator action through the same functions as the admin JSON API; a new client secret
+/// when the action made one.
+async fn perform(
+    state: &AppState,
+    kind: &str,
+    id: String,
+    verb: &str,
+    f: ActionForm,
+) -> ApiResult<Option<String>> {
+    let client_request = |f: &ActionForm| ClientRequest {
+        name: f.name.clone().filter(|s| !s.is_empty()),
+        callbacks: f.callbacks.clone().map(Value::String),
+        logout_url: f.logout_url.clone().filter(|s| !s.is_empty()),
+        mode: f.mode.clone(),
+        enabled: Some(serde_json::Value::Bool(f.enabled.is_some())),
+    };
+    match (kind, verb) {
+        ("clients", "create") => Ok(Some(
+            clients::create(state, client_request(&f))
+                .await?
+                .client_secret,
+        )),
+        ("clients", "save") => clients::update(state, id, client_request(&f))
+            .await
+            .map(|_| None),
+        ("clients", "rotate") => Ok(Some(clients::rotate(state, id).await?.client_secret)),
+        ("users", "status") => {
+            let patch = UserPatch {
+                status: f.status,
+                role: None,
+            };
+            users::apply_patch(state, &id, patch).await.map(|_| None)
+        }
+        ("users", "signout") => users::sign_out_everywhere(state, &id).await.map(|_| None),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
 /// POST /admin/{kind}/{id?}/{action?}: one operator action, then the console again.
 pub async fn action(
     state: web::Data<AppState>,
@@ -168,60 +206,25 @@ pub async fn action(
         return res;
     }
     let (kind, id, verb) = path.into_inner();
-    let f = form.into_inner();
-    let client_request = |f: &ActionForm| ClientRequest {
-        name: f.name.clone().filter(|s| !s.is_empty()),
-        callbacks: f.callbacks.clone().map(Value::String),
-        logout_url: f.logout_url.clone().filter(|s| !s.is_empty()),
-        mode: f.mode.clone(),
-        enabled: Some(serde_json::Value::Bool(f.enabled.is_some())),
-    };
     let t = i18n::texts(&req);
-    let outcome: ApiResult<(String, String)> = match (kind.as_str(), verb.as_str()) {
-        ("clients", "create") => clients::create(&state, client_request(&f))
-            .await
-            .map(|c| (t.saved.to_owned(), c.client_secret)),
-        ("clients", "save") => clients::update(&state, id, client_request(&f))
-            .await
-            .map(|_| (t.saved.to_owned(), String::new())),
-        ("clients", "rotate") => clients::rotate(&state, id)
-            .await
-            .map(|c| (t.saved.to_owned(), c.client_secret)),
-        ("users", "status") => users::apply_patch(
-            &state,
-            &id,
-            UserPatch {
-                status: f.status.clone(),
-                role: None,
-            },
-        )
-        .await
-        .map(|_| (t.saved.to_owned(), String::new())),
-        ("users", "signout") => users::sign_out_everywhere(&state, &id)
-            .await
-            .map(|_| (t.saved.to_owned(), String::new())),
-        _ => Err(ApiError::NotFound),
-    };
-    let flash = match outcome {
-        Ok((message, secret)) => pages::Flash {
-            message,
-            secret,
+    let flash = match perform(&state, &kind, id, &verb, form.into_inner()).await {
+        Ok(secret) => pages::Flash {
+            message: t.saved.to_owned(),
+            secret: secret.unwrap_or_default(),
             error: String::new(),
         },
-        Err(err) => {
-            let detail = match &err {
-                ApiError::InvalidParams(fields) => fields
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                other => other.reason().to_owned(),
-            };
-            pages::Flash {
-                error: detail,
-                ..Default::default()
-            }
-        }
+        Err(ApiError::InvalidParams(fields)) => pages::Flash {
+            error: fields
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            ..Default::default()
+        },
+        Err(other) => pages::Flash {
+            error: other.reason().to_owned(),
+            ..Default::default()
+        },
     };
     pages::redirect_with_flash(&state, "/admin", &flash).await
 }

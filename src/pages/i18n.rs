@@ -1,241 +1,144 @@
-//! Page text in Simplified Chinese (default) and English, chosen by the `lang` cookie (the
-//! visible switch) or else `Accept-Language`.
+//! Page text from the message catalogue (`crate::i18n`, keys `page-…`), in the language the
+//! `lang` cookie (the visible switch) or else `Accept-Language` asks for.
+
+use std::sync::LazyLock;
 
 use actix_web::HttpRequest;
 
-use crate::http::lang::{self, Lang};
+use crate::http::lang;
+use crate::i18n::Lang;
 
-pub struct Texts {
-    pub lang: &'static str,
-    pub other_lang: &'static str,
-    pub other_lang_name: &'static str,
-    pub product: &'static str,
-    pub sign_in: &'static str,
-    pub sign_in_to: &'static str,
-    pub tab_password: &'static str,
-    pub tab_code: &'static str,
-    pub number: &'static str,
-    pub number_hint: &'static str,
-    pub password: &'static str,
-    pub captcha: &'static str,
-    pub captcha_refresh: &'static str,
-    pub code: &'static str,
-    pub send_code: &'static str,
-    pub sign_up: &'static str,
-    pub forgot: &'static str,
-    pub new_password: &'static str,
-    pub old_password: &'static str,
-    pub username: &'static str,
-    pub reset: &'static str,
-    pub account: &'static str,
-    pub sessions: &'static str,
-    pub systems: &'static str,
-    pub none: &'static str,
-    pub this_device: &'static str,
-    pub end_session: &'static str,
-    pub sign_out: &'static str,
-    pub sign_out_all: &'static str,
-    pub change_password: &'static str,
-    pub saved: &'static str,
-    pub signed_out: &'static str,
-    pub signed_out_text: &'static str,
-    pub error_title: &'static str,
-    pub err_callback: &'static str,
-    pub err_forbidden: &'static str,
-    pub err_generic: &'static str,
-    pub err_credentials: &'static str,
-    pub err_captcha: &'static str,
-    pub err_code: &'static str,
-    pub err_required: &'static str,
-    pub err_number: &'static str,
-    pub err_locked: &'static str,
-    pub err_disabled: &'static str,
-    pub err_not_found: &'static str,
-    pub err_exists: &'static str,
-    pub err_weak: &'static str,
-    pub err_unavailable: &'static str,
-    pub signup_done: &'static str,
-    pub reset_done: &'static str,
-    pub admin: &'static str,
-    pub partners: &'static str,
-    pub users: &'static str,
-    pub deliveries: &'static str,
-    pub name: &'static str,
-    pub callbacks: &'static str,
-    pub callbacks_hint: &'static str,
-    pub logout_url: &'static str,
-    pub mode: &'static str,
-    pub enabled: &'static str,
-    pub create: &'static str,
-    pub save: &'static str,
-    pub rotate: &'static str,
-    pub disable: &'static str,
-    pub enable: &'static str,
-    pub search: &'static str,
-    pub force_sign_out: &'static str,
-    pub state: &'static str,
-    pub attempts: &'static str,
-    pub last_error: &'static str,
-    pub secret_once: &'static str,
+/// Declares the page texts once: each field is the catalogue's `page-<field>` (underscores as
+/// hyphens), looked up once per language when a page first needs it.
+macro_rules! page_texts {
+    ($($field:ident),* $(,)?) => {
+        pub struct Texts {
+            /// The BCP 47 tag, for `<html lang>`.
+            pub lang: &'static str,
+            /// The other languages as (tag, name in itself), for the switch.
+            pub other_langs: Vec<(&'static str, &'static str)>,
+            $(pub $field: &'static str,)*
+        }
+
+        impl Texts {
+            /// The catalogue keys the pages use.
+            pub const KEYS: &[&str] = &[$(stringify!($field)),*];
+
+            /// Built once per language for the life of the process (`TEXTS`), so the texts
+            /// are leaked into `&'static str` that pages and errors can hold.
+            fn build(lang: Lang) -> Texts {
+                let text = |field: &str| crate::i18n::text(lang, &key(field)).leak() as &str;
+                Texts {
+                    lang: lang.tag().leak(),
+                    other_langs: Lang::all()
+                        .filter(|l| *l != lang)
+                        .map(|l| (l.tag().leak() as &str, l.name().leak() as &str))
+                        .collect(),
+                    $($field: text(stringify!($field)),)*
+                }
+            }
+        }
+    };
 }
 
-pub static ZH: Texts = Texts {
-    lang: "zh-CN",
-    other_lang: "en",
-    other_lang_name: "English",
-    product: "Gatehouse 统一登录",
-    sign_in: "登录",
-    sign_in_to: "登录以继续访问",
-    tab_password: "密码登录",
-    tab_code: "验证码登录",
-    number: "手机号或邮箱",
-    number_hint: "例如 13800138000 或 name@example.com",
-    password: "密码",
-    captcha: "图形验证码",
-    captcha_refresh: "看不清？点击图片换一张",
-    code: "验证码",
-    send_code: "发送验证码",
-    sign_up: "注册账号",
-    forgot: "忘记密码",
-    new_password: "新密码",
-    old_password: "当前密码",
-    username: "用户名（可选）",
-    reset: "重置密码",
-    account: "我的账号",
-    sessions: "登录中的会话",
-    systems: "已登录的系统",
-    none: "无",
-    this_device: "当前设备",
-    end_session: "结束此会话",
-    sign_out: "退出登录",
-    sign_out_all: "在所有设备上退出",
-    change_password: "修改密码",
-    saved: "已保存",
-    signed_out: "已退出",
-    signed_out_text: "您已退出登录，所有已登录的系统都会收到通知。",
-    error_title: "出错了",
-    err_callback: "回调地址未注册，无法跳转。请联系该系统的管理员。",
-    err_forbidden: "请求无效或已过期，请返回重试。",
-    err_generic: "请求无法完成，请稍后再试。",
-    err_credentials: "账号或密码错误",
-    err_captcha: "图形验证码错误或已过期",
-    err_code: "验证码错误或已过期",
-    err_required: "请填写此项",
-    err_number: "请输入正确的手机号或邮箱",
-    err_locked: "尝试次数过多，请稍后再试",
-    err_disabled: "账号已被禁用",
-    err_not_found: "账号不存在",
-    err_exists: "该账号已注册",
-    err_weak: "密码需 8 到 72 个字节，不能是常见密码或与账号相同",
-    err_unavailable: "服务暂不可用，请稍后再试",
-    signup_done: "注册成功，请登录。",
-    reset_done: "密码已重置，请用新密码登录。",
-    admin: "管理控制台",
-    partners: "接入系统",
-    users: "用户",
-    deliveries: "单点退出通知",
-    name: "名称",
-    callbacks: "回调地址规则",
-    callbacks_hint: "每行一条；以 /* 结尾表示该路径前缀",
-    logout_url: "退出通知地址（可选）",
-    mode: "回跳方式",
-    enabled: "启用",
-    create: "创建",
-    save: "保存",
-    rotate: "重置密钥",
-    disable: "禁用",
-    enable: "启用",
-    search: "搜索",
-    force_sign_out: "强制退出",
-    state: "状态",
-    attempts: "尝试次数",
-    last_error: "最近错误",
-    secret_once: "请立即保存客户端密钥，它只显示这一次：",
-};
+fn key(field: &str) -> String {
+    format!("page-{}", field.replace('_', "-"))
+}
 
-pub static EN: Texts = Texts {
-    lang: "en",
-    other_lang: "zh",
-    other_lang_name: "中文",
-    product: "Gatehouse single sign-on",
-    sign_in: "Sign in",
-    sign_in_to: "Sign in to continue",
-    tab_password: "Password",
-    tab_code: "Verification code",
-    number: "Phone or e-mail",
-    number_hint: "e.g. 13800138000 or name@example.com",
-    password: "Password",
-    captcha: "Captcha",
-    captcha_refresh: "Can't read it? Click the image for another",
-    code: "Code",
-    send_code: "Send code",
-    sign_up: "Create an account",
-    forgot: "Forgot password",
-    new_password: "New password",
-    old_password: "Current password",
-    username: "Username (optional)",
-    reset: "Reset password",
-    account: "My account",
-    sessions: "Signed-in sessions",
-    systems: "Signed into",
-    none: "none",
-    this_device: "this device",
-    end_session: "End this session",
-    sign_out: "Sign out",
-    sign_out_all: "Sign out everywhere",
-    change_password: "Change password",
-    saved: "Saved",
-    signed_out: "Signed out",
-    signed_out_text: "You are signed out; every system you were signed into is told.",
-    error_title: "Something went wrong",
-    err_callback: "This return address is not registered, so we will not send you there. Contact that site's administrator.",
-    err_forbidden: "The request was invalid or expired. Go back and try again.",
-    err_generic: "The request could not be completed. Try again later.",
-    err_credentials: "Wrong account or password",
-    err_captcha: "The captcha is wrong or expired",
-    err_code: "The code is wrong or expired",
-    err_required: "Required",
-    err_number: "Enter a valid phone number or e-mail address",
-    err_locked: "Too many attempts, try again later",
-    err_disabled: "This account is disabled",
-    err_not_found: "No such account",
-    err_exists: "This number is already registered",
-    err_weak: "8 to 72 bytes, not a common password, not your phone, e-mail or username",
-    err_unavailable: "Service unavailable, try again later",
-    signup_done: "Account created. Please sign in.",
-    reset_done: "Password reset. Sign in with the new one.",
-    admin: "Admin console",
-    partners: "Partner systems",
-    users: "Users",
-    deliveries: "Single-logout deliveries",
-    name: "Name",
-    callbacks: "Callback rules",
-    callbacks_hint: "One per line; end with /* for a path prefix",
-    logout_url: "Logout URL (optional)",
-    mode: "Return mode",
-    enabled: "Enabled",
-    create: "Create",
-    save: "Save",
-    rotate: "Rotate secret",
-    disable: "Disable",
-    enable: "Enable",
-    search: "Search",
-    force_sign_out: "Force sign-out",
-    state: "State",
-    attempts: "Attempts",
-    last_error: "Last error",
-    secret_once: "Save the client secret now; it is shown only once:",
-};
+page_texts! {
+    product,
+    sign_in,
+    sign_in_to,
+    tab_password,
+    tab_code,
+    number,
+    number_hint,
+    password,
+    captcha,
+    captcha_refresh,
+    code,
+    send_code,
+    sign_up,
+    forgot,
+    new_password,
+    old_password,
+    username,
+    reset,
+    account,
+    sessions,
+    systems,
+    none,
+    this_device,
+    end_session,
+    sign_out,
+    sign_out_all,
+    change_password,
+    saved,
+    signed_out,
+    signed_out_text,
+    error_title,
+    err_callback,
+    err_forbidden,
+    err_generic,
+    err_credentials,
+    err_captcha,
+    err_code,
+    err_required,
+    err_number,
+    err_locked,
+    err_disabled,
+    err_not_found,
+    err_exists,
+    err_weak,
+    err_unavailable,
+    signup_done,
+    reset_done,
+    admin,
+    partners,
+    users,
+    deliveries,
+    name,
+    callbacks,
+    callbacks_hint,
+    logout_url,
+    mode,
+    enabled,
+    create,
+    save,
+    rotate,
+    disable,
+    enable,
+    search,
+    force_sign_out,
+    state,
+    attempts,
+    last_error,
+    secret_once,
+}
+
+static TEXTS: LazyLock<Vec<Texts>> = LazyLock::new(|| Lang::all().map(Texts::build).collect());
 
 pub fn texts(req: &HttpRequest) -> &'static Texts {
-    let chosen = req.cookie("lang").map(|c| c.value().to_owned());
-    let lang = match chosen.as_deref() {
-        Some("en") => Lang::En,
-        Some("zh") => Lang::Zh,
-        _ => lang::from_request(req),
-    };
-    match lang {
-        Lang::En => &EN,
-        Lang::Zh => &ZH,
+    let lang = lang::for_page(req);
+    &TEXTS[Lang::all().position(|l| l == lang).unwrap_or(0)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_text_is_in_every_language() {
+        for lang in Lang::all() {
+            for field in Texts::KEYS {
+                let text = crate::i18n::text(lang, &key(field));
+                assert!(
+                    !text.is_empty() && !text.starts_with("Unknown localization"),
+                    "{}: {} is missing",
+                    lang.tag(),
+                    key(field)
+                );
+            }
+        }
     }
 }

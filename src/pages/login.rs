@@ -12,6 +12,7 @@ use crate::domain::Number;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
 use crate::http::redirect::Location;
+use crate::i18n::Lang;
 use crate::pages::{self, Texts, i18n};
 use crate::partners::{self, ClientMode, ClientRow, Registered, tickets};
 use crate::sessions::{self, EndReason, NewSession, Which};
@@ -97,6 +98,22 @@ fn page_error(state: &AppState, req: &HttpRequest, err: ApiError) -> HttpRespons
 }
 
 /// GET /login: silent SSO for a live session, else the sign-in page.
+/// Where a browser already signed in goes instead of the form: back to the partner (with a
+/// token or ticket in the same session) or to its account page.
+async fn onward(
+    state: &AppState,
+    req: &HttpRequest,
+    target: Option<&(ClientRow, Registered)>,
+) -> ApiResult<Option<Location>> {
+    let Some((sid, _)) = pages::current_session(state, req).await? else {
+        return Ok(None);
+    };
+    match target {
+        Some((client, url)) => back_to_partner(state, &sid, client, url).await.map(Some),
+        None => Ok(Some(Location::page("/account"))),
+    }
+}
+
 pub async fn login_form(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -106,19 +123,10 @@ pub async fn login_form(
         Ok(t) => t,
         Err(err) => return page_error(&state, &req, err),
     };
-    match pages::current_session(&state, &req).await {
-        Ok(Some((sid, _))) => {
-            let location = match &target {
-                Some((client, url)) => back_to_partner(&state, &sid, client, url).await,
-                None => Ok(Location::page("/account")),
-            };
-            return match location {
-                Ok(to) => pages::redirect(&state, StatusCode::FOUND, to).finish(),
-                Err(err) => page_error(&state, &req, err),
-            };
-        }
-        Ok(None) => {}
+    match onward(&state, &req, target.as_ref()).await {
+        Ok(Some(to)) => return pages::redirect(&state, StatusCode::FOUND, to).finish(),
         Err(err) => return page_error(&state, &req, err),
+        Ok(None) => {}
     }
     let t = i18n::texts(&req);
     let notice = match query.notice.as_deref() {
@@ -259,37 +267,38 @@ pub async fn login(
     };
     let user = match authenticate_form(&state, &req, &f).await {
         Ok(user) => user,
-        Err(err) => {
-            let t = i18n::texts(&req);
-            let (field, text, status) = field_error(t, &err);
-            let client_name = target
-                .as_ref()
-                .map(|(c, _)| c.name.clone())
-                .unwrap_or_default();
-            return show_form(
-                &state,
-                &req,
-                FormState {
-                    callback_url: f.callback_url.as_deref().unwrap_or(""),
-                    client_name: &client_name,
-                    number: f.number.as_deref().unwrap_or(""),
-                    tab: if f.method.as_deref() == Some("code") {
-                        "code"
-                    } else {
-                        "password"
-                    },
-                    errors: BTreeMap::from([(field, text)]),
-                    notice: "",
-                },
-                status,
-            )
-            .await;
-        }
+        Err(err) => return form_again(&state, &req, &f, target.as_ref(), &err).await,
     };
     match finish_sign_in(&state, &req, &user, target.as_ref()).await {
         Ok(res) => res,
         Err(err) => page_error(&state, &req, err),
     }
+}
+
+/// The sign-in form again, with what was typed (never the password) and the error at its field.
+async fn form_again(
+    state: &AppState,
+    req: &HttpRequest,
+    f: &LoginForm,
+    target: Option<&(ClientRow, Registered)>,
+    err: &ApiError,
+) -> HttpResponse {
+    let (field, text, status) = field_error(i18n::texts(req), err);
+    let client_name = target.map(|(c, _)| c.name.clone()).unwrap_or_default();
+    let tab = if f.method.as_deref() == Some("code") {
+        "code"
+    } else {
+        "password"
+    };
+    let form = FormState {
+        callback_url: f.callback_url.as_deref().unwrap_or(""),
+        client_name: &client_name,
+        number: f.number.as_deref().unwrap_or(""),
+        tab,
+        errors: BTreeMap::from([(field, text)]),
+        notice: "",
+    };
+    show_form(state, req, form, status).await
 }
 
 async fn finish_sign_in(
@@ -387,14 +396,14 @@ pub async fn switch_language(
     state: web::Data<AppState>,
     query: web::Query<LangQuery>,
 ) -> HttpResponse {
-    let lang = if query.to.as_deref() == Some("en") {
-        "en"
-    } else {
-        "zh"
-    };
+    let lang = query
+        .to
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or(Lang::DEFAULT);
     // Only a path of our own origin: never an open redirect.
     let back = Location::local_or(query.back.as_deref(), "/login");
-    let mut c = pages::cookie(&state, "lang", lang.to_owned());
+    let mut c = pages::cookie(&state, "lang", lang.tag());
     c.set_http_only(false);
     pages::redirect(&state, StatusCode::SEE_OTHER, back)
         .cookie(c)

@@ -9,8 +9,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::accounts::registration;
-use crate::domain::Number;
-use crate::error::ApiError;
+use crate::domain::{Expect, Number};
+use crate::error::{ApiError, ApiResult};
 use crate::pages::{self, Texts, i18n};
 use crate::state::AppState;
 
@@ -104,6 +104,25 @@ fn errors_for(t: &'static Texts, err: &ApiError) -> BTreeMap<&'static str, &'sta
     BTreeMap::from([(field, text)])
 }
 
+/// Creates the account or resets its password; where the sign-in page should say so.
+async fn apply(state: &AppState, f: &RegisterForm, kind: &str) -> ApiResult<&'static str> {
+    let number = Number::from_field(
+        "number",
+        f.number.as_deref().unwrap_or(""),
+        Expect::PhoneOrEmail,
+    )?;
+    let pwd = f.pwd.as_deref().unwrap_or("");
+    let code = f.verify_code.as_deref().unwrap_or("");
+    if kind == "signup" {
+        let username = f.username.as_deref().filter(|u| !u.is_empty());
+        registration::create_account(state, number, pwd, Some(code), username).await?;
+        Ok("/login?notice=signed_up")
+    } else {
+        registration::reset_password(state, number, pwd, code).await?;
+        Ok("/login?notice=reset")
+    }
+}
+
 async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -113,35 +132,12 @@ async fn submit(
     if !pages::csrf_ok(&state, &req, f.csrf.as_deref()) {
         return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");
     }
-    let result = async {
-        let number = Number::parse(f.number.as_deref().unwrap_or(""))
-            .map_err(|_| ApiError::field("number", "invalid"))?;
-        let pwd = f.pwd.as_deref().unwrap_or("");
-        let code = f.verify_code.as_deref().unwrap_or("");
-        if kind == "signup" {
-            let username = f.username.as_deref().filter(|u| !u.is_empty());
-            registration::create_account(&state, number, pwd, Some(code), username)
-                .await
-                .map(|_| "/login?notice=signed_up")
-        } else {
-            registration::reset_password(&state, number, pwd, code)
-                .await
-                .map(|_| "/login?notice=reset")
-        }
-    }
-    .await;
-    match result {
+    match apply(&state, &f, kind).await {
         Ok(notice) => pages::redirect(&state, StatusCode::SEE_OTHER, notice).finish(),
         Err(err) => {
             let status = actix_web::ResponseError::status_code(&err);
-            show(
-                &state,
-                &req,
-                kind,
-                Some(&f),
-                errors_for(i18n::texts(&req), &err),
-                status,
-            )
+            let errors = errors_for(i18n::texts(&req), &err);
+            show(&state, &req, kind, Some(&f), errors, status)
         }
     }
 }

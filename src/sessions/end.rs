@@ -125,3 +125,38 @@ pub async fn end(state: &AppState, which: Which<'_>, reason: EndReason) -> ApiRe
     }
     Ok(ended.into_iter().map(|(sid, _, _)| sid).collect())
 }
+
+/// A person ending one of their own sessions (`target`, by id) or all of them (`None`) from
+/// the session `current`. A session that is not theirs is `not_found`, whether or not it
+/// exists. True when `current` itself ended.
+#[tracing::instrument(skip(state))]
+pub async fn end_own(
+    state: &AppState,
+    user_id: &str,
+    current: &str,
+    target: Option<&str>,
+) -> ApiResult<bool> {
+    let which = match target {
+        Some(sid) if sid != current => {
+            let owned = super::live_of_user(state, user_id)
+                .await?
+                .iter()
+                .any(|(s, _)| s.id == sid);
+            if !owned {
+                return Err(ApiError::NotFound);
+            }
+            Which::One(sid)
+        }
+        Some(_) => Which::One(current),
+        None => Which::AllOfUser {
+            user_id,
+            except: None,
+        },
+    };
+    let ends_current = match &which {
+        Which::One(sid) => *sid == current,
+        Which::AllOfUser { .. } | Which::OnTerminal { .. } => true,
+    };
+    end(state, which, EndReason::SignOut).await?;
+    Ok(ends_current)
+}

@@ -21,13 +21,15 @@ use crate::state::AppState;
 mod end;
 mod lifecycle;
 mod live;
+mod partner;
 mod terminal;
 #[cfg(test)]
 mod tests;
 
-pub use end::{EndReason, Which, end};
+pub use end::{EndReason, Which, end, end_own};
 pub use lifecycle::{NewSession, issue_in, record_client, refresh, start};
 pub use live::{authenticate, by_browser_key, live_of_user};
+pub use partner::{Presented, audience_is, check_for_partner};
 
 /// The store's mark for a session that has ended.
 const ENDED: &str = "-";

@@ -7,7 +7,7 @@ use super::*;
 use crate::config::{DatabaseUrl, Settings};
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::multiterminal::wordinfo::WordInfoKeys;
+use crate::keys::WordInfoKeys;
 use crate::store::Store;
 use crate::tokens::{Claims, SigningKey, TokenService};
 

@@ -1,7 +1,6 @@
 //! Access tokens: EdDSA-signed JWTs whose validity also depends on their session being live
 //! (see `sessions`). This module only signs and checks signatures and times.
 
-pub mod keys;
 pub mod routes;
 
 use std::collections::HashSet;
@@ -12,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use crate::error::{ApiError, ApiResult};
-pub use keys::SigningKey;
+pub use crate::keys::SigningKey;
 
 /// The claims of every access token (contract section 5).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use crate::auth::{AnySession, MaybeToken};
 use crate::error::{ApiError, ApiResult};
 use crate::http::envelope;
 use crate::http::input::{Input, Required};
-use crate::partners::{self, ClientRow};
-use crate::sessions;
+use crate::partners;
+use crate::sessions::{self, Presented};
 use crate::state::AppState;
 use crate::tokens::Claims;
 
@@ -44,14 +44,6 @@ pub struct TicketCheck {
     pub token: String,
 }
 
-/// A partner's token is its own: one issued for another partner is refused.
-fn for_partner(claims: &Claims, client: &ClientRow) -> ApiResult<()> {
-    match claims.aud.as_deref() {
-        Some(aud) if aud != client.client_id => Err(ApiError::TokenAudience),
-        _ => Ok(()),
-    }
-}
-
 /// Checks a token: signature, expiry and a live session. A partner that sends its client
 /// credentials (HTTP Basic; the token then comes as a `token` header or parameter) is also
 /// told 403 `token_audience` for a token issued to another partner.
@@ -77,7 +69,7 @@ pub async fn check_token(
 ) -> ApiResult<HttpResponse> {
     if let Some((id, secret)) = basic_credentials(&req) {
         let client = partners::authenticate(&state, &id, &secret).await?;
-        for_partner(&session, &client)?;
+        sessions::audience_is(&session, &client)?;
     }
     Ok(envelope::ok(TokenCheck::from(&*session)))
 }
@@ -134,41 +126,29 @@ pub async fn record_token(
     let p: RecordRequest = input.parse()?;
     let mut required = Required::default();
     let callback = required.take("callback_url", p.callback_url);
-    if token.is_none() && p.ticket.is_none() {
-        required.take("token", None);
-    }
-    required.finish()?;
-    let (client, _) = partners::for_callback(&state, &callback).await?;
-    let credentials = basic_credentials(&req);
-    if let Some((id, secret)) = &credentials
-        && (id != &client.client_id || !client.secret_matches(secret))
-    {
-        return Err(ApiError::ClientAuthFailed);
-    }
-    if let Some(ticket) = p.ticket.as_deref().filter(|_| token.is_none()) {
-        // Tickets are only redeemed by the partner they were issued to, with its secret.
-        if credentials.is_none() {
-            return Err(ApiError::ClientAuthFailed);
+    let presented = match (token, p.ticket) {
+        (Some(token), _) => Some(Presented::Token(token)),
+        (None, Some(ticket)) => Some(Presented::Ticket(ticket)),
+        (None, None) => {
+            required.take("token", None);
+            None
         }
-        let token = partners::tickets::redeem(&state, ticket, &client.client_id).await?;
-        let claims = sessions::authenticate(&state, &token).await?;
-        sessions::record_client(&state, &claims.sid, &client.client_id).await?;
-        return Ok(envelope::ok(TicketCheck {
-            check: TokenCheck::from(&*claims),
-            token,
-        }));
-    }
-    let Some(token) = token else {
-        return Err(ApiError::TokenMissing);
     };
-    let claims = sessions::authenticate(&state, &token).await?;
-    // A partner that proves who it is never gets another partner's token accepted. (Without
-    // credentials the answer's `aud` says whose token it is; the partner must compare it.)
-    if credentials.is_some() {
-        for_partner(&claims, &client)?;
-    }
-    sessions::record_client(&state, &claims.sid, &client.client_id).await?;
-    Ok(envelope::ok(TokenCheck::from(&*claims)))
+    required.finish()?;
+    let presented = presented.ok_or(ApiError::TokenMissing)?;
+    let (client, _) = partners::for_callback(&state, &callback).await?;
+    let authenticated = match basic_credentials(&req) {
+        Some((id, secret)) if id == client.client_id && client.secret_matches(&secret) => true,
+        Some(_) => return Err(ApiError::ClientAuthFailed),
+        None => false,
+    };
+    let (claims, redeemed) =
+        sessions::check_for_partner(&state, &client, authenticated, presented).await?;
+    let check = TokenCheck::from(&*claims);
+    Ok(match redeemed {
+        Some(token) => envelope::ok(TicketCheck { check, token }),
+        None => envelope::ok(check),
+    })
 }
 
 /// The public keys tokens are signed with (a plain JWK Set).

@@ -2,16 +2,15 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, put, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::accounts::model::{self, PublicUserView, UserRow};
-use crate::accounts::{UserView, load_self, signin, view_of};
+use crate::accounts::model::PublicUserView;
+use crate::accounts::profile::{self, ProfileChange, Proof};
+use crate::accounts::{UserView, load_self, view_of};
 use crate::auth::{AnySession, FirstParty};
-use crate::codes::{self, Purpose};
-use crate::domain::{Number, Username};
+use crate::domain::{Expect, Number, Username};
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
 use crate::http::envelope;
 use crate::http::input::Input;
-use crate::sessions::{self, EndReason, Which};
 use crate::state::AppState;
 
 /// The user behind the token.
@@ -91,35 +90,6 @@ fn parse_head_img(raw: &str) -> ApiResult<String> {
     Ok(url.to_string())
 }
 
-/// The new phone or e-mail, if the request changes one (only one at a time: one code).
-fn contact_change(p: &UpdateRequest, user: &UserRow) -> ApiResult<Option<Number>> {
-    let phone = match p.phone.as_deref() {
-        Some(raw) => match Number::parse(raw) {
-            Ok(n @ Number::Phone(_)) => {
-                Some(n).filter(|n| user.phone.as_deref() != Some(n.as_str()))
-            }
-            _ => return Err(ApiError::field("phone", "not a phone number")),
-        },
-        None => None,
-    };
-    let email = match p.email.as_deref() {
-        Some(raw) => match Number::parse(raw) {
-            Ok(n @ Number::Email(_)) => {
-                Some(n).filter(|n| user.email.as_deref() != Some(n.as_str()))
-            }
-            _ => return Err(ApiError::field("email", "not an e-mail address")),
-        },
-        None => None,
-    };
-    match (phone, email) {
-        (Some(_), Some(_)) => Err(ApiError::field(
-            "verify_code",
-            "change the phone and the e-mail address one at a time",
-        )),
-        (p, e) => Ok(p.or(e)),
-    }
-}
-
 /// Updates one's own profile.
 #[utoipa::path(
     tag = "accounts",
@@ -142,52 +112,26 @@ pub async fn update(
     input: Input,
 ) -> ApiResult<HttpResponse> {
     let p: UpdateRequest = input.parse()?;
-    let mut user = load_self(&state, &caller.sub).await?;
-    let username = match p.username.as_deref() {
-        Some(raw) => Some(Username::parse(raw).map_err(|why| ApiError::field("username", why))?),
-        None => None,
+    let change = ProfileChange {
+        username: p
+            .username
+            .as_deref()
+            .map(|raw| Username::parse(raw).map_err(|why| ApiError::field("username", why)))
+            .transpose()?,
+        head_img: p.head_img.as_deref().map(parse_head_img).transpose()?,
+        phone: p
+            .phone
+            .as_deref()
+            .map(|raw| Number::from_field("phone", raw, Expect::Phone))
+            .transpose()?,
+        email: p
+            .email
+            .as_deref()
+            .map(|raw| Number::from_field("email", raw, Expect::Email))
+            .transpose()?,
+        verify_code: p.verify_code,
     };
-    let head_img = p.head_img.as_deref().map(parse_head_img).transpose()?;
-    let contact = contact_change(&p, &user)?;
-    if let Some(number) = &contact {
-        let code = p.verify_code.as_deref().ok_or_else(|| {
-            ApiError::field("verify_code", "required to change the phone or e-mail")
-        })?;
-        // The code first: without it, whether the address is taken is nobody's business.
-        codes::verify(&state, number, code, Purpose::ChangeContact).await?;
-        let lookup = number.clone();
-        let taken = state
-            .db
-            .run(move |conn| model::find_by_number(conn, &lookup).map_err(ApiError::from))
-            .await?;
-        if taken.is_some() {
-            return Err(ApiError::AccountExists);
-        }
-        user.set_number(number);
-    }
-    if let Some(u) = &username {
-        user.username = Some(u.as_str().to_owned());
-        user.username_lower = Some(u.lower());
-    }
-    if let Some(h) = head_img {
-        user.head_img = Some(h);
-    }
-    user.updated_at = crate::db::now();
-    let saved = state
-        .db
-        .run(move |conn| {
-            if let Some(lower) = &user.username_lower
-                && model::username_taken(conn, lower, &user.id)?
-            {
-                return Err(ApiError::Conflict("username taken"));
-            }
-            model::save(conn, &user).map_err(|e| match ApiError::from(e) {
-                ApiError::Conflict(_) => ApiError::AccountExists,
-                other => other,
-            })?;
-            Ok(user)
-        })
-        .await?;
+    let saved = profile::update(&state, &caller.sub, change).await?;
     Ok(envelope::ok(UserView::from(&saved)))
 }
 
@@ -231,40 +175,11 @@ pub async fn delete_account(
     input: Input,
 ) -> ApiResult<HttpResponse> {
     let p: DeleteRequest = input.parse()?;
-    let user = load_self(&state, &caller.sub).await?;
-    match (
-        &user.password_hash,
-        p.pwd.as_deref(),
-        p.verify_code.as_deref(),
-    ) {
-        (Some(_), Some(pwd), _) => {
-            signin::confirm_password(&state, &user, pwd, client_ip(&req, &state.proxies)).await?;
-        }
-        (Some(_), None, _) => return Err(ApiError::field("pwd", "required")),
-        (None, _, Some(code)) => {
-            let number = user
-                .phone
-                .as_deref()
-                .or(user.email.as_deref())
-                .and_then(|n| Number::parse(n).ok())
-                .ok_or(ApiError::VerifyCodeInvalid)?;
-            codes::verify(&state, &number, code, Purpose::Signin).await?;
-        }
-        (None, _, None) => return Err(ApiError::field("verify_code", "required")),
-    }
-    sessions::end(
-        &state,
-        Which::AllOfUser {
-            user_id: &user.id,
-            except: None,
-        },
-        EndReason::AccountDeleted,
-    )
-    .await?;
-    let id = user.id.clone();
-    state
-        .db
-        .run(move |conn| model::delete(conn, &id).map_err(ApiError::from))
-        .await?;
+    let proof = Proof {
+        password: p.pwd.as_deref(),
+        verify_code: p.verify_code.as_deref(),
+        ip: client_ip(&req, &state.proxies),
+    };
+    profile::delete(&state, &caller.sub, proof).await?;
     Ok(envelope::ok(()))
 }

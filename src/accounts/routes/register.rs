@@ -2,9 +2,9 @@ use actix_web::{HttpRequest, HttpResponse, patch, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::accounts::routes::signin::parse_number;
 use crate::accounts::{UserView, registration};
 use crate::auth::FirstParty;
+use crate::domain::{Expect, Number};
 use crate::error::ApiResult;
 use crate::http::client_ip::client_ip;
 use crate::http::envelope;
@@ -44,7 +44,7 @@ pub async fn signup(state: web::Data<AppState>, input: Input) -> ApiResult<HttpR
     let pwd = required.take("pwd", p.pwd);
     let code = required.take("verify_code", p.verify_code);
     required.finish()?;
-    let number = parse_number(&number)?;
+    let number = Number::from_field("number", &number, Expect::PhoneOrEmail)?;
     let created =
         registration::create_account(&state, number, &pwd, Some(&code), p.username.as_deref())
             .await?;
@@ -126,7 +126,7 @@ pub async fn reset_password(state: web::Data<AppState>, input: Input) -> ApiResu
     let pwd = required.take("pwd", p.pwd);
     let code = required.take("verify_code", p.verify_code);
     required.finish()?;
-    let number = parse_number(&number)?;
+    let number = Number::from_field("number", &number, Expect::PhoneOrEmail)?;
     registration::reset_password(&state, number, &pwd, &code).await?;
     Ok(envelope::ok(()))
 }

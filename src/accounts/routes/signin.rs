@@ -5,8 +5,8 @@ use utoipa::ToSchema;
 use crate::accounts::routes::{terminal, user_agent};
 use crate::accounts::{UserRow, signin};
 use crate::auth::AnySession;
-use crate::domain::Number;
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{Expect, Number};
+use crate::error::ApiResult;
 use crate::http::client_ip::client_ip;
 use crate::http::envelope;
 use crate::http::input::{Input, Required};
@@ -29,11 +29,6 @@ pub struct SigninRequest {
     /// Overridden by a `terminal` header.
     #[schema(schema_with = crate::openapi::fields::terminal_opt)]
     pub terminal: Option<String>,
-}
-
-pub fn parse_number(raw: &str) -> ApiResult<Number> {
-    Number::parse(raw)
-        .map_err(|_| ApiError::field("number", "not a phone number or e-mail address"))
 }
 
 async fn callback_client(state: &AppState, raw: Option<&str>) -> ApiResult<Option<ClientRow>> {
@@ -96,7 +91,7 @@ pub async fn signin_with_password(
     let answer = required.take("client_code", p.client_code);
     let captcha_id = required.take("captcha_id", p.captcha_id.or(cookie));
     required.finish()?;
-    let number = parse_number(&number)?;
+    let number = Number::from_field("number", &number, Expect::PhoneOrEmail)?;
     let terminal = terminal(&req, p.terminal.as_deref())?;
     let client = callback_client(&state, p.callback_url.as_deref()).await?;
     crate::captcha::check(&state, &captcha_id, &answer).await?;
@@ -146,7 +141,7 @@ pub async fn signin_with_code(
     let number = required.take("number", p.number);
     let code = required.take("verify_code", p.verify_code);
     required.finish()?;
-    let number = parse_number(&number)?;
+    let number = Number::from_field("number", &number, Expect::PhoneOrEmail)?;
     let terminal = terminal(&req, p.terminal.as_deref())?;
     let client = callback_client(&state, p.callback_url.as_deref()).await?;
     let ip = client_ip(&req, &state.proxies);

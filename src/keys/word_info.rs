@@ -18,7 +18,6 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ApiResult};
-use crate::tokens::keys::write_private;
 
 const CURRENT: &str = "word-info-rsa.pk8";
 const PREVIOUS: &str = "word-info-rsa.previous.pk8";
@@ -56,14 +55,12 @@ fn load(pkcs8: &[u8]) -> anyhow::Result<Key> {
     Ok(Key { kid, pem, oaep })
 }
 
-fn generate(path: &Path) -> anyhow::Result<Vec<u8>> {
+fn generate() -> anyhow::Result<Vec<u8>> {
     let key = PrivateDecryptingKey::generate(KeySize::Rsa2048)
         .map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
     let der = key
         .as_der()
         .map_err(|_| anyhow::anyhow!("cannot encode the RSA key"))?;
-    write_private(path, der.as_ref())?;
-    tracing::info!(path = %path.display(), "generated a new word-info key");
     Ok(der.as_ref().to_vec())
 }
 
@@ -73,11 +70,7 @@ impl WordInfoKeys {
     pub fn load_or_create(data_dir: &Path, overlap: Duration) -> anyhow::Result<Self> {
         crate::datadir::ensure_private_dir(data_dir)?;
         let path = data_dir.join(CURRENT);
-        let der = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => generate(&path)?,
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        };
+        let der = super::read_or_create(&path, "word-info key", generate)?;
         let current =
             load(&der).with_context(|| format!("bad word-info key in {}", path.display()))?;
         let previous_path = data_dir.join(PREVIOUS);
@@ -110,7 +103,7 @@ impl WordInfoKeys {
             let file = std::fs::OpenOptions::new().append(true).open(&previous)?;
             file.set_modified(SystemTime::now())?;
         }
-        let der = generate(&current)?;
+        let der = super::read_or_create(&current, "word-info key", generate)?;
         Ok(load(&der)?.kid)
     }
 

@@ -1,6 +1,5 @@
 //! The token signing key: Ed25519, generated on first start and kept in the data dir (0600).
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -23,11 +22,7 @@ impl SigningKey {
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
         crate::datadir::ensure_private_dir(data_dir)?;
         let path = data_dir.join(KEY_FILE);
-        let pkcs8 = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(&path)?,
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        };
+        let pkcs8 = super::read_or_create(&path, "token signing key", create)?;
         Self::from_pkcs8(&pkcs8).with_context(|| format!("bad signing key in {}", path.display()))
     }
 
@@ -58,31 +53,11 @@ impl SigningKey {
     }
 }
 
-fn create(path: &Path) -> anyhow::Result<Vec<u8>> {
+fn create() -> anyhow::Result<Vec<u8>> {
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let doc = Ed25519KeyPair::generate_pkcs8(&rng)
         .map_err(|e| anyhow::anyhow!("key generation failed: {e}"))?;
-    let bytes = doc.as_ref().to_vec();
-    write_private(path, &bytes)?;
-    tracing::info!(path = %path.display(), "generated a new token signing key");
-    Ok(bytes)
-}
-
-/// Writes a secret file readable by the owner only, never leaving a world-readable window.
-pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
+    Ok(doc.as_ref().to_vec())
 }
 
 #[cfg(test)]
