@@ -18,10 +18,10 @@ pub const ENV_PREFIX: &str = "GATEHOUSE_";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
-    pub listen: String,
-    pub public_url: String,
+    pub listen: SocketAddr,
+    pub public_url: PublicUrl,
     pub data_dir: PathBuf,
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     pub redis_url: Option<String>,
     /// Prefix of every Redis key, so several deployments can share one Redis.
     pub redis_key_prefix: String,
@@ -55,7 +55,7 @@ pub struct Settings {
     /// How long a rotated-out word-info key still decrypts.
     pub word_info_overlap_secs: u64,
     #[serde(deserialize_with = "comma_list", serialize_with = "join_list")]
-    pub trusted_proxies: Vec<String>,
+    pub trusted_proxies: Vec<TrustedProxy>,
     pub code_limit_per_ip_hour: u32,
     pub code_captcha_after: u32,
     pub sms_max_per_minute: u32,
@@ -86,8 +86,10 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            listen: "127.0.0.1:8080".into(),
-            public_url: "http://127.0.0.1:8080".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080"
+                .parse()
+                .expect("the default public URL"),
             data_dir: PathBuf::from("./data"),
             database_url: None,
             redis_url: None,
@@ -138,7 +140,7 @@ mod checks;
 mod values;
 
 use values::bad;
-pub use values::{ConfigError, DatabaseUrl, SmsProvider};
+pub use values::{ConfigError, DatabaseUrl, PublicUrl, SmsProvider, TrustedProxy};
 use values::{comma_list, join_list};
 
 impl Settings {
@@ -169,49 +171,24 @@ impl Settings {
         Ok(settings)
     }
 
-    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.listen
-            .parse()
-            .map_err(|_| bad("listen", format!("`{}` is not host:port", self.listen)))
-    }
-
-    pub fn public_url(&self) -> Result<Url, ConfigError> {
-        let url = Url::parse(&self.public_url).map_err(|e| bad("public_url", e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(bad("public_url", "must be http or https"));
-        }
-        Ok(url)
-    }
-
-    /// The issuer: the public URL without a trailing slash.
+    /// The issuer: the public URL as configured, without a trailing slash.
     pub fn issuer(&self) -> String {
-        self.public_url.trim_end_matches('/').to_owned()
+        self.public_url.issuer()
     }
 
-    pub fn database(&self) -> Result<DatabaseUrl, ConfigError> {
-        match &self.database_url {
-            Some(raw) => DatabaseUrl::parse(raw).map_err(|p| bad("database_url", p)),
-            None => Ok(DatabaseUrl::Sqlite(self.data_dir.join("gatehouse.db"))),
-        }
+    pub fn database(&self) -> DatabaseUrl {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| DatabaseUrl::Sqlite(self.data_dir.join("gatehouse.db")))
     }
 
-    pub fn proxies(&self) -> Result<Vec<IpNet>, ConfigError> {
-        self.trusted_proxies
-            .iter()
-            .map(|p| {
-                p.parse::<IpNet>()
-                    .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
-                    .map_err(|_| bad("trusted_proxies", format!("`{p}` is not an IP or CIDR")))
-            })
-            .collect()
+    pub fn proxies(&self) -> Vec<IpNet> {
+        self.trusted_proxies.iter().map(|p| p.0).collect()
     }
 
-    /// Whether the public URL is https, in any letter case (cookies then get `Secure` and the
-    /// `__Host-` prefix).
+    /// Whether the public URL is https (cookies then get `Secure` and the `__Host-` prefix).
     pub fn is_https(&self) -> bool {
-        self.public_url
-            .get(..8)
-            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        self.public_url.is_https()
     }
 }
 #[cfg(test)]

@@ -31,7 +31,7 @@ pub struct Application {
 
 /// Opens the database and applies migrations (blocking work, kept off the async workers).
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
-    let url = settings.database()?;
+    let url = settings.database();
     let size = settings.db_pool_size;
     tokio::task::spawn_blocking(move || {
         let db = Db::connect(&url, size)?;
@@ -43,7 +43,7 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(settings.listen_addr()?)?;
+        let listener = TcpListener::bind(settings.listen)?;
         Self::build_with_listener(settings, listener).await
     }
 

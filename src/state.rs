@@ -37,7 +37,7 @@ impl AppState {
         tokens: TokenService,
         word_info: crate::keys::WordInfoKeys,
     ) -> anyhow::Result<Self> {
-        let proxies = settings.proxies()?;
+        let proxies = settings.proxies();
         let mailer = match (&settings.smtp_url, &settings.mail_from) {
             (Some(url), Some(from)) => Some(crate::mail::Mailer::new(url, from)?),
             _ => None,

@@ -5,9 +5,6 @@ use super::*;
 
 impl Settings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        self.listen_addr()?;
-        let public = self.public_url()?;
-        self.database()?;
         if !(4..=31).contains(&self.bcrypt_cost) {
             return Err(bad("bcrypt_cost", "must be between 4 and 31"));
         }
@@ -39,7 +36,6 @@ impl Settings {
                 bad(var, e.to_string())
             })?;
         }
-        self.proxies()?;
         if self.logout_retry_base_ms == 0 || self.logout_poll_ms == 0 {
             return Err(bad(
                 "logout_retry_base_ms",
@@ -99,7 +95,7 @@ impl Settings {
             check_http_url("sms_endpoint", endpoint)?;
         }
         // The parser lower-cases the scheme: `HTTPS://` is https too.
-        let https = public.scheme() == "https";
+        let https = self.is_https();
         if https && self.captcha_test_answers {
             return Err(bad(
                 "captcha_test_answers",

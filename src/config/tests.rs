@@ -12,7 +12,7 @@ fn with(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
 fn defaults_are_valid() {
     let s = with(&[]).unwrap();
     assert_eq!(
-        s.database().unwrap(),
+        s.database(),
         DatabaseUrl::Sqlite(PathBuf::from("./data/gatehouse.db"))
     );
 }

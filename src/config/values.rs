@@ -90,8 +90,90 @@ pub(super) fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
     }
 }
 
+/// The URL people and partners reach Gatehouse at, http or https in any letter case. The text
+/// is kept as configured, because it is the token issuer partners compare byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PublicUrl {
+    raw: String,
+    url: Url,
+}
+
+impl std::str::FromStr for PublicUrl {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        let url = Url::parse(raw).map_err(|e| e.to_string())?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("must be http or https".into());
+        }
+        Ok(PublicUrl {
+            raw: raw.to_owned(),
+            url,
+        })
+    }
+}
+
+impl TryFrom<String> for PublicUrl {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        raw.parse()
+    }
+}
+
+impl From<PublicUrl> for String {
+    fn from(p: PublicUrl) -> String {
+        p.raw
+    }
+}
+
+impl fmt::Display for PublicUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+impl PublicUrl {
+    pub fn issuer(&self) -> String {
+        self.raw.trim_end_matches('/').to_owned()
+    }
+
+    /// The scheme is lower-cased by parsing, so `HTTPS://` counts.
+    pub fn is_https(&self) -> bool {
+        self.url.scheme() == "https"
+    }
+
+    /// `scheme://host[:port]`, as browsers send it in `Origin`.
+    pub fn origin(&self) -> String {
+        self.url.origin().ascii_serialization()
+    }
+}
+
+/// One `GATEHOUSE_TRUSTED_PROXIES` entry: a CIDR range or a single address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustedProxy(pub IpNet);
+
+impl std::str::FromStr for TrustedProxy {
+    type Err = String;
+
+    fn from_str(p: &str) -> Result<Self, String> {
+        p.parse::<IpNet>()
+            .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+            .map(TrustedProxy)
+            .map_err(|_| format!("`{p}` is not an IP or CIDR"))
+    }
+}
+
+impl fmt::Display for TrustedProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// The database selected by the URL; anything else is refused rather than guessed.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
     Postgres(String),
@@ -129,5 +211,24 @@ impl DatabaseUrl {
             return Ok(DatabaseUrl::Postgres(raw.to_owned()));
         }
         Err("must start with sqlite:// or postgres://".into())
+    }
+}
+
+impl TryFrom<String> for DatabaseUrl {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        DatabaseUrl::parse(&raw)
+    }
+}
+
+/// Back to the configured text (with any password), for figment's layering only; logs and
+/// errors use `Debug`, which leaves credentials out.
+impl From<DatabaseUrl> for String {
+    fn from(url: DatabaseUrl) -> String {
+        match url {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => u,
+        }
     }
 }

@@ -119,11 +119,7 @@ pub fn csrf_ok(state: &AppState, req: &HttpRequest, field: Option<&str>) -> bool
     .is_ok();
     let origin_ok = match req.headers().get("origin").and_then(|v| v.to_str().ok()) {
         None | Some("null") => true,
-        Some(origin) => state
-            .settings
-            .public_url()
-            .map(|u| u.origin().ascii_serialization() == origin)
-            .unwrap_or(false),
+        Some(origin) => state.settings.public_url.origin() == origin,
     };
     same && origin_ok
 }

@@ -190,7 +190,7 @@ impl TestApp {
         let port = listener.local_addr().unwrap().port();
         let mut settings = settings;
         if fresh_identity {
-            settings.public_url = format!("http://127.0.0.1:{port}");
+            settings.public_url = format!("http://127.0.0.1:{port}").parse().unwrap();
         }
         let app = Application::build_with_listener(settings.clone(), listener)
             .await

@@ -95,7 +95,7 @@ crate::both_backends! {
             .env("GATEHOUSE_BCRYPT_COST", "4")
             .args(["admin", "create", "--number", "+8613800138000", "--password-stdin"]);
         if let Some(url) = &app.settings.database_url {
-            cmd.env("GATEHOUSE_DATABASE_URL", url);
+            cmd.env("GATEHOUSE_DATABASE_URL", String::from(url.clone()));
         }
         let out = tokio::task::spawn_blocking(move || {
             run_with(cmd, Some("Taken-Over-Pass-1\n"), COMMAND_TIMEOUT)
