@@ -16,12 +16,8 @@ use crate::helpers::*;
 
 /// Production bcrypt cost, a short bcrypt queue, and no per-IP budget in the way.
 async fn storm_app(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| {
-        f.merge(("bcrypt_cost", 12))
-            .merge(("bcrypt_queue", 8))
-            .merge(("signin_limit_per_ip", 100_000))
-    })
-    .await
+    let settings = json!({ "bcrypt_cost": 12, "bcrypt_queue": 8, "signin_limit_per_ip": 100_000 });
+    TestApp::spawn_set(backend, settings).await
 }
 
 async fn timed(fut: impl Future<Output = (u16, String)>) -> (u16, Duration) {
@@ -172,7 +168,7 @@ async fn sign_out_returns_only_to_registered_callbacks() {
 // ---------------------------------------------------------------------------------------------
 
 async fn two_second_deadlines(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| f.merge(("request_timeout_secs", 2))).await
+    TestApp::spawn_set(backend, json!({ "request_timeout_secs": 2 })).await
 }
 
 async fn connect(app: &TestApp) -> TcpStream {
@@ -271,7 +267,7 @@ async fn trickled_request_heads_are_cut_off_on_new_and_reused_connections() {
 // ---------------------------------------------------------------------------------------------
 
 async fn short_sessions(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| f.merge(("session_max_secs", 3))).await
+    TestApp::spawn_set(backend, json!({ "session_max_secs": 3 })).await
 }
 
 both_backends_with! {

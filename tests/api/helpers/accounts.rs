@@ -28,35 +28,65 @@ impl TestApp {
     /// Requests a code for `number` and returns it as the SMS gateway received it.
     pub async fn code_for(&self, number: &str, purpose: Option<&str>) -> String {
         self.skip_cooldown(number).await;
+        let (status, answer) = self.request_code(number, purpose).await;
+        assert_eq!(status, 200, "{answer}");
+        self.sms.last_code(number).expect("no code received")
+    }
+
+    pub async fn request_code(&self, number: &str, purpose: Option<&str>) -> (u16, Value) {
         let mut body = json!({ "number": number });
         if let Some(p) = purpose {
             body["purpose"] = json!(p);
         }
-        let (status, answer) = self.post("/verify_code", body).await;
-        assert_eq!(status, 200, "{answer}");
-        self.sms.last_code(number).expect("no code received")
+        self.post("/verify_code", body).await
+    }
+
+    /// Asks for a code past the captcha threshold, with a captcha (id, answer) of the caller's.
+    pub async fn request_code_with_captcha(
+        &self,
+        number: &str,
+        (id, answer): (&str, &str),
+    ) -> (u16, Value) {
+        let body = json!({ "number": number, "captcha_id": id, "client_code": answer });
+        self.post("/verify_code", body).await
+    }
+
+    pub async fn signup_with(&self, number: &str, pwd: &str, code: &str) -> (u16, Value) {
+        let body = json!({ "number": number, "pwd": pwd, "verify_code": code });
+        self.post("/users/signup", body).await
     }
 
     /// Registers an account with [`PASSWORD`] and returns its user object.
     pub async fn signup(&self, number: &str) -> Value {
         let code = self.code_for(number, Some("signup")).await;
-        let (status, body) = self
-            .post(
-                "/users/signup",
-                json!({ "number": number, "pwd": PASSWORD, "verify_code": code }),
-            )
-            .await;
+        let (status, body) = self.signup_with(number, PASSWORD, &code).await;
         assert_eq!(status, 201, "{body}");
         body["data"].clone()
     }
 
     pub async fn signin(&self, number: &str, pwd: &str) -> (u16, Value) {
+        self.signin_with(number, pwd, json!({})).await
+    }
+
+    /// Signs in with a fresh captcha and `extra` fields (`callback_url`, `terminal`).
+    pub async fn signin_with(&self, number: &str, pwd: &str, extra: Value) -> (u16, Value) {
         let (captcha_id, answer) = self.captcha().await;
-        self.post(
-            "/users/signin",
-            json!({ "number": number, "pwd": pwd, "captcha_id": captcha_id, "client_code": answer }),
-        )
-        .await
+        let mut body = json!({ "number": number, "pwd": pwd, "captcha_id": captcha_id, "client_code": answer });
+        body.as_object_mut().unwrap().extend(
+            extra
+                .as_object()
+                .expect("extra fields are an object")
+                .clone(),
+        );
+        self.post("/users/signin", body).await
+    }
+
+    /// Signs in with [`PASSWORD`] for the partner owning `callback`; returns the token it gets.
+    pub async fn partner_token(&self, number: &str, callback: &str) -> String {
+        let extra = json!({ "callback_url": callback });
+        let (status, body) = self.signin_with(number, PASSWORD, extra).await;
+        assert_eq!(status, 200, "{body}");
+        body["data"].as_str().unwrap().to_owned()
     }
 
     /// Signs in with [`PASSWORD`] and returns the token.
@@ -106,6 +136,37 @@ impl TestApp {
                 .unwrap();
         })
         .await;
+    }
+
+    /// A fresh operator, signed in: (user object, token).
+    pub async fn admin(&self, number: &str) -> (Value, String) {
+        let (user, token) = self.user(number).await;
+        self.make_admin(user["id"].as_str().unwrap()).await;
+        (user, token)
+    }
+
+    /// Registers a partner through the operators' API; returns (client_id, client_secret).
+    pub async fn register_partner(&self, admin: &str, client: Value) -> (String, String) {
+        let (status, body) = self
+            .send_with_token(reqwest::Method::POST, "/admin/api/clients", admin, client)
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let data = &body["data"];
+        let field = |k: &str| data[k].as_str().unwrap().to_owned();
+        (field("client_id"), field("client_secret"))
+    }
+
+    /// POST /token as a partner's back end does: a form, with its credentials when it has them.
+    pub async fn post_token_form(
+        &self,
+        credentials: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut rb = self.client.post(self.url("/token")).form(form);
+        if let Some((id, secret)) = credentials {
+            rb = rb.basic_auth(id, Some(secret));
+        }
+        super::go(rb).await
     }
 
     /// Registers a partner system the way `gatehouse client add` does.

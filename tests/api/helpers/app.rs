@@ -25,6 +25,19 @@ impl TestApp {
         Self::spawn_with(backend, |f| f).await
     }
 
+    /// A server with these settings changed (a JSON object of setting names and values).
+    pub async fn spawn_set(backend: Backend, changes: Value) -> Option<TestApp> {
+        // One merge per setting, as `spawn_with` callers write them.
+        let changes = changes
+            .as_object()
+            .expect("settings changes are an object")
+            .clone();
+        Self::spawn_with(backend, |f| {
+            changes.into_iter().fold(f, |f, kv| f.merge(kv))
+        })
+        .await
+    }
+
     pub async fn spawn_with(
         backend: Backend,
         tweak: impl FnOnce(Figment) -> Figment,
@@ -101,6 +114,11 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// The whole response, for its headers or a body that is not JSON.
+    pub async fn get_response(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {

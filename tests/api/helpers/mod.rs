@@ -5,6 +5,8 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use diesel::prelude::*;
 use diesel::{Connection, PgConnection};
 use figment::Figment;
@@ -30,6 +32,39 @@ pub enum Backend {
 
 pub fn require_all() -> bool {
     std::env::var("GATEHOUSE_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1")
+}
+
+/// Gives way for a tool or service this machine lacks: says the test is skipped, or fails
+/// under `GATEHOUSE_TEST_REQUIRE_ALL=1`, where nothing may be skipped.
+pub fn skip_without(what: &str) {
+    assert!(
+        !require_all(),
+        "GATEHOUSE_TEST_REQUIRE_ALL=1 but {what} is not available"
+    );
+    eprintln!("skipping: {what} is not available");
+}
+
+/// A port nothing listens on now, for a stand-in server started after this returns.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs a one-worker stand-in (an SMS gateway, a vendor, a partner) on `listener`, answering
+/// every path with `route()`.
+pub fn serve_every_path(
+    listener: std::net::TcpListener,
+    route: impl Fn() -> actix_web::Route + Send + Clone + 'static,
+) {
+    let server = actix_web::HttpServer::new(move || actix_web::App::new().default_service(route()))
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+    tokio::spawn(server);
 }
 
 static PG_CLEANUP: OnceLock<()> = OnceLock::new();
@@ -92,6 +127,11 @@ pub fn test_settings(data_dir: &std::path::Path, sms: &SmsSink) -> Figment {
         .merge(("code_limit_per_ip_hour", 1000))
 }
 
+/// Sends a request built by hand (for headers, forms or credentials the shortcuts do not set).
+pub async fn go(rb: reqwest::RequestBuilder) -> (u16, Value) {
+    into_parts(rb.send().await.unwrap()).await
+}
+
 pub async fn into_parts(res: reqwest::Response) -> (u16, Value) {
     let status = res.status().as_u16();
     let text = res.text().await.unwrap();
@@ -105,6 +145,17 @@ pub fn assert_error(status: u16, body: &Value, want_status: u16, reason: &str) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["code"], want_status, "{body}");
     assert_eq!(body["data"]["error"], reason, "{body}");
+}
+
+/// A JWT's claims, read without checking the signature (the tests that forge tokens check that).
+pub fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// An `Authorization: Basic` value, as a partner sends its credentials.
+pub fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
 }
 
 pub async fn sleep_ms(ms: u64) {

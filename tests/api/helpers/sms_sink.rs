@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use super::serve_every_path;
+
 /// A webhook receiver standing in for an SMS gateway.
 #[derive(Clone)]
 pub struct SmsSink {
@@ -18,23 +20,16 @@ impl SmsSink {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let store = received.clone();
-        let server = actix_web::HttpServer::new(move || {
+        serve_every_path(listener, move || {
             let store = store.clone();
-            actix_web::App::new().default_service(actix_web::web::to(
-                move |body: actix_web::web::Json<Value>| {
-                    let store = store.clone();
-                    async move {
-                        store.lock().unwrap().push(body.into_inner());
-                        actix_web::HttpResponse::Ok().finish()
-                    }
-                },
-            ))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        tokio::spawn(server);
+            actix_web::web::to(move |body: actix_web::web::Json<Value>| {
+                let store = store.clone();
+                async move {
+                    store.lock().unwrap().push(body.into_inner());
+                    actix_web::HttpResponse::Ok().finish()
+                }
+            })
+        });
         SmsSink {
             url: format!("http://127.0.0.1:{port}/sms"),
             received,

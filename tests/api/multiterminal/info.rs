@@ -63,7 +63,7 @@ crate::both_backends! {
 }
 
 async fn mobile_single_session(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| f.merge(("single_session_terminals", "mobile"))).await
+    TestApp::spawn_set(backend, json!({ "single_session_terminals": "mobile" })).await
 }
 
 crate::both_backends_with! {

@@ -5,7 +5,7 @@ use super::*;
 #[tokio::test]
 async fn operators_register_partners_from_the_console() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    admin(&app).await;
+    app.admin("13700137000").await;
     app.signup("13800138000").await;
     let mut plain = Browser::new(&app);
     plain.sign_in("13800138000", "").await;

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -85,10 +84,13 @@ impl<'a> Browser<'a> {
 
     /// Signs in through the form; returns the answer to the POST.
     async fn sign_in(&mut self, number: &str, callback: &str) -> Page {
-        let page = self
-            .get(&format!("/login?callback_url={}", urlencode(callback)))
-            .await;
+        let page = self.get(&with_callback("/login", callback)).await;
         assert_eq!(page.status, 200, "{}", page.body);
+        self.submit_password(&page, number, callback).await
+    }
+
+    /// Posts the password form of a sign-in `page` this browser was shown.
+    async fn submit_password(&mut self, page: &Page, number: &str, callback: &str) -> Page {
         let captcha_id = attr(&page.body, "name=\"captcha_id\" id=\"captcha_id\" value=\"");
         let answer = attr(&page.body, "data-test-answer=\"");
         let csrf = self.csrf();
@@ -112,6 +114,10 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+fn with_callback(path: &str, callback: &str) -> String {
+    format!("{path}?callback_url={}", urlencode(callback))
+}
+
 fn attr(html: &str, prefix: &str) -> String {
     let start = html
         .find(prefix)
@@ -129,23 +135,19 @@ fn query_param(location: &str, name: &str) -> String {
 }
 
 async fn partner(app: &TestApp, admin: &str, callback: &str, mode: &str) -> (String, String) {
-    let (status, body) = app
-        .send_with_token(
-            Method::POST,
-            "/admin/api/clients",
-            admin,
-            json!({ "name": format!("Partner {mode}"), "callbacks": [callback], "mode": mode }),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    (
-        body["data"]["client_id"].as_str().unwrap().to_owned(),
-        body["data"]["client_secret"].as_str().unwrap().to_owned(),
-    )
+    let client =
+        json!({ "name": format!("Partner {mode}"), "callbacks": [callback], "mode": mode });
+    app.register_partner(admin, client).await
 }
 
-async fn admin(app: &TestApp) -> String {
-    let (user, token) = app.user("13700137000").await;
-    app.make_admin(user["id"].as_str().unwrap()).await;
-    token
+const SHOP: &str = "https://shop.example/cb";
+
+/// A server with an operator, the shop in token mode and a person with an account: (server,
+/// operator's token, shop's client_id).
+async fn shop_and_user() -> (TestApp, String, String) {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (_, admin) = app.admin("13700137000").await;
+    let (shop_id, _) = partner(&app, &admin, SHOP, "token").await;
+    app.signup("13800138000").await;
+    (app, admin, shop_id)
 }

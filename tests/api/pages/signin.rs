@@ -42,42 +42,31 @@ async fn forms_without_the_csrf_token_or_from_another_origin_are_refused() {
 
 #[tokio::test]
 async fn unregistered_callbacks_get_an_error_page_never_a_redirect() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let admin = admin(&app).await;
-    partner(&app, &admin, "https://shop.example/cb", "token").await;
-    app.signup("13800138000").await;
+    let (app, _, _) = shop_and_user().await;
     let mut b = Browser::new(&app);
     for cb in [
         "https://evil.example/cb",
         "https://shop.example.evil.example/cb",
         "javascript:alert(1)",
     ] {
-        let page = b
-            .get(&format!("/login?callback_url={}", urlencode(cb)))
-            .await;
+        let page = b.get(&with_callback("/login", cb)).await;
         assert_eq!(page.status, 400);
         assert!(page.location.is_empty());
         assert!(
             page.body.contains("id=\"error\"") && page.body.contains("callback_not_registered")
         );
     }
-    let signed_in = b.sign_in("13800138000", "https://shop.example/cb").await;
+    let signed_in = b.sign_in("13800138000", SHOP).await;
     assert_eq!(signed_in.status, 303);
     let page = b
-        .get(&format!(
-            "/login?callback_url={}",
-            urlencode("https://evil.example/cb")
-        ))
+        .get(&with_callback("/login", "https://evil.example/cb"))
         .await;
     assert_eq!(page.status, 400, "a live session does not change that");
 }
 
 #[tokio::test]
 async fn token_mode_sign_in_redirects_back_with_a_token_for_that_partner() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let admin = admin(&app).await;
-    let (client_id, _) = partner(&app, &admin, "https://shop.example/cb", "token").await;
-    app.signup("13800138000").await;
+    let (app, _, client_id) = shop_and_user().await;
     let mut b = Browser::new(&app);
     let page = b
         .sign_in("13800138000", "https://shop.example/cb?next=%2Fcart")
@@ -104,35 +93,20 @@ async fn token_mode_sign_in_redirects_back_with_a_token_for_that_partner() {
     let token = query_param(&page.location, "token");
     let (status, body) = app.get_with_token("/token", &token).await;
     assert_eq!(status, 200, "{body}");
-    let claims: serde_json::Value = serde_json::from_slice(
-        &base64::Engine::decode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            token.split('.').nth(1).unwrap(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(claims["aud"], client_id);
+    assert_eq!(claims(&token)["aud"], client_id);
 }
 
 #[tokio::test]
 async fn a_second_partner_gets_a_ticket_without_a_password_and_redeems_it_once() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let admin = admin(&app).await;
-    partner(&app, &admin, "https://shop.example/cb", "token").await;
+    let (app, admin, _) = shop_and_user().await;
     let (blog_id, blog_secret) =
         partner(&app, &admin, "https://blog.example/sso/*", "ticket").await;
     let (shop_other, shop_secret) =
         partner(&app, &admin, "https://other.example/cb", "ticket").await;
-    app.signup("13800138000").await;
     let mut b = Browser::new(&app);
-    b.sign_in("13800138000", "https://shop.example/cb").await;
-    let page = b
-        .get(&format!(
-            "/login?callback_url={}",
-            urlencode("https://blog.example/sso/back")
-        ))
-        .await;
+    b.sign_in("13800138000", SHOP).await;
+    let blog_login = with_callback("/login", "https://blog.example/sso/back");
+    let page = b.get(&blog_login).await;
     assert_eq!(page.status, 302, "silent SSO: {}", page.body);
     let ticket = query_param(&page.location, "ticket");
     assert!(!page.location.contains("token="));
@@ -140,16 +114,8 @@ async fn a_second_partner_gets_a_ticket_without_a_password_and_redeems_it_once()
     let redeem = |id: String, secret: String, ticket: String, cb: &'static str| {
         let app = &app;
         async move {
-            into_parts(
-                app.client
-                    .post(app.url("/token"))
-                    .basic_auth(id, Some(secret))
-                    .form(&[("ticket", ticket.as_str()), ("callback_url", cb)])
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
+            let form = [("ticket", ticket.as_str()), ("callback_url", cb)];
+            app.post_token_form(Some((&id, &secret)), &form).await
         }
     };
     // Another partner cannot use it (and using it up that way is not possible either).
@@ -162,12 +128,7 @@ async fn a_second_partner_gets_a_ticket_without_a_password_and_redeems_it_once()
     .await;
     assert_error(status, &body, 401, "token_invalid");
 
-    let page = b
-        .get(&format!(
-            "/login?callback_url={}",
-            urlencode("https://blog.example/sso/back")
-        ))
-        .await;
+    let page = b.get(&blog_login).await;
     let ticket = query_param(&page.location, "ticket");
     let (status, body) = redeem(
         blog_id.clone(),

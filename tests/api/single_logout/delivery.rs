@@ -7,7 +7,7 @@ crate::both_backends_with! {
     few_slots_app;
 
     async fn a_hung_partner_does_not_hold_up_the_others(app) {
-        let admin = admin_token(&app, "13700137000").await;
+        let admin = app.admin("13700137000").await.1;
         let hung = HungPartner::start();
         let shop = Receiver::start();
         register(&app, &admin, "https://hung.example/cb", &hung.url()).await;
@@ -15,7 +15,7 @@ crate::both_backends_with! {
         app.signup("13800138000").await;
         let mut tokens = Vec::new();
         for _ in 0..6 {
-            let token = signin_at(&app, "13800138000", "https://hung.example/cb").await;
+            let token = app.partner_token("13800138000", "https://hung.example/cb").await;
             let (status, body) = app
                 .post("/token", json!({ "token": token, "callback_url": "https://shop.example/cb" }))
                 .await;
@@ -41,32 +41,19 @@ crate::both_backends_with! {
     fast_app;
 
     async fn sign_out_tells_every_partner_in_the_session(app) {
-        let admin = admin_token(&app, "13700137000").await;
+        let admin = app.admin("13700137000").await.1;
         let shop = Receiver::start();
         let blog = Receiver::start();
         let (shop_id, _) = register(&app, &admin, "https://shop.example/cb", &shop.url()).await;
         let (blog_id, blog_secret) = register(&app, &admin, "https://blog.example/cb", &blog.url()).await;
         app.signup("13800138000").await;
-        let token = signin_at(&app, "13800138000", "https://shop.example/cb").await;
+        let token = app.partner_token("13800138000", "https://shop.example/cb").await;
         // A token minted for the shop is not the blog's to present with its credentials.
-        let res = app
-            .client
-            .post(app.url("/token"))
-            .basic_auth(&blog_id, Some(&blog_secret))
-            .form(&[("token", token.as_str()), ("callback_url", "https://blog.example/cb")])
-            .send()
-            .await
-            .unwrap();
-        let (status, body) = into_parts(res).await;
+        let form = [("token", token.as_str()), ("callback_url", "https://blog.example/cb")];
+        let (status, body) = app.post_token_form(Some((&blog_id, &blog_secret)), &form).await;
         assert_error(status, &body, 403, "token_audience");
-        let res = app
-            .client
-            .post(app.url("/token"))
-            .form(&[("token", token.as_str()), ("callback_url", "https://blog.example/cb")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
+        let (status, body) = app.post_token_form(None, &form).await;
+        assert_eq!(status, 200, "{body}");
 
         let started = Instant::now();
         let (status, _) = app.send_with_token(Method::PATCH, "/users/signout", &token, json!({})).await;
@@ -84,12 +71,9 @@ crate::both_backends_with! {
     }
 
     async fn failing_partners_are_retried_until_they_answer(app) {
-        let admin = admin_token(&app, "13700137000").await;
         let shop = Receiver::start();
         shop.status.store(503, Ordering::SeqCst);
-        register(&app, &admin, "https://shop.example/cb", &shop.url()).await;
-        app.signup("13800138000").await;
-        let token = signin_at(&app, "13800138000", "https://shop.example/cb").await;
+        let (admin, _, token) = signed_in_at_shop(&app, &shop).await;
         app.send_with_token(Method::PATCH, "/users/signout", &token, json!({})).await;
         shop.wait_for(2).await;
         let body = deliveries(&app, &admin).await;
@@ -101,12 +85,9 @@ crate::both_backends_with! {
     }
 
     async fn a_400_answer_is_final(app) {
-        let admin = admin_token(&app, "13700137000").await;
         let shop = Receiver::start();
         shop.status.store(400, Ordering::SeqCst);
-        register(&app, &admin, "https://shop.example/cb", &shop.url()).await;
-        app.signup("13800138000").await;
-        let token = signin_at(&app, "13800138000", "https://shop.example/cb").await;
+        let (admin, _, token) = signed_in_at_shop(&app, &shop).await;
         app.send_with_token(Method::PATCH, "/users/signout", &token, json!({})).await;
         let body = wait_for_state(&app, &admin, "failed").await;
         assert_eq!(body["data"][0]["attempts"], 1);
@@ -115,11 +96,8 @@ crate::both_backends_with! {
     }
 
     async fn deliveries_survive_a_restart_while_the_partner_is_down(app) {
-        let admin = admin_token(&app, "13700137000").await;
         let mut shop = Receiver::start();
-        register(&app, &admin, "https://shop.example/cb", &shop.url()).await;
-        app.signup("13800138000").await;
-        let token = signin_at(&app, "13800138000", "https://shop.example/cb").await;
+        let (admin, _, token) = signed_in_at_shop(&app, &shop).await;
         shop.down().await;
         app.send_with_token(Method::PATCH, "/users/signout", &token, json!({})).await;
         tokio::time::sleep(Duration::from_millis(300)).await;

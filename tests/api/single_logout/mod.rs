@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpResponse, web};
-use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -132,48 +131,40 @@ impl HungPartner {
 
 /// Four delivery slots, so one partner's share is a single slot.
 async fn few_slots_app(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| {
-        f.merge(("logout_retry_base_ms", 100))
-            .merge(("logout_poll_ms", 50))
-            .merge(("logout_concurrency", 4))
-    })
-    .await
+    let settings = json!({
+        "logout_retry_base_ms": 100, "logout_poll_ms": 50, "logout_concurrency": 4
+    });
+    TestApp::spawn_set(backend, settings).await
 }
 
 async fn fast_app(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| {
-        f.merge(("logout_retry_base_ms", 100))
-            .merge(("logout_poll_ms", 50))
-    })
+    TestApp::spawn_set(
+        backend,
+        json!({ "logout_retry_base_ms": 100, "logout_poll_ms": 50 }),
+    )
     .await
 }
 
-async fn admin_token(app: &TestApp, number: &str) -> String {
-    let (user, token) = app.user(number).await;
-    app.make_admin(user["id"].as_str().unwrap()).await;
-    token
-}
-
-/// Registers a partner through the operators' API; returns (client_id, client_secret).
 async fn register(
     app: &TestApp,
     admin: &str,
     callback: &str,
     logout_url: &str,
 ) -> (String, String) {
-    let (status, body) = app
-        .send_with_token(
-            Method::POST,
-            "/admin/api/clients",
-            admin,
-            json!({ "name": "Partner", "callbacks": [callback], "logout_url": logout_url, "mode": "token" }),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    (
-        body["data"]["client_id"].as_str().unwrap().to_owned(),
-        body["data"]["client_secret"].as_str().unwrap().to_owned(),
-    )
+    let client = json!({ "name": "Partner", "callbacks": [callback], "logout_url": logout_url, "mode": "token" });
+    app.register_partner(admin, client).await
+}
+
+const SHOP: &str = "https://shop.example/cb";
+
+/// An operator, the shop (its back channel at `shop`) and a person signed in there: (operator's
+/// token, the person's user object, the person's shop token).
+async fn signed_in_at_shop(app: &TestApp, shop: &Receiver) -> (String, Value, String) {
+    let admin = app.admin("13700137000").await.1;
+    register(app, &admin, SHOP, &shop.url()).await;
+    let user = app.signup("13800138000").await;
+    let token = app.partner_token("13800138000", SHOP).await;
+    (admin, user, token)
 }
 
 /// Verifies a logout token as a partner would: against the JWKS, for its own client_id.
@@ -196,26 +187,7 @@ async fn verify_logout_token(app: &TestApp, token: &str, client_id: &str) -> Val
 }
 
 fn sid_of(token: &str) -> String {
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
-    claims["sid"].as_str().unwrap().to_owned()
-}
-
-async fn signin_at(app: &TestApp, number: &str, callback: &str) -> String {
-    let (id, answer) = app.captcha().await;
-    let (status, body) = app
-        .post(
-            "/users/signin",
-            json!({ "number": number, "pwd": PASSWORD, "captcha_id": id, "client_code": answer, "callback_url": callback }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["data"].as_str().unwrap().to_owned()
+    claims(token)["sid"].as_str().unwrap().to_owned()
 }
 
 async fn deliveries(app: &TestApp, admin: &str) -> Value {
@@ -248,14 +220,7 @@ async fn wait_for_state(app: &TestApp, admin: &str, state: &str) -> Value {
 }
 
 fn tokens_aud(token: &str) -> String {
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
-    claims["aud"].as_str().unwrap().to_owned()
+    claims(token)["aud"].as_str().unwrap().to_owned()
 }
 
 async fn assert_error_at(app: &TestApp, token: &str, reason: &str) {

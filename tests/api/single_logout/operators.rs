@@ -6,11 +6,8 @@ crate::both_backends_with! {
     fast_app;
 
     async fn disabling_an_account_signs_it_out_everywhere(app) {
-        let admin = admin_token(&app, "13700137000").await;
         let shop = Receiver::start();
-        register(&app, &admin, "https://shop.example/cb", &shop.url()).await;
-        let user = app.signup("13800138000").await;
-        let token = signin_at(&app, "13800138000", "https://shop.example/cb").await;
+        let (admin, user, token) = signed_in_at_shop(&app, &shop).await;
         let id = user["id"].as_str().unwrap();
         let (status, body) = app
             .send_with_token(Method::PATCH, &format!("/admin/api/users/{id}"), &admin, json!({ "status": "disabled" }))
@@ -23,11 +20,8 @@ crate::both_backends_with! {
     }
 
     async fn operators_can_force_sign_out_and_password_changes_notify_partners(app) {
-        let admin = admin_token(&app, "13700137000").await;
         let shop = Receiver::start();
-        register(&app, &admin, "https://shop.example/cb", &shop.url()).await;
-        let user = app.signup("13800138000").await;
-        let first = signin_at(&app, "13800138000", "https://shop.example/cb").await;
+        let (admin, user, first) = signed_in_at_shop(&app, &shop).await;
         // The password changes through Gatehouse's own client: a partner's token may not.
         let second = app.token("13800138000").await;
         let (status, body) = app
@@ -52,7 +46,7 @@ crate::both_backends_with! {
     }
 
     async fn operators_manage_partner_systems(app) {
-        let admin = admin_token(&app, "13700137000").await;
+        let admin = app.admin("13700137000").await.1;
         let (_, plain) = app.user("13800138000").await;
         let (status, body) = app.get_with_token("/admin/api/clients", &plain).await;
         assert_error(status, &body, 403, "forbidden");
@@ -79,21 +73,10 @@ crate::both_backends_with! {
         assert_error(status, &body, 400, "invalid_params");
 
         let token = app.token("13800138000").await;
+        let form = [("token", token.as_str()), ("callback_url", "https://shop.example/cb")];
         let check = |secret: String| {
-            let token = token.clone();
-            let client_id = client_id.clone();
-            let app = &app;
-            async move {
-                app.client
-                    .post(app.url("/token"))
-                    .basic_auth(&client_id, Some(&secret))
-                    .form(&[("token", token.as_str()), ("callback_url", "https://shop.example/cb")])
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            }
+            let (app, client_id, form) = (&app, client_id.clone(), &form);
+            async move { app.post_token_form(Some((&client_id, &secret)), form).await.0 }
         };
         assert_eq!(check(secret.clone()).await, 200);
         let (status, body) = app.send_with_token(Method::POST, &format!("{path}/secret"), &admin, json!({})).await;
