@@ -2,7 +2,6 @@
 //! passes the token checks, the user's own reads and sign-out, and every route that changes
 //! the account or needs the operator role refuses it with 403 `token_audience`.
 
-use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -12,42 +11,11 @@ use crate::helpers::*;
 const SHOP: &str = "https://shop.example/sso/callback";
 const BLOG: &str = "https://blog.example/cb";
 
-fn claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
-/// A token minted for the partner owning `callback`, as the browser carries it in a URL.
-async fn partner_token(app: &TestApp, number: &str, callback: &str) -> String {
-    let (id, answer) = app.captcha().await;
-    let (status, body) = app
-        .post(
-            "/users/signin",
-            json!({ "number": number, "pwd": PASSWORD, "captcha_id": id, "client_code": answer,
-                    "callback_url": callback }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["data"].as_str().unwrap().to_owned()
-}
-
-fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
-}
-
 both_backends! {
     async fn a_partner_token_cannot_change_the_account(app) {
         let (shop_id, _) = app.add_client(&[SHOP]).await;
         let user = app.signup("13800138000").await;
-        let token = partner_token(&app, "13800138000", SHOP).await;
+        let token = app.partner_token("13800138000", SHOP).await;
         assert_eq!(claims(&token)["aud"], shop_id);
 
         let attempts = [
@@ -60,16 +28,8 @@ both_backends! {
             let (status, answer) = app.send_with_token(method.clone(), path, &token, body).await;
             assert_error(status, &answer, 403, "token_audience");
             // The same refusal whichever way the token travels.
-            let (status, answer) = into_parts(
-                app.client
-                    .request(method.clone(), app.url(path))
-                    .header("token", &token)
-                    .json(&json!({ "username": "x_y" }))
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await;
+            let rb = app.client.request(method.clone(), app.url(path)).header("token", &token);
+            let (status, answer) = go(rb.json(&json!({ "username": "x_y" }))).await;
             assert_error(status, &answer, 403, "token_audience");
             let (status, answer) = app
                 .send(method, path, json!({ "token": token, "old_pwd": PASSWORD, "new_pwd": "Brand-New-Pass-7", "pwd": PASSWORD }))
@@ -89,7 +49,7 @@ both_backends! {
         let (shop_id, _) = app.add_client(&[SHOP]).await;
         let user = app.signup("13800138000").await;
         let id = user["id"].as_str().unwrap();
-        let token = partner_token(&app, "13800138000", SHOP).await;
+        let token = app.partner_token("13800138000", SHOP).await;
 
         let (status, check) = app.get_with_token("/token", &token).await;
         assert_eq!(status, 200, "{check}");
@@ -118,7 +78,7 @@ both_backends! {
         let first_party = app.token("13800138000").await;
         let (_, check) = app.get_with_token("/token", &first_party).await;
         assert!(check["data"]["aud"].is_null(), "{check}");
-        let (status, exit) = app.get_with_token("/users/exit", &partner_token(&app, "13800138000", SHOP).await).await;
+        let (status, exit) = app.get_with_token("/users/exit", &app.partner_token("13800138000", SHOP).await).await;
         assert_eq!(status, 200, "{exit}");
     }
 
@@ -128,7 +88,7 @@ both_backends! {
         app.make_admin(operator["id"].as_str().unwrap()).await;
         let victim = app.signup("13800138000").await;
         let victim_id = victim["id"].as_str().unwrap();
-        let token = partner_token(&app, "13700137000", SHOP).await;
+        let token = app.partner_token("13700137000", SHOP).await;
 
         let routes: Vec<(Method, String, Value)> = vec![
             (Method::GET, "/users".into(), json!({})),
@@ -165,12 +125,12 @@ both_backends! {
         let (shop_id, shop_secret) = app.add_client(&[SHOP]).await;
         let (blog_id, blog_secret) = app.add_client(&[BLOG]).await;
         app.signup("13800138000").await;
-        let shop_token = partner_token(&app, "13800138000", SHOP).await;
+        let shop_token = app.partner_token("13800138000", SHOP).await;
         let first_party = app.token("13800138000").await;
 
         let check = |auth: String, token: String| {
             let req = app.client.get(app.url("/token")).header("authorization", auth).header("token", token);
-            async move { into_parts(req.send().await.unwrap()).await }
+            go(req)
         };
         let (status, body) = check(basic(&shop_id, &shop_secret), shop_token.clone()).await;
         assert_eq!(status, 200, "{body}");
@@ -183,27 +143,10 @@ both_backends! {
         assert_eq!(status, 200, "a first-party token is no partner's: {body}");
 
         // POST /token: the blog, with its own credentials, cannot take the shop's token.
-        let (status, body) = into_parts(
-            app.client
-                .post(app.url("/token"))
-                .basic_auth(&blog_id, Some(&blog_secret))
-                .form(&[("token", shop_token.as_str()), ("callback_url", BLOG)])
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let form = |callback| [("token", shop_token.as_str()), ("callback_url", callback)];
+        let (status, body) = app.post_token_form(Some((&blog_id, &blog_secret)), &form(BLOG)).await;
         assert_error(status, &body, 403, "token_audience");
-        let (status, body) = into_parts(
-            app.client
-                .post(app.url("/token"))
-                .basic_auth(&shop_id, Some(&shop_secret))
-                .form(&[("token", shop_token.as_str()), ("callback_url", SHOP)])
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = app.post_token_form(Some((&shop_id, &shop_secret)), &form(SHOP)).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["data"]["aud"], shop_id);
     }

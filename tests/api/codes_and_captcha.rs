@@ -6,12 +6,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn captcha_comes_as_json_png_and_cookie() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let res = app
-        .client
-        .get(app.url("/client_code"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_response("/client_code").await;
     let cookie = res
         .headers()
         .get("set-cookie")
@@ -32,12 +27,7 @@ async fn captcha_comes_as_json_png_and_cookie() {
     );
     assert_eq!(body["data"]["expires_in"], 120);
 
-    let res = app
-        .client
-        .get(app.url("/client_code?format=png"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_response("/client_code?format=png").await;
     assert_eq!(res.headers()["content-type"], "image/png");
     let bytes = res.bytes().await.unwrap();
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
@@ -76,12 +66,7 @@ async fn captcha_is_single_use_even_when_answered_wrong() {
 async fn captcha_id_may_come_from_the_cookie() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     app.signup("13800138000").await;
-    let res = app
-        .client
-        .get(app.url("/client_code"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_response("/client_code").await;
     let cookie = res.headers()["set-cookie"]
         .to_str()
         .unwrap()
@@ -120,32 +105,20 @@ async fn a_number_gets_one_code_per_minute() {
 
 #[tokio::test]
 async fn an_ip_must_solve_a_captcha_after_a_few_sends_and_is_capped() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| {
-        f.merge(("code_captcha_after", 2))
-            .merge(("code_limit_per_ip_hour", 3))
-    })
-    .await
-    .unwrap();
+    let settings = json!({ "code_captcha_after": 2, "code_limit_per_ip_hour": 3 });
+    let app = TestApp::spawn_set(Backend::Sqlite, settings).await.unwrap();
     app.code_for("13800138001", None).await;
     app.code_for("13800138002", None).await;
-    let (status, body) = app
-        .post("/verify_code", json!({ "number": "13800138003" }))
-        .await;
+    let (status, body) = app.request_code("13800138003", None).await;
     assert_error(status, &body, 400, "captcha_invalid");
     let (id, answer) = app.captcha().await;
     let (status, body) = app
-        .post(
-            "/verify_code",
-            json!({ "number": "13800138003", "captcha_id": id, "client_code": answer }),
-        )
+        .request_code_with_captcha("13800138003", (&id, &answer))
         .await;
     assert_eq!(status, 200, "{body}");
     let (id, answer) = app.captcha().await;
     let (status, body) = app
-        .post(
-            "/verify_code",
-            json!({ "number": "13800138004", "captcha_id": id, "client_code": answer }),
-        )
+        .request_code_with_captcha("13800138004", (&id, &answer))
         .await;
     assert_error(status, &body, 429, "rate_limited");
     assert_eq!(app.sms.count(), 3);
@@ -153,30 +126,22 @@ async fn an_ip_must_solve_a_captcha_after_a_few_sends_and_is_capped() {
 
 #[tokio::test]
 async fn spoofed_forwarded_for_from_an_untrusted_peer_changes_nothing() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| f.merge(("code_captcha_after", 1)))
+    let app = TestApp::spawn_set(Backend::Sqlite, json!({ "code_captcha_after": 1 }))
         .await
         .unwrap();
     app.code_for("13800138001", None).await;
-    let (status, body) = into_parts(
-        app.client
-            .post(app.url("/verify_code"))
-            .header("x-forwarded-for", "203.0.113.9")
-            .json(&json!({ "number": "13800138002" }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let forwarded = app
+        .client
+        .post(app.url("/verify_code"))
+        .header("x-forwarded-for", "203.0.113.9");
+    let (status, body) = go(forwarded.json(&json!({ "number": "13800138002" }))).await;
     assert_error(status, &body, 400, "captcha_invalid");
 }
 
 #[tokio::test]
 async fn a_failed_delivery_does_not_use_up_the_cooldown() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| {
-        f.merge(("sms_webhook_url", "http://127.0.0.1:9/unreachable"))
-    })
-    .await
-    .unwrap();
+    let settings = json!({ "sms_webhook_url": "http://127.0.0.1:9/unreachable" });
+    let app = TestApp::spawn_set(Backend::Sqlite, settings).await.unwrap();
     let (status, body) = app
         .post("/verify_code", json!({ "number": "13800138000" }))
         .await;
@@ -191,7 +156,7 @@ both_backends! {
     async fn code_is_bound_to_its_number(app) {
         let code = app.code_for("13800138000", None).await;
         let (status, body) = app
-            .post("/users/signup", json!({ "number": "13800138001", "pwd": PASSWORD, "verify_code": code }))
+            .signup_with("13800138001", PASSWORD, &code)
             .await;
         assert_error(status, &body, 400, "verify_code_invalid");
     }
@@ -199,7 +164,7 @@ both_backends! {
     async fn code_is_bound_to_its_purpose(app) {
         let code = app.code_for("13800138000", Some("reset_password")).await;
         let (status, body) = app
-            .post("/users/signup", json!({ "number": "13800138000", "pwd": PASSWORD, "verify_code": code }))
+            .signup_with("13800138000", PASSWORD, &code)
             .await;
         assert_error(status, &body, 400, "verify_code_invalid");
     }
@@ -209,12 +174,12 @@ both_backends! {
         let wrong = if code == "000000" { "111111" } else { "000000" };
         for _ in 0..5 {
             let (status, body) = app
-                .post("/users/signup", json!({ "number": "13800138000", "pwd": PASSWORD, "verify_code": wrong }))
+                .signup_with("13800138000", PASSWORD, wrong)
                 .await;
             assert_error(status, &body, 400, "verify_code_invalid");
         }
         let (status, body) = app
-            .post("/users/signup", json!({ "number": "13800138000", "pwd": PASSWORD, "verify_code": code }))
+            .signup_with("13800138000", PASSWORD, &code)
             .await;
         assert_error(status, &body, 400, "verify_code_invalid");
         assert_eq!(app.count_rows().await.0, 0);
@@ -250,9 +215,8 @@ both_backends! {
 
 #[tokio::test]
 async fn the_global_sms_ceiling_stops_sends_with_503() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| f.merge(("sms_max_per_minute", 2)))
-        .await
-        .unwrap();
+    let settings = json!({ "sms_max_per_minute": 2 });
+    let app = TestApp::spawn_set(Backend::Sqlite, settings).await.unwrap();
     // The ceiling is per wall-clock minute: keep the three sends inside one.
     let second = chrono::Utc::now().timestamp() % 60;
     if second > 50 {
@@ -260,9 +224,7 @@ async fn the_global_sms_ceiling_stops_sends_with_503() {
     }
     app.code_for("13800138001", None).await;
     app.code_for("13800138002", None).await;
-    let (status, body) = app
-        .post("/verify_code", json!({ "number": "13800138003" }))
-        .await;
+    let (status, body) = app.request_code("13800138003", None).await;
     assert_error(status, &body, 503, "unavailable");
     assert_eq!(app.sms.count(), 2);
 }

@@ -1,7 +1,6 @@
 //! E-mail codes through a real SMTP server (Python's aiosmtpd, started by the test on a free
 //! port, writing what it receives to a maildir).
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,18 +23,10 @@ impl SmtpServer {
             .status()
             .is_ok_and(|s| s.success());
         if !available {
-            assert!(
-                !require_all(),
-                "python3 -m aiosmtpd is required (pip install aiosmtpd)"
-            );
-            eprintln!("skipping: aiosmtpd not installed");
+            skip_without("python3 -m aiosmtpd (pip install aiosmtpd)");
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let dir = tempfile::tempdir().unwrap();
         let maildir = dir.path().join("mail");
         let child = Command::new("python3")
@@ -126,12 +117,11 @@ fn code_in(message: &str) -> String {
 }
 
 async fn app_with_smtp(port: u16) -> TestApp {
-    TestApp::spawn_with(Backend::Sqlite, |f| {
-        f.merge(("smtp_url", format!("smtp://127.0.0.1:{port}")))
-            .merge(("mail_from", "Gatehouse <noreply@gatehouse.test>"))
-    })
-    .await
-    .unwrap()
+    let settings = json!({
+        "smtp_url": format!("smtp://127.0.0.1:{port}"),
+        "mail_from": "Gatehouse <noreply@gatehouse.test>"
+    });
+    TestApp::spawn_set(Backend::Sqlite, settings).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,12 +130,7 @@ async fn a_person_signs_up_with_a_code_received_by_email() {
         return;
     };
     let app = app_with_smtp(smtp.port).await;
-    let (status, body) = app
-        .post(
-            "/verify_code",
-            json!({ "number": "Alice@Example.com", "purpose": "signup" }),
-        )
-        .await;
+    let (status, body) = app.request_code("Alice@Example.com", Some("signup")).await;
     assert_eq!(status, 200, "{body}");
     let message = smtp.wait_for_message("alice@example.com").await;
     let parts = decoded(&message);
@@ -154,12 +139,7 @@ async fn a_person_signs_up_with_a_code_received_by_email() {
         "{parts}"
     );
     let code = code_in(&message);
-    let (status, body) = app
-        .post(
-            "/users/signup",
-            json!({ "number": "alice@example.com", "pwd": PASSWORD, "verify_code": code }),
-        )
-        .await;
+    let (status, body) = app.signup_with("alice@example.com", PASSWORD, &code).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["data"]["email"], "alice@example.com");
     assert_eq!(app.signin("ALICE@example.com", PASSWORD).await.0, 200);
@@ -186,11 +166,7 @@ async fn the_mail_is_in_the_requests_language_and_says_what_and_how_long() {
         "{message}"
     );
     assert!(message.contains("valid for 5 minutes"));
-    app.post(
-        "/verify_code",
-        json!({ "number": "carol@example.com", "purpose": "signup" }),
-    )
-    .await;
+    app.request_code("carol@example.com", Some("signup")).await;
     let message = decoded(&smtp.wait_for_message("carol@example.com").await);
     assert!(message.starts_with("Gatehouse 注册验证码"), "{message}");
     assert!(message.contains("验证码 5 分钟内有效"), "{message}");
@@ -198,12 +174,7 @@ async fn the_mail_is_in_the_requests_language_and_says_what_and_how_long() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_smtp_server_is_503_and_costs_no_cooldown() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let app = app_with_smtp(port).await;
+    let app = app_with_smtp(free_port()).await;
     for _ in 0..2 {
         let (status, body) = app
             .post("/verify_code", json!({ "number": "dave@example.com" }))

@@ -16,12 +16,8 @@ use crate::helpers::*;
 
 /// Production bcrypt cost, a short bcrypt queue, and no per-IP budget in the way.
 async fn storm_app(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| {
-        f.merge(("bcrypt_cost", 12))
-            .merge(("bcrypt_queue", 8))
-            .merge(("signin_limit_per_ip", 100_000))
-    })
-    .await
+    let settings = json!({ "bcrypt_cost": 12, "bcrypt_queue": 8, "signin_limit_per_ip": 100_000 });
+    TestApp::spawn_set(backend, settings).await
 }
 
 async fn timed(fut: impl Future<Output = (u16, String)>) -> (u16, Duration) {
@@ -121,12 +117,7 @@ async fn the_language_switch_never_leaves_gatehouse() {
         ),
     ];
     for (back, want) in cases {
-        let res = app
-            .client
-            .get(app.url(&format!("/lang?to=en&back={back}")))
-            .send()
-            .await
-            .unwrap();
+        let res = app.get_response(&format!("/lang?to=en&back={back}")).await;
         assert_eq!(res.status(), 303, "back={back}");
         let location = res.headers().get("location").unwrap().to_str().unwrap();
         assert_eq!(location, want, "back={back}");
@@ -144,11 +135,8 @@ async fn sign_out_returns_only_to_registered_callbacks() {
         ("%2F%2Fshop.example%2Fcb", false),
     ] {
         let res = app
-            .client
-            .get(app.url(&format!("/logout?callback_url={callback}")))
-            .send()
-            .await
-            .unwrap();
+            .get_response(&format!("/logout?callback_url={callback}"))
+            .await;
         let location = res
             .headers()
             .get("location")
@@ -172,7 +160,7 @@ async fn sign_out_returns_only_to_registered_callbacks() {
 // ---------------------------------------------------------------------------------------------
 
 async fn two_second_deadlines(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| f.merge(("request_timeout_secs", 2))).await
+    TestApp::spawn_set(backend, json!({ "request_timeout_secs": 2 })).await
 }
 
 async fn connect(app: &TestApp) -> TcpStream {
@@ -232,19 +220,24 @@ async fn a_trickled_request_body_is_cut_off() {
     assert!(took < Duration::from_secs(5), "cut off only after {took:?}");
 }
 
+/// Trickles a request head for up to 10 s: the server must have cut it off within 5.
+async fn assert_trickled_head_cut_off(stream: &mut TcpStream, what: &str) {
+    let head = b"GET /healthz HTTP/1.1\r\nHo";
+    let answer = trickle(stream, head, b"X", Duration::from_secs(10)).await;
+    let Some((_, took)) = answer else {
+        panic!("{what} was read for 10 s");
+    };
+    assert!(
+        took < Duration::from_secs(5),
+        "{what}: cut off only after {took:?}"
+    );
+}
+
 #[tokio::test]
 async fn trickled_request_heads_are_cut_off_on_new_and_reused_connections() {
     let app = two_second_deadlines(Backend::Sqlite).await.unwrap();
     let mut stream = connect(&app).await;
-    let answer = trickle(
-        &mut stream,
-        b"GET /healthz HTTP/1.1\r\nHo",
-        b"X",
-        Duration::from_secs(10),
-    )
-    .await;
-    let (_, took) = answer.expect("a trickled head was read for 10 s");
-    assert!(took < Duration::from_secs(5), "cut off only after {took:?}");
+    assert_trickled_head_cut_off(&mut stream, "a trickled head").await;
 
     // A connection that behaved for one request gets no longer for the next one's head.
     let mut stream = connect(&app).await;
@@ -255,15 +248,7 @@ async fn trickled_request_heads_are_cut_off_on_new_and_reused_connections() {
     let mut buf = vec![0u8; 4096];
     let n = stream.read(&mut buf).await.unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
-    let answer = trickle(
-        &mut stream,
-        b"GET /healthz HTTP/1.1\r\nHo",
-        b"X",
-        Duration::from_secs(10),
-    )
-    .await;
-    let (_, took) = answer.expect("a trickled second head was read for 10 s");
-    assert!(took < Duration::from_secs(5), "cut off only after {took:?}");
+    assert_trickled_head_cut_off(&mut stream, "a trickled second head").await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,7 +256,7 @@ async fn trickled_request_heads_are_cut_off_on_new_and_reused_connections() {
 // ---------------------------------------------------------------------------------------------
 
 async fn short_sessions(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| f.merge(("session_max_secs", 3))).await
+    TestApp::spawn_set(backend, json!({ "session_max_secs": 3 })).await
 }
 
 both_backends_with! {

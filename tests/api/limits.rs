@@ -11,27 +11,23 @@ use crate::helpers::*;
 
 /// Production-like: bcrypt at its default cost of 12.
 async fn realistic(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| f.merge(("bcrypt_cost", 12))).await
+    TestApp::spawn_set(backend, json!({ "bcrypt_cost": 12 })).await
 }
 
 /// A small per-IP failure budget, so exceeding it takes few requests.
 async fn small_ip_budget(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| {
-        f.merge(("signin_limit_per_ip", 6))
-            .merge(("bcrypt_cost", 10))
-            .merge(("trusted_proxies", "127.0.0.1"))
-    })
-    .await
+    let settings = json!({
+        "signin_limit_per_ip": 6, "bcrypt_cost": 10, "trusted_proxies": "127.0.0.1"
+    });
+    TestApp::spawn_set(backend, settings).await
 }
 
 /// Three free code sends per IP, then a captcha; twenty an hour.
 async fn captcha_after_three(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| {
-        f.merge(("code_captcha_after", 3))
-            .merge(("code_limit_per_ip_hour", 20))
-            .merge(("mail_max_per_minute", 4))
-    })
-    .await
+    let settings = json!({
+        "code_captcha_after": 3, "code_limit_per_ip_hour": 20, "mail_max_per_minute": 4
+    });
+    TestApp::spawn_set(backend, settings).await
 }
 
 /// Signs in concurrently: one request per `(number, pwd)`, each with its own captcha.

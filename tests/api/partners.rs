@@ -1,32 +1,14 @@
-use base64::Engine;
 use serde_json::json;
 
 use crate::both_backends;
 use crate::helpers::*;
 
-fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
-}
-
 both_backends! {
     async fn signin_with_a_callback_mints_a_token_for_that_partner(app) {
         let (client_id, _) = app.add_client(&["https://shop.example/sso/*"]).await;
         app.signup("13800138000").await;
-        let (id, answer) = app.captcha().await;
-        let (status, body) = app
-            .post("/users/signin", json!({
-                "number": "13800138000", "pwd": PASSWORD, "captcha_id": id, "client_code": answer,
-                "callback_url": "https://shop.example/sso/callback?next=/cart"
-            }))
-            .await;
-        assert_eq!(status, 200, "{body}");
-        let token = body["data"].as_str().unwrap();
-        let payload = token.split('.').nth(1).unwrap();
-        let claims: serde_json::Value =
-            serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let token = app.partner_token("13800138000", "https://shop.example/sso/callback?next=/cart").await;
+        let claims = claims(&token);
         assert_eq!(claims["aud"], client_id);
         assert_eq!(claims["terminal"], "PC");
         let sid = claims["sid"].as_str().unwrap().to_owned();
@@ -56,7 +38,7 @@ both_backends! {
             if let Some(a) = auth {
                 req = req.header("authorization", a);
             }
-            async move { into_parts(req.send().await.unwrap()).await }
+            go(req)
         };
         let (status, body) = post(None).await;
         assert_eq!(status, 200, "{body}");

@@ -1,8 +1,14 @@
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::*;
+
+async fn change_phone(app: &TestApp, token: &str, phone: &str, code: &str) -> (u16, Value) {
+    let body = json!({ "phone": phone, "verify_code": code });
+    app.send_with_token(Method::PUT, "/users", token, body)
+        .await
+}
 
 both_backends! {
     async fn users_see_themselves_fully_and_others_partly(app) {
@@ -60,9 +66,7 @@ both_backends! {
             .await;
         assert_error(status, &body, 400, "verify_code_invalid");
         let code = app.code_for("13700137000", Some("change_contact")).await;
-        let (status, body) = app
-            .send_with_token(Method::PUT, "/users", &token, json!({ "phone": "13700137000", "verify_code": code }))
-            .await;
+        let (status, body) = change_phone(&app, &token, "13700137000", &code).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["data"]["phone"], "13700137000");
         assert_eq!(app.signin("13700137000", PASSWORD).await.0, 200);
@@ -72,9 +76,7 @@ both_backends! {
         app.user("13800138000").await;
         let (_, token) = app.user("13900139000").await;
         let code = app.code_for("13800138000", None).await;
-        let (status, body) = app
-            .send_with_token(Method::PUT, "/users", &token, json!({ "phone": "13800138000", "verify_code": code }))
-            .await;
+        let (status, body) = change_phone(&app, &token, "13800138000", &code).await;
         assert_error(status, &body, 409, "account_exists");
     }
 
@@ -111,9 +113,7 @@ both_backends! {
         }
         // Only with the right code does it say the number is taken.
         let code = app.code_for("13800138000", Some("change_contact")).await;
-        let (status, body) = app
-            .send_with_token(Method::PUT, "/users", &token, json!({ "phone": "13800138000", "verify_code": code }))
-            .await;
+        let (status, body) = change_phone(&app, &token, "13800138000", &code).await;
         assert_error(status, &body, 409, "account_exists");
     }
 

@@ -120,9 +120,8 @@ both_backends! {
 
 #[tokio::test]
 async fn unknown_numbers_take_as_long_as_wrong_passwords() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| f.merge(("bcrypt_cost", 10)))
-        .await
-        .unwrap();
+    let settings = json!({ "bcrypt_cost": 10 });
+    let app = TestApp::spawn_set(Backend::Sqlite, settings).await.unwrap();
     app.signup("13800138000").await;
     // Warm the dummy hash so its one-time creation is not measured.
     app.signin("13900139999", "Wrong-Password-1").await;

@@ -22,40 +22,26 @@ struct Vendor {
 
 impl Vendor {
     fn start(answer: Value) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
         let requests: Arc<Mutex<Vec<Received>>> = Arc::default();
         let store = requests.clone();
-        let server = actix_web::HttpServer::new(move || {
-            let store = store.clone();
-            let answer = answer.clone();
-            actix_web::App::new().default_service(web::to(
-                move |req: HttpRequest, body: web::Bytes| {
-                    let store = store.clone();
-                    let answer = answer.clone();
-                    async move {
-                        let headers = req
-                            .headers()
-                            .iter()
-                            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-                            .collect();
-                        store
-                            .lock()
-                            .unwrap()
-                            .push((String::from_utf8_lossy(&body).into_owned(), headers));
-                        HttpResponse::Ok().json(answer)
-                    }
-                },
-            ))
-        })
-        .workers(1)
-        .bind(("127.0.0.1", port))
-        .unwrap()
-        .run();
-        tokio::spawn(server);
+        serve_every_path(listener, move || {
+            let (store, answer) = (store.clone(), answer.clone());
+            web::to(move |req: HttpRequest, body: web::Bytes| {
+                let (store, answer) = (store.clone(), answer.clone());
+                async move {
+                    let headers = req
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                        .collect();
+                    let body = String::from_utf8_lossy(&body).into_owned();
+                    store.lock().unwrap().push((body, headers));
+                    HttpResponse::Ok().json(answer)
+                }
+            })
+        });
         Vendor {
             url: format!("http://127.0.0.1:{port}"),
             requests,
@@ -72,6 +58,13 @@ impl Vendor {
     }
 }
 
+fn header(headers: &[(String, String)], name: &str) -> String {
+    let found = headers.iter().find(|(k, _)| k == name);
+    found
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| panic!("no {name} header"))
+}
+
 fn six_digits(text: &str) -> String {
     let bytes = text.as_bytes();
     (0..bytes.len().saturating_sub(5))
@@ -81,21 +74,21 @@ fn six_digits(text: &str) -> String {
         .to_owned()
 }
 
+/// A server sending its codes through `vendor` as Alibaba Cloud, with test credentials.
+async fn aliyun_app(vendor: &Vendor) -> TestApp {
+    let settings = json!({
+        "sms_provider": "aliyun", "sms_endpoint": vendor.url.clone(),
+        "aliyun_access_key_id": "testId", "aliyun_access_key_secret": "testSecret",
+        "sms_sign_name": "门户", "sms_template": "SMS_71390007"
+    });
+    TestApp::spawn_set(Backend::Sqlite, settings).await.unwrap()
+}
+
 async fn sign_up_with_sms(app: &TestApp, code_from: impl Fn() -> String) {
-    let (status, body) = app
-        .post(
-            "/verify_code",
-            json!({ "number": "13800138000", "purpose": "signup" }),
-        )
-        .await;
+    let (status, body) = app.request_code("13800138000", Some("signup")).await;
     assert_eq!(status, 200, "{body}");
     let code = code_from();
-    let (status, body) = app
-        .post(
-            "/users/signup",
-            json!({ "number": "13800138000", "pwd": PASSWORD, "verify_code": code }),
-        )
-        .await;
+    let (status, body) = app.signup_with("13800138000", PASSWORD, &code).await;
     assert_eq!(status, 201, "{body}");
 }
 
@@ -104,16 +97,7 @@ async fn a_person_signs_up_with_a_code_sent_through_aliyun() {
     let vendor = Vendor::start(
         json!({ "Code": "OK", "Message": "OK", "BizId": "9006197469364984^0", "RequestId": "F655A8D5-B967-440B-8683-DAD6FF8DE990" }),
     );
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| {
-        f.merge(("sms_provider", "aliyun"))
-            .merge(("sms_endpoint", vendor.url.clone()))
-            .merge(("aliyun_access_key_id", "testId"))
-            .merge(("aliyun_access_key_secret", "testSecret"))
-            .merge(("sms_sign_name", "门户"))
-            .merge(("sms_template", "SMS_71390007"))
-    })
-    .await
-    .unwrap();
+    let app = aliyun_app(&vendor).await;
     sign_up_with_sms(&app, || {
         let body = vendor.bodies().pop().unwrap();
         let params: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
@@ -140,24 +124,15 @@ async fn a_person_signs_up_with_a_code_sent_through_tencent() {
     let vendor = Vendor::start(
         json!({ "Response": { "SendStatusSet": [{ "SerialNo": "5000:1045710669157053657849499619", "PhoneNumber": "+8613800138000", "Fee": 1, "SessionContext": "", "Code": "Ok", "Message": "send success", "IsoCode": "CN" }], "RequestId": "a0aabda6-cf91-4f3e-a81f-9198114a2279" } }),
     );
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| {
-        f.merge(("sms_provider", "tencent"))
-            .merge(("sms_endpoint", vendor.url.clone()))
-            .merge(("tencent_secret_id", "AKIDtest"))
-            .merge(("tencent_secret_key", "test-key"))
-            .merge(("tencent_sms_app_id", "1400006666"))
-            .merge(("sms_sign_name", "门户"))
-            .merge(("sms_template", "449739"))
-    })
-    .await
-    .unwrap();
+    let settings = json!({
+        "sms_provider": "tencent", "sms_endpoint": vendor.url.clone(),
+        "tencent_secret_id": "AKIDtest", "tencent_secret_key": "test-key",
+        "tencent_sms_app_id": "1400006666", "sms_sign_name": "门户", "sms_template": "449739"
+    });
+    let app = TestApp::spawn_set(Backend::Sqlite, settings).await.unwrap();
     sign_up_with_sms(&app, || {
         let (body, headers) = vendor.requests.lock().unwrap().last().cloned().unwrap();
-        let auth = headers
-            .iter()
-            .find(|(k, _)| k == "authorization")
-            .map(|(_, v)| v.clone())
-            .unwrap();
+        let auth = header(&headers, "authorization");
         assert!(
             auth.starts_with("TC3-HMAC-SHA256 Credential=AKIDtest/"),
             "{auth}"
@@ -174,16 +149,7 @@ async fn a_vendor_refusal_is_503_reported_to_operators_and_costs_no_quota() {
     let vendor = Vendor::start(
         json!({ "Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发分钟级流控Permits:1", "RequestId": "x" }),
     );
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| {
-        f.merge(("sms_provider", "aliyun"))
-            .merge(("sms_endpoint", vendor.url.clone()))
-            .merge(("aliyun_access_key_id", "testId"))
-            .merge(("aliyun_access_key_secret", "testSecret"))
-            .merge(("sms_sign_name", "门户"))
-            .merge(("sms_template", "SMS_71390007"))
-    })
-    .await
-    .unwrap();
+    let app = aliyun_app(&vendor).await;
     for _ in 0..2 {
         let (status, body) = app
             .post("/verify_code", json!({ "number": "13800138000" }))
@@ -233,12 +199,8 @@ async fn bombing_one_number_reaches_the_provider_once_a_minute() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bombing_many_numbers_from_one_ip_hits_the_ip_limits() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| {
-        f.merge(("code_captcha_after", 3))
-            .merge(("code_limit_per_ip_hour", 20))
-    })
-    .await
-    .unwrap();
+    let settings = json!({ "code_captcha_after": 3, "code_limit_per_ip_hour": 20 });
+    let app = TestApp::spawn_set(Backend::Sqlite, settings).await.unwrap();
     let mut statuses = Vec::new();
     for i in 0..20 {
         // Spoofed forwarding headers from an untrusted peer change nothing.
@@ -264,22 +226,17 @@ async fn bombing_many_numbers_from_one_ip_hits_the_ip_limits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_posts_carry_an_hmac_signature_when_a_secret_is_set() {
     let vendor = Vendor::start(json!({}));
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| {
-        f.merge(("sms_webhook_url", format!("{}/hook", vendor.url)))
-            .merge(("sms_webhook_secret", "hook-secret"))
-    })
-    .await
-    .unwrap();
+    let settings = json!({
+        "sms_webhook_url": format!("{}/hook", vendor.url),
+        "sms_webhook_secret": "hook-secret"
+    });
+    let app = TestApp::spawn_set(Backend::Sqlite, settings).await.unwrap();
     let (status, _) = app
         .post("/verify_code", json!({ "number": "13800138000" }))
         .await;
     assert_eq!(status, 200);
     let (body, headers) = vendor.requests.lock().unwrap().last().cloned().unwrap();
-    let signature = headers
-        .iter()
-        .find(|(k, _)| k == "x-gatehouse-signature")
-        .map(|(_, v)| v.clone())
-        .unwrap();
+    let signature = header(&headers, "x-gatehouse-signature");
     // Checked with an independent HMAC implementation (Python's hmac module).
     let out = std::process::Command::new("python3")
         .args([

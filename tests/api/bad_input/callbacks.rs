@@ -51,55 +51,43 @@ const CALLBACK_SAME: &[&str] = &[
     "https://good.example/cb?next=/cart",
 ];
 
+/// Sends every trick (and an absurdly long URL) through `attempt`, expecting 400
+/// `callback_not_registered` and the database unchanged (`unchanged` says what must not have
+/// been made); then every spelling of the registered callback, which must work.
+async fn only_the_registered_callback<F: Future<Output = (u16, Value)>>(
+    app: &TestApp,
+    route: &str,
+    unchanged: &str,
+    attempt: impl Fn(String) -> F,
+) {
+    let before = snapshot(app).await;
+    let huge = huge_url();
+    for cb in CALLBACK_TRICKS.iter().copied().chain([huge.as_str()]) {
+        let (status, body) = attempt(cb.to_owned()).await;
+        let shown: String = cb.chars().take(80).collect();
+        let ctx = format!("{route} with {shown:?}");
+        expect_error(status, &body, 400, "callback_not_registered", &ctx);
+    }
+    assert_unchanged(&before, &snapshot(app).await, unchanged);
+    for cb in CALLBACK_SAME {
+        let (status, body) = attempt((*cb).to_owned()).await;
+        assert_eq!(status, 200, "{cb} is the registered callback: {body}");
+    }
+}
+
 both_backends! {
     async fn callback_tricks_at_signin_are_callback_not_registered(app) {
         app.add_client(&[CALLBACK]).await;
         app.signup("13800138000").await;
-        let before = snapshot(&app).await;
-        let huge = huge_url();
-        for cb in CALLBACK_TRICKS.iter().copied().chain([huge.as_str()]) {
-            let (id, answer) = app.captcha().await;
-            let (status, body) = app
-                .post("/users/signin", json!({
-                    "number": "13800138000", "pwd": PASSWORD, "captcha_id": id, "client_code": answer,
-                    "callback_url": cb
-                }))
-                .await;
-            let shown: String = cb.chars().take(80).collect();
-            expect_error(status, &body, 400, "callback_not_registered", &format!("signin with {shown:?}"));
-        }
-        assert_unchanged(&before, &snapshot(&app).await, "no session for a bad callback");
-        for cb in CALLBACK_SAME {
-            let (id, answer) = app.captcha().await;
-            let (status, body) = app
-                .post("/users/signin", json!({
-                    "number": "13800138000", "pwd": PASSWORD, "captcha_id": id, "client_code": answer,
-                    "callback_url": cb
-                }))
-                .await;
-            assert_eq!(status, 200, "{cb} is the registered callback: {body}");
-        }
+        let signin = |cb: String| app.signin_with("13800138000", PASSWORD, json!({ "callback_url": cb }));
+        only_the_registered_callback(&app, "signin", "no session for a bad callback", signin).await;
     }
 
     async fn callback_tricks_at_post_token_are_callback_not_registered(app) {
         app.add_client(&[CALLBACK]).await;
         let (_, token) = app.user("13800138000").await;
-        let before = snapshot(&app).await;
-        let huge = huge_url();
-        for cb in CALLBACK_TRICKS.iter().copied().chain([huge.as_str()]) {
-            let (status, body) = app
-                .post("/token", json!({ "token": token, "callback_url": cb }))
-                .await;
-            let shown: String = cb.chars().take(80).collect();
-            expect_error(status, &body, 400, "callback_not_registered", &format!("POST /token with {shown:?}"));
-        }
-        assert_unchanged(&before, &snapshot(&app).await, "no partner recorded for a bad callback");
-        for cb in CALLBACK_SAME {
-            let (status, body) = app
-                .post("/token", json!({ "token": token, "callback_url": cb }))
-                .await;
-            assert_eq!(status, 200, "{cb} is the registered callback: {body}");
-        }
+        let check = |cb: String| app.post("/token", json!({ "token": token, "callback_url": cb }));
+        only_the_registered_callback(&app, "POST /token", "no partner recorded for a bad callback", check).await;
     }
 
     async fn signin_with_replayed_captcha_is_rejected(app) {
@@ -137,9 +125,7 @@ both_backends! {
                 .await;
             expect_error(status, &body, 400, "verify_code_invalid", "code sign-in with another number's code");
         }
-        let (status, body) = app
-            .post("/users/signup", json!({ "number": "13700137000", "pwd": PASSWORD, "verify_code": mine }))
-            .await;
+        let (status, body) = app.signup_with("13700137000", PASSWORD, &mine).await;
         expect_error(status, &body, 400, "verify_code_invalid", "sign-up with another number's code");
         let (status, body) = app
             .send(Method::PATCH, "/users/verify_code_password", json!({ "number": "13700137000", "pwd": "Reset-Pass-99", "verify_code": mine }))
@@ -203,9 +189,7 @@ both_backends! {
         let exactly_72 = "Aa1-".repeat(18);
         assert_eq!(exactly_72.len(), 72);
         let code = app.code_for("13800138000", Some("signup")).await;
-        let (status, body) = app
-            .post("/users/signup", json!({ "number": "13800138000", "pwd": exactly_72, "verify_code": code }))
-            .await;
+        let (status, body) = app.signup_with("13800138000", &exactly_72, &code).await;
         assert_eq!(status, 201, "72 bytes is within the policy: {body}");
         let before = snapshot(&app).await;
         for longer in [format!("{exactly_72}x"), format!("{exactly_72}{}", huge("x"))] {

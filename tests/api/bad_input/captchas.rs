@@ -4,7 +4,7 @@ use super::*;
 
 #[tokio::test]
 async fn a_captcha_checked_with_an_absurd_answer_is_used_up() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| f.merge(("code_captcha_after", 0)))
+    let app = TestApp::spawn_set(Backend::Sqlite, json!({ "code_captcha_after": 0 }))
         .await
         .unwrap();
     let before = snapshot(&app).await;
@@ -45,7 +45,7 @@ async fn a_captcha_checked_with_an_absurd_answer_is_used_up() {
 }
 #[tokio::test]
 async fn verify_code_past_the_captcha_threshold_rejects_missing_wrong_and_replayed_captchas() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| f.merge(("code_captcha_after", 0)))
+    let app = TestApp::spawn_set(Backend::Sqlite, json!({ "code_captcha_after": 0 }))
         .await
         .unwrap();
     let (id, answer) = app.captcha().await;
@@ -105,17 +105,11 @@ async fn verify_code_past_the_captcha_threshold_rejects_missing_wrong_and_replay
     for bad in [wrong.to_owned()] {
         let (bad_id, good) = app.captcha().await;
         let (status, body) = app
-            .post(
-                "/verify_code",
-                json!({ "number": "13800138000", "captcha_id": bad_id, "client_code": bad }),
-            )
+            .request_code_with_captcha("13800138000", (&bad_id, &bad))
             .await;
         expect_error(status, &body, 400, "captcha_invalid", "bad answer");
         let (status, body) = app
-            .post(
-                "/verify_code",
-                json!({ "number": "13800138000", "captcha_id": bad_id, "client_code": good }),
-            )
+            .request_code_with_captcha("13800138000", (&bad_id, &good))
             .await;
         expect_error(
             status,
@@ -127,17 +121,11 @@ async fn verify_code_past_the_captcha_threshold_rejects_missing_wrong_and_replay
     }
     assert_eq!(app.sms.count(), 0);
     let (status, body) = app
-        .post(
-            "/verify_code",
-            json!({ "number": "13800138000", "captcha_id": id, "client_code": answer }),
-        )
+        .request_code_with_captcha("13800138000", (&id, &answer))
         .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = app
-        .post(
-            "/verify_code",
-            json!({ "number": "13900139000", "captcha_id": id, "client_code": answer }),
-        )
+        .request_code_with_captcha("13900139000", (&id, &answer))
         .await;
     expect_error(status, &body, 400, "captcha_invalid", "replayed captcha");
     assert_eq!(app.sms.count(), 1);

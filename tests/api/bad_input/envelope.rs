@@ -311,7 +311,7 @@ async fn client_code_ignores_unknown_and_empty_parameters() {
 #[tokio::test]
 async fn list_parameters_in_the_wrong_json_shape_are_invalid_params() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let (_, token) = admin(&app, "13800138000").await;
+    let (_, token) = app.admin("13800138000").await;
     // Contract section 3 (GET /users): `paginate` is an object and `filter`/`sort` arrays of
     // objects; a positional array where an object belongs is the wrong type (serde alone would
     // read a struct from one).

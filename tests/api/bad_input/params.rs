@@ -180,7 +180,7 @@ both_backends! {
 
     async fn every_token_route_rejects_a_missing_empty_wrong_type_or_huge_token(app) {
         let (user, token) = app.user("13800138000").await;
-        let (_, admin_token) = admin(&app, "13900139000").await;
+        let (_, admin_token) = app.admin("13900139000").await;
         let id = user["id"].as_str().unwrap();
         let by_id = format!("/users/{id}");
         let routes: Vec<(Method, &str, Option<Value>)> = vec![
@@ -274,7 +274,7 @@ both_backends! {
     }
 
     async fn list_rejects_hostile_fields_bad_page_sizes_and_non_json_parameters(app) {
-        let (_, token) = admin(&app, "13800138000").await;
+        let (_, token) = app.admin("13800138000").await;
         app.signup("13900139000").await;
         let before = snapshot(&app).await;
         let hostile = [

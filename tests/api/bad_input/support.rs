@@ -79,10 +79,6 @@ pub(super) fn assert_unchanged(before: &[String], after: &[String], ctx: &str) {
 // Requests
 // ---------------------------------------------------------------------------------------------
 
-pub(super) async fn go(rb: reqwest::RequestBuilder) -> (u16, Value) {
-    into_parts(rb.send().await.unwrap()).await
-}
-
 pub(super) fn form_pairs(body: &Map<String, Value>) -> Vec<(String, String)> {
     body.iter()
         .map(|(k, v)| {
@@ -97,11 +93,4 @@ pub(super) fn form_pairs(body: &Map<String, Value>) -> Vec<(String, String)> {
 
 pub(super) fn query(path: &str, pairs: &[(&str, &str)]) -> String {
     format!("{path}?{}", serde_urlencoded::to_string(pairs).unwrap())
-}
-
-/// An operator: (user object, token).
-pub(super) async fn admin(app: &TestApp, number: &str) -> (Value, String) {
-    let (user, token) = app.user(number).await;
-    app.make_admin(user["id"].as_str().unwrap()).await;
-    (user, token)
 }

@@ -62,7 +62,7 @@ async fn victim() -> Victim {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     app.add_client(&[CALLBACK]).await;
     let (user, token) = app.user("13800138000").await;
-    let (admin, _) = admin(&app, "13900139000").await;
+    let (admin, _) = app.admin("13900139000").await;
     let claims = decode_part(&token, 1);
     let header = decode_part(&token, 0);
     Victim {
@@ -105,13 +105,8 @@ async fn assert_refused_everywhere(v: &Victim, token: &str, reason: &str, what: 
             rb = rb.json(&body);
         }
         let (status, answer) = go(rb).await;
-        expect_error(
-            status,
-            &answer,
-            401,
-            reason,
-            &format!("{what} at {method} {path}"),
-        );
+        let ctx = format!("{what} at {method} {path}");
+        expect_error(status, &answer, 401, reason, &ctx);
     }
     let (status, answer) = app
         .post(
@@ -244,9 +239,8 @@ async fn tokens_with_a_tampered_payload_are_rejected() {
 
 #[tokio::test]
 async fn an_expired_token_is_token_expired() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| f.merge(("token_ttl_secs", 1)))
-        .await
-        .unwrap();
+    let settings = json!({ "token_ttl_secs": 1 });
+    let app = TestApp::spawn_set(Backend::Sqlite, settings).await.unwrap();
     app.add_client(&[CALLBACK]).await;
     let (user, token) = app.user("13800138000").await;
     sleep_ms(2_100).await;
@@ -285,13 +279,8 @@ async fn an_expired_token_is_token_expired() {
             rb = rb.json(&b);
         }
         let (status, answer) = go(rb).await;
-        expect_error(
-            status,
-            &answer,
-            401,
-            "token_expired",
-            &format!("{method} {path}"),
-        );
+        let ctx = format!("{method} {path}");
+        expect_error(status, &answer, 401, "token_expired", &ctx);
     }
     let (status, answer) = v
         .app

@@ -8,12 +8,8 @@ use super::*;
 pub(super) async fn gatehouse_and_partners(
     logs: &Path,
 ) -> (TestApp, String, String, Partner, Partner) {
-    let app = TestApp::spawn_with(Backend::Sqlite, |f| {
-        f.merge(("logout_retry_base_ms", 100))
-            .merge(("logout_poll_ms", 50))
-    })
-    .await
-    .unwrap();
+    let settings = json!({ "logout_retry_base_ms": 100, "logout_poll_ms": 50 });
+    let app = TestApp::spawn_set(Backend::Sqlite, settings).await.unwrap();
     let (admin_user, admin) = app.user("13700137000").await;
     app.make_admin(admin_user["id"].as_str().unwrap()).await;
     let user_id = app.signup(USER).await["id"].as_str().unwrap().to_owned();

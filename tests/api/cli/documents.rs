@@ -61,12 +61,7 @@ fn is_remote(url: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_documents_every_route() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let res = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_response("/openapi.json").await;
     assert_eq!(res.status(), 200);
     let doc: Value = res.json().await.expect("/openapi.json is JSON");
     assert!(
@@ -114,7 +109,7 @@ async fn openapi_documents_every_route() {
     );
 
     // The interactive docs work offline: HTML whose scripts and styles come from Gatehouse.
-    let res = app.client.get(app.url("/docs/")).send().await.unwrap();
+    let res = app.get_response("/docs/").await;
     assert_eq!(res.status(), 200);
     let content_type = res
         .headers()

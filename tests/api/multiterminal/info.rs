@@ -63,7 +63,7 @@ crate::both_backends! {
 }
 
 async fn mobile_single_session(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| f.merge(("single_session_terminals", "mobile"))).await
+    TestApp::spawn_set(backend, json!({ "single_session_terminals": "mobile" })).await
 }
 
 crate::both_backends_with! {
@@ -92,13 +92,8 @@ crate::both_backends_with! {
             assert_live(status, &body);
         }
         // The seed-000 sign-in on that terminal counts as a sign-in too.
-        let (captcha_id, answer) = app.captcha().await;
         let (status, body) = app
-            .post(
-                "/users/signin",
-                json!({ "number": "13800138000", "pwd": PASSWORD, "captcha_id": captcha_id,
-                        "client_code": answer, "terminal": "mobile" }),
-            )
+            .signin_with("13800138000", PASSWORD, json!({ "terminal": "mobile" }))
             .await;
         let m3 = token_of(status, &body);
         assert_eq!(claims(&m3)["terminal"], "MOBILE");

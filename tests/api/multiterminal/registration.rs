@@ -156,7 +156,7 @@ crate::both_backends! {
 }
 
 async fn open_registration(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| f.merge(("register_without_code", true))).await
+    TestApp::spawn_set(backend, json!({ "register_without_code": true })).await
 }
 
 crate::both_backends_with! {

@@ -135,10 +135,10 @@ crate::both_backends! {
 }
 
 async fn short_tokens() -> TestApp {
-    TestApp::spawn_with(Backend::Sqlite, |f| {
-        f.merge(("token_ttl_secs", 2))
-            .merge(("refresh_grace_secs", 3))
-    })
+    TestApp::spawn_set(
+        Backend::Sqlite,
+        json!({ "token_ttl_secs": 2, "refresh_grace_secs": 3 }),
+    )
     .await
     .unwrap()
 }
@@ -191,25 +191,18 @@ impl LogoutReceiver {
         let port = listener.local_addr().unwrap().port();
         let tokens: Arc<Mutex<Vec<String>>> = Arc::default();
         let store = tokens.clone();
-        let server = actix_web::HttpServer::new(move || {
+        serve_every_path(listener, move || {
             let store = store.clone();
-            actix_web::App::new().default_service(web::to(
-                move |form: web::Form<Vec<(String, String)>>| {
-                    let store = store.clone();
-                    async move {
-                        if let Some((_, t)) = form.iter().find(|(k, _)| k == "logout_token") {
-                            store.lock().unwrap().push(t.clone());
-                        }
-                        HttpResponse::Ok().finish()
+            web::to(move |form: web::Form<Vec<(String, String)>>| {
+                let store = store.clone();
+                async move {
+                    if let Some((_, t)) = form.iter().find(|(k, _)| k == "logout_token") {
+                        store.lock().unwrap().push(t.clone());
                     }
-                },
-            ))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        tokio::spawn(server);
+                    HttpResponse::Ok().finish()
+                }
+            })
+        });
         LogoutReceiver {
             url: format!("http://127.0.0.1:{port}/backchannel-logout"),
             tokens,
@@ -229,10 +222,10 @@ impl LogoutReceiver {
 }
 
 async fn fast_logout(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |f| {
-        f.merge(("logout_retry_base_ms", 100))
-            .merge(("logout_poll_ms", 50))
-    })
+    TestApp::spawn_set(
+        backend,
+        json!({ "logout_retry_base_ms": 100, "logout_poll_ms": 50 }),
+    )
     .await
 }
 
@@ -258,14 +251,8 @@ crate::both_backends_with! {
 
         registered(&app, "13800138000").await;
         let bystander = logged_in(&app, "13800138000").await;
-        let (captcha_id, answer) = app.captcha().await;
-        let (status, body) = app
-            .post(
-                "/users/signin",
-                json!({ "number": "13800138000", "pwd": PASSWORD, "captcha_id": captcha_id,
-                        "client_code": answer, "callback_url": "https://shop.example/cb" }),
-            )
-            .await;
+        let shop = json!({ "callback_url": "https://shop.example/cb" });
+        let (status, body) = app.signin_with("13800138000", PASSWORD, shop).await;
         let stolen = token_of(status, &body);
         let sid = claims(&stolen)["sid"].clone();
 
