@@ -10,26 +10,27 @@ use crate::error::{ApiError, ApiResult};
 use crate::i18n::{self, Lang};
 pub use crate::mail::Mailer;
 
+/// What both bodies of the message say, in the request's language.
+struct Body<'a> {
+    lang: String,
+    subject: String,
+    greeting: String,
+    intro: String,
+    code: &'a str,
+    validity: String,
+    ignore: String,
+}
+
 #[derive(Template)]
 #[template(path = "mail/code.txt")]
 struct CodeText<'a> {
-    greeting: &'a str,
-    intro: &'a str,
-    code: &'a str,
-    validity: &'a str,
-    ignore: &'a str,
+    m: &'a Body<'a>,
 }
 
 #[derive(Template)]
 #[template(path = "mail/code.html")]
 struct CodeHtml<'a> {
-    lang: &'a str,
-    subject: &'a str,
-    greeting: &'a str,
-    intro: &'a str,
-    code: &'a str,
-    validity: &'a str,
-    ignore: &'a str,
+    m: &'a Body<'a>,
 }
 
 impl Mailer {
@@ -46,40 +47,25 @@ impl Mailer {
         let minutes = (TTL.as_secs() / 60).into();
         let args = [("purpose", purpose.into()), ("minutes", minutes)];
         let text_of = |key| i18n::text_with(lang, key, &args);
-        let (subject, greeting, intro) = (
-            text_of("mail-subject"),
-            text_of("mail-greeting"),
-            text_of("mail-intro"),
-        );
-        let (validity, ignore) = (text_of("mail-validity"), text_of("mail-ignore"));
-        let lang_tag = lang.tag();
-        let text = CodeText {
-            greeting: &greeting,
-            intro: &intro,
+        let body = Body {
+            lang: lang.tag(),
+            subject: text_of("mail-subject"),
+            greeting: text_of("mail-greeting"),
+            intro: text_of("mail-intro"),
             code,
-            validity: &validity,
-            ignore: &ignore,
-        }
-        .render()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let html = CodeHtml {
-            lang: &lang_tag,
-            subject: &subject,
-            greeting: &greeting,
-            intro: &intro,
-            code,
-            validity: &validity,
-            ignore: &ignore,
-        }
-        .render()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+            validity: text_of("mail-validity"),
+            ignore: text_of("mail-ignore"),
+        };
+        let render_failed = |e: askama::Error| ApiError::Internal(e.to_string());
+        let text = CodeText { m: &body }.render().map_err(render_failed)?;
+        let html = CodeHtml { m: &body }.render().map_err(render_failed)?;
         let to: Mailbox = to
             .parse()
             .map_err(|_| ApiError::field("number", "not a deliverable e-mail address"))?;
         Message::builder()
             .from(self.from().clone())
             .to(to)
-            .subject(subject)
+            .subject(body.subject)
             .multipart(MultiPart::alternative_plain_html(text, html))
             .map_err(|e| ApiError::Internal(format!("mail: {e}")))
     }
