@@ -105,10 +105,7 @@ async fn find(state: &AppState, id: String) -> ApiResult<ClientRow> {
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "All partner systems", body = inline(crate::openapi::EnvelopeOf<Vec<ClientView>>)),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
     )
 )]
 #[get("/admin/api/clients")]
@@ -133,10 +130,7 @@ pub async fn list_clients(
     responses(
         (status = 201, description = "Created", body = inline(crate::openapi::EnvelopeOf<ClientWithSecret>)),
         (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::TooLarge, crate::openapi::responses::Down,
     )
 )]
 #[post("/admin/api/clients")]
@@ -155,11 +149,8 @@ pub async fn create_client(
     params(("client_id" = String, Path)),
     responses(
         (status = 200, description = "The partner", body = inline(crate::openapi::EnvelopeOf<ClientView>)),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
     )
 )]
 #[get("/admin/api/clients/{client_id}")]
@@ -181,11 +172,8 @@ pub async fn get_client(
     responses(
         (status = 200, description = "Updated", body = inline(crate::openapi::EnvelopeOf<ClientView>)),
         (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::TooLarge, crate::openapi::responses::Down,
     )
 )]
 #[put("/admin/api/clients/{client_id}")]
@@ -239,11 +227,8 @@ pub async fn update(state: &AppState, id: String, p: ClientRequest) -> ApiResult
     params(("client_id" = String, Path)),
     responses(
         (status = 200, description = "Deleted", body = crate::openapi::EnvelopeNull),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
     )
 )]
 #[delete("/admin/api/clients/{client_id}")]
@@ -270,11 +255,8 @@ pub async fn delete_client(
     params(("client_id" = String, Path)),
     responses(
         (status = 200, description = "The new secret, shown once", body = inline(crate::openapi::EnvelopeOf<ClientWithSecret>)),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
     )
 )]
 #[post("/admin/api/clients/{client_id}/secret")]

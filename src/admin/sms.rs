@@ -36,10 +36,7 @@ pub struct MailStatus {
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "SMS status", body = inline(crate::openapi::EnvelopeOf<SmsStatus>)),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
     )
 )]
 #[get("/admin/api/sms")]

@@ -30,11 +30,8 @@ pub struct UserPatch {
     responses(
         (status = 200, description = "The updated user", body = inline(crate::openapi::EnvelopeOf<UserView>)),
         (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::TooLarge, crate::openapi::responses::Down,
     )
 )]
 #[patch("/admin/api/users/{id}")]
@@ -94,11 +91,8 @@ pub async fn apply_patch(
     params(("id" = String, Path, description = "User id (UUID); anything else is an unknown id (404)")),
     responses(
         (status = 200, description = "Signed out everywhere", body = crate::openapi::EnvelopeNull),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
     )
 )]
 #[post("/admin/api/users/{id}/signout")]
@@ -143,9 +137,7 @@ pub struct PageParams {
     responses(
         (status = 200, description = "A page of deliveries", body = inline(crate::openapi::EnvelopeOf<Vec<DeliveryView>>)),
         (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
     )
 )]
 #[get("/admin/api/deliveries")]

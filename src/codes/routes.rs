@@ -29,9 +29,9 @@ pub struct VerifyCodeRequest {
     responses(
         (status = 200, description = "Sent", body = crate::openapi::EnvelopeNull),
         (status = 400, description = "invalid_params, captcha_invalid", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
         (status = 429, description = "rate_limited: per number (one a minute, ten a day) or per client IP", body = crate::openapi::ErrorEnvelope),
         (status = 503, description = "unavailable: the SMS provider or mail server failed or timed out, the global sending ceiling is reached, or a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::TooLarge,
     )
 )]
 #[post("/verify_code")]

@@ -80,8 +80,8 @@ pub struct RegisterRequest {
         (status = 200, description = "恭喜，注册成功！", body = crate::openapi::EnvelopeNull),
         (status = 400, description = "invalid_params, word_info_invalid, verify_code_invalid, password_weak", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "account_exists", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
         (status = 503, description = "unavailable: a backing service is down, or decryption or password hashing is queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::TooLarge,
     )
 )]
 #[post("/users/register")]
@@ -149,9 +149,9 @@ async fn start(
         (status = 400, description = "invalid_params (a phone login without `word-info` included), word_info_invalid", body = crate::openapi::ErrorEnvelope),
         (status = 401, description = "credentials_invalid, wechat_code_invalid", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "account_disabled", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
         (status = 429, description = "rate_limited", body = crate::openapi::ErrorEnvelope),
         (status = 503, description = "unavailable: WeChat busy or not answering, a backing service down, or decryption or password checks queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::TooLarge,
     )
 )]
 #[post("/users/login")]
@@ -195,9 +195,8 @@ pub async fn login(
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "The new token", body = crate::openapi::EnvelopeString),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
         (status = 401, description = "token_missing, token_invalid, token_revoked, refresh_window_passed", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::Down,
     )
 )]
 #[get("/users/token/refresh")]
@@ -215,9 +214,7 @@ pub async fn refresh(
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "已退出", body = crate::openapi::EnvelopeString),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::Down,
     )
 )]
 #[get("/users/exit")]
@@ -232,9 +229,7 @@ pub async fn exit(state: web::Data<AppState>, session: AnySession) -> ApiResult<
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "id, userName, phone, headImg, openid (+ WeChat profile)", body = inline(crate::openapi::EnvelopeOf<crate::openapi::UserInfo>)),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::Down,
     )
 )]
 #[get("/users/info/self")]
@@ -250,10 +245,8 @@ pub async fn info_self(state: web::Data<AppState>, session: AnySession) -> ApiRe
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "The user (camelCase)", body = inline(crate::openapi::EnvelopeOf<crate::openapi::UserInfo>)),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::Down,
     )
 )]
 #[get("/users/info/{id}")]

@@ -3,6 +3,7 @@
 //! cannot be added without being documented.
 
 pub mod fields;
+pub mod responses;
 
 use serde::Serialize;
 use serde_json::{Value, json};

@@ -55,10 +55,9 @@ pub struct TicketCheck {
     ),
     responses(
         (status = 200, description = "Valid", body = inline(crate::openapi::EnvelopeOf<TokenCheck>)),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
         (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked, client_auth_failed", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "token_audience: issued for another partner than the one whose credentials came with the check", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::Down,
     )
 )]
 #[get("/token")]
@@ -112,8 +111,7 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
         (status = 400, description = "invalid_params (no token or ticket anywhere), callback_not_registered", body = crate::openapi::ErrorEnvelope),
         (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked, client_auth_failed", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "token_audience: credentials came with the check and the token was issued for another partner", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::TooLarge, crate::openapi::responses::Down,
     )
 )]
 #[post("/token")]

@@ -63,9 +63,7 @@ impl IntoParams for ListParams {
     responses(
         (status = 200, description = "A page of users", body = inline(crate::openapi::EnvelopeOf<Vec<UserView>>)),
         (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "forbidden (not an operator), token_audience (a partner's token)", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
     )
 )]
 #[get("/users")]

@@ -19,9 +19,7 @@ use crate::state::AppState;
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "The token's user", body = inline(crate::openapi::EnvelopeOf<UserView>)),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::Down,
     )
 )]
 #[get("/users/token")]
@@ -37,10 +35,8 @@ pub async fn me(state: web::Data<AppState>, session: AnySession) -> ApiResult<Ht
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "The user", body = inline(crate::openapi::EnvelopeOf<crate::openapi::UserOrPublic>)),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::Down,
     )
 )]
 #[get("/users/{user_id}")]
@@ -98,11 +94,9 @@ fn parse_head_img(raw: &str) -> ApiResult<String> {
     responses(
         (status = 200, description = "The updated user", body = inline(crate::openapi::EnvelopeOf<UserView>)),
         (status = 400, description = "invalid_params, verify_code_invalid", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "token_audience: a partner's token", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "account_exists (number in use), conflict (username taken)", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::SignedIn, crate::openapi::responses::TooLarge, crate::openapi::responses::Down,
     )
 )]
 #[put("/users")]
@@ -162,9 +156,9 @@ impl ToSchema for DeleteRequest {}
         (status = 400, description = "invalid_params, verify_code_invalid", body = crate::openapi::ErrorEnvelope),
         (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked, credentials_invalid (wrong password)", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "token_audience: a partner's token", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
         (status = 429, description = "rate_limited: the account is locked after repeated wrong passwords", body = crate::openapi::ErrorEnvelope),
         (status = 503, description = "unavailable: a backing service is down, or password checks are queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::TooLarge,
     )
 )]
 #[delete("/users")]

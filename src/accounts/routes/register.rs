@@ -32,8 +32,8 @@ pub struct SignupRequest {
         (status = 201, description = "The new user", body = inline(crate::openapi::EnvelopeOf<UserView>)),
         (status = 400, description = "invalid_params, verify_code_invalid, password_weak", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "account_exists, conflict (username taken)", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
         (status = 503, description = "unavailable: a backing service is down, or password hashing is queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::TooLarge,
     )
 )]
 #[post("/users/signup")]
@@ -73,9 +73,9 @@ pub struct ChangePasswordRequest {
         (status = 400, description = "invalid_params, password_weak", body = crate::openapi::ErrorEnvelope),
         (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked, credentials_invalid (old password wrong)", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "token_audience: a partner's token", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
         (status = 429, description = "rate_limited: the account is locked after repeated wrong passwords", body = crate::openapi::ErrorEnvelope),
         (status = 503, description = "unavailable: a backing service is down, or password checks are queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::TooLarge,
     )
 )]
 #[patch("/users/password")]
@@ -114,8 +114,8 @@ pub struct ResetPasswordRequest {
         (status = 200, description = "Reset", body = crate::openapi::EnvelopeNull),
         (status = 400, description = "invalid_params, verify_code_invalid, password_weak", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "account_not_found", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
         (status = 503, description = "unavailable: a backing service is down, or password hashing is queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::TooLarge,
     )
 )]
 #[patch("/users/verify_code_password")]

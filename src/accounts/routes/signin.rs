@@ -72,9 +72,9 @@ pub async fn start_session(
         (status = 400, description = "invalid_params, captcha_invalid, callback_not_registered", body = crate::openapi::ErrorEnvelope),
         (status = 401, description = "credentials_invalid", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "account_disabled", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
         (status = 429, description = "rate_limited: the account is locked after repeated failures, or the client IP made too many failed sign-ins", body = crate::openapi::ErrorEnvelope),
         (status = 503, description = "unavailable: a backing service is down, or password checks are queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::TooLarge,
     )
 )]
 #[post("/users/signin")]
@@ -125,9 +125,8 @@ pub struct CodeSigninRequest {
         (status = 400, description = "invalid_params, verify_code_invalid, callback_not_registered", body = crate::openapi::ErrorEnvelope),
         (status = 403, description = "account_disabled", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "account_not_found (the code is used up)", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
         (status = 429, description = "rate_limited: the client IP made too many failed sign-ins", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::TooLarge, crate::openapi::responses::Down,
     )
 )]
 #[post("/users/verify_code_sign_in")]
@@ -156,10 +155,7 @@ pub async fn signin_with_code(
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
         (status = 200, description = "Signed out", body = crate::openapi::EnvelopeNull),
-        (status = 400, description = "invalid_params: an unreadable body", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked", body = crate::openapi::ErrorEnvelope),
-        (status = 413, description = "payload_too_large", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down", body = crate::openapi::ErrorEnvelope),
+        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::TooLarge, crate::openapi::responses::Down,
     )
 )]
 #[patch("/users/signout")]
