@@ -120,7 +120,7 @@ static TEXTS: LazyLock<Vec<Texts>> = LazyLock::new(|| Lang::all().map(Texts::bui
 
 pub fn texts(req: &HttpRequest) -> &'static Texts {
     let lang = lang::for_page(req);
-    &TEXTS[Lang::all().position(|l| l == lang).unwrap_or(0)]
+    &TEXTS[lang.index()]
 }
 
 #[cfg(test)]
