@@ -79,21 +79,13 @@ enum Scenario {
     },
     /// `PATCH /users/signout` once for every token in TOKENS.
     Signout {
-        #[arg(long)]
-        base: String,
-        #[arg(long)]
-        tokens: String,
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
+        #[command(flatten)]
+        run: TokenRun,
     },
     /// Refresh chains: every loop refreshes its token and continues with the new one.
     Refresh {
-        #[arg(long)]
-        base: String,
-        #[arg(long)]
-        tokens: String,
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
+        #[command(flatten)]
+        run: TokenRun,
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
@@ -123,6 +115,18 @@ enum Scenario {
         #[arg(long, default_value_t = 0)]
         delay_ms: u64,
     },
+}
+
+/// What the scenarios that work through a file of tokens share: the server, the file (one
+/// token a line) and how many loops.
+#[derive(clap::Args)]
+struct TokenRun {
+    #[arg(long)]
+    base: String,
+    #[arg(long)]
+    tokens: String,
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
 }
 
 /// Latencies in microseconds, summarised.
@@ -730,17 +734,12 @@ fn main() {
                 callbacks,
                 out,
             } => make_sessions(base, accounts(&file), count, concurrency, callbacks, out).await,
-            Scenario::Signout {
-                base,
-                tokens,
-                concurrency,
-            } => sign_out(base, lines(&tokens), concurrency).await,
-            Scenario::Refresh {
-                base,
-                tokens,
-                concurrency,
-                seconds,
-            } => refresh(base, lines(&tokens), concurrency, seconds).await,
+            Scenario::Signout { run } => {
+                sign_out(run.base, lines(&run.tokens), run.concurrency).await
+            }
+            Scenario::Refresh { run, seconds } => {
+                refresh(run.base, lines(&run.tokens), run.concurrency, seconds).await
+            }
             Scenario::Probe {
                 base,
                 path,
