@@ -3,75 +3,98 @@
 
 use super::*;
 
+/// `"METHOD /path"`, as the contract names a route, split into its method and path.
+fn route(line: &'static str) -> (Method, &'static str) {
+    let (method, path) = line.split_once(' ').expect("METHOD /path");
+    (Method::from_bytes(method.as_bytes()).unwrap(), path)
+}
+
+/// Sends each of `routes` (`"METHOD /path"`) to a fresh server, with `body` as JSON where
+/// there is one, and expects every answer to be the error `status` with `reason`.
+async fn expect_each_refused(
+    routes: &[&'static str],
+    body: Option<Value>,
+    status: u16,
+    reason: &str,
+) {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    for (method, path) in routes.iter().map(|r| route(r)) {
+        let mut request = app.client.request(method.clone(), app.url(path));
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let (got, answer) = go(request).await;
+        expect_error(got, &answer, status, reason, &format!("{method} {path}"));
+    }
+}
+
 #[tokio::test]
 async fn unknown_routes_are_404_not_found() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    for (method, path) in [
-        (Method::GET, "/nope"),
-        (Method::POST, "/nope"),
-        (Method::GET, "/users/token/extra"),
-        (Method::GET, "/verify_code/x"),
-        (Method::DELETE, "/users/signin/x"),
-        (Method::GET, "/api/users"),
-        (Method::GET, "/%2e%2e/etc/passwd"),
-    ] {
-        let (status, body) = go(app.client.request(method.clone(), app.url(path))).await;
-        expect_error(status, &body, 404, "not_found", &format!("{method} {path}"));
-    }
+    let unknown = [
+        "GET /nope",
+        "POST /nope",
+        "GET /users/token/extra",
+        "GET /verify_code/x",
+        "DELETE /users/signin/x",
+        "GET /api/users",
+        "GET /%2e%2e/etc/passwd",
+    ];
+    expect_each_refused(&unknown, None, 404, "not_found").await;
 }
 
 #[tokio::test]
 async fn known_paths_with_the_wrong_method_are_405_method_not_allowed() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    for (method, path) in [
-        (Method::GET, "/verify_code"),
-        (Method::PUT, "/users/signin"),
-        (Method::DELETE, "/users/signup"),
-        (Method::PUT, "/users/password"),
-        (Method::POST, "/users/verify_code_password"),
-        (Method::PATCH, "/users"),
-        (Method::POST, "/users/token"),
-        (Method::DELETE, "/token"),
-        (Method::POST, "/client_code"),
-        (Method::POST, "/users/00000000-0000-0000-0000-000000000000"),
-    ] {
-        let (status, body) = go(app
-            .client
-            .request(method.clone(), app.url(path))
-            .json(&json!({})))
-        .await;
-        expect_error(
-            status,
-            &body,
-            405,
-            "method_not_allowed",
-            &format!("{method} {path}"),
-        );
-    }
+    let wrong_method = [
+        "GET /verify_code",
+        "PUT /users/signin",
+        "DELETE /users/signup",
+        "PUT /users/password",
+        "POST /users/verify_code_password",
+        "PATCH /users",
+        "POST /users/token",
+        "DELETE /token",
+        "POST /client_code",
+        "POST /users/00000000-0000-0000-0000-000000000000",
+    ];
+    expect_each_refused(&wrong_method, Some(json!({})), 405, "method_not_allowed").await;
 }
 
 /// Every route that takes a body, with a body that would be valid enough to get past parsing.
-fn write_routes() -> Vec<(Method, &'static str)> {
-    vec![
-        (Method::POST, "/verify_code"),
-        (Method::POST, "/users/signin"),
-        (Method::POST, "/users/verify_code_sign_in"),
-        (Method::POST, "/users/signup"),
-        (Method::PATCH, "/users/password"),
-        (Method::PATCH, "/users/verify_code_password"),
-        (Method::PUT, "/users"),
-        (Method::PATCH, "/users/signout"),
-        (Method::DELETE, "/users"),
-        (Method::POST, "/token"),
+fn write_routes() -> [(Method, &'static str); 10] {
+    [
+        "POST /verify_code",
+        "POST /users/signin",
+        "POST /users/verify_code_sign_in",
+        "POST /users/signup",
+        "PATCH /users/password",
+        "PATCH /users/verify_code_password",
+        "PUT /users",
+        "PATCH /users/signout",
+        "DELETE /users",
+        "POST /token",
     ]
+    .map(route)
 }
 
-#[tokio::test]
-async fn malformed_array_and_non_json_bodies_are_invalid_params() {
+/// A server with the partner at [`CALLBACK`] registered and a person signed in there: the
+/// server, the person's token, and the database as it stands then.
+async fn app_with_a_signed_in_person() -> (TestApp, String, Vec<String>) {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     app.add_client(&[CALLBACK]).await;
     let (_, token) = app.user("13800138000").await;
     let before = snapshot(&app).await;
+    (app, token, before)
+}
+
+/// Sends `request` and expects 413 `payload_too_large`.
+async fn expect_too_large(request: reqwest::RequestBuilder, ctx: &str) {
+    let (status, answer) = go(request).await;
+    expect_error(status, &answer, 413, "payload_too_large", ctx);
+}
+
+#[tokio::test]
+async fn malformed_array_and_non_json_bodies_are_invalid_params() {
+    let (app, token, before) = app_with_a_signed_in_person().await;
     let bodies: Vec<(&str, Vec<u8>)> = vec![
         ("application/json", b"{".to_vec()),
         ("application/json", br#"{"number": "1380013800"#.to_vec()),
@@ -119,40 +142,19 @@ async fn malformed_array_and_non_json_bodies_are_invalid_params() {
 
 #[tokio::test]
 async fn bodies_over_64_kib_are_payload_too_large() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    app.add_client(&[CALLBACK]).await;
-    let (_, token) = app.user("13800138000").await;
-    let before = snapshot(&app).await;
+    let (app, token, before) = app_with_a_signed_in_person().await;
     let sms_before = app.sms.count();
     let pad = "x".repeat(70 * 1024);
     for (method, path) in write_routes() {
         let json_body = json!({ "number": "13700137000", "pad": pad });
-        let (status, answer) = go(app
-            .client
-            .request(method.clone(), app.url(path))
-            .bearer_auth(&token)
-            .json(&json_body))
-        .await;
-        expect_error(
-            status,
-            &answer,
-            413,
-            "payload_too_large",
-            &format!("{method} {path} JSON"),
-        );
-        let (status, answer) = go(app
-            .client
-            .request(method.clone(), app.url(path))
-            .bearer_auth(&token)
-            .form(&[("number", "13700137000"), ("pad", pad.as_str())]))
-        .await;
-        expect_error(
-            status,
-            &answer,
-            413,
-            "payload_too_large",
-            &format!("{method} {path} form"),
-        );
+        let request = || {
+            app.client
+                .request(method.clone(), app.url(path))
+                .bearer_auth(&token)
+        };
+        expect_too_large(request().json(&json_body), &format!("{method} {path} JSON")).await;
+        let form = [("number", "13700137000"), ("pad", pad.as_str())];
+        expect_too_large(request().form(&form), &format!("{method} {path} form")).await;
     }
     assert_unchanged(&before, &snapshot(&app).await, "oversized bodies");
     assert_eq!(app.sms.count(), sms_before);
@@ -163,19 +165,14 @@ async fn bodies_over_64_kib_are_payload_too_large() {
         let tail = r#""}"#;
         format!("{head}{}{tail}", "x".repeat(n - head.len() - tail.len()))
     };
-    let (status, answer) = go(app
-        .client
-        .post(app.url("/verify_code"))
-        .header("content-type", "application/json")
-        .body(sized(64 * 1024 + 1)))
-    .await;
-    expect_error(
-        status,
-        &answer,
-        413,
-        "payload_too_large",
+    expect_too_large(
+        app.client
+            .post(app.url("/verify_code"))
+            .header("content-type", "application/json")
+            .body(sized(64 * 1024 + 1)),
         "65,537-byte body",
-    );
+    )
+    .await;
     let (status, answer) = go(app
         .client
         .post(app.url("/verify_code"))
@@ -247,12 +244,14 @@ async fn messages_are_chinese_by_default_and_english_when_asked() {
         go(rb)
     };
     for (method, path) in [
-        (Method::GET, "/nope"),
-        (Method::GET, "/verify_code"),
-        (Method::POST, "/users/signup"),
-        (Method::GET, "/token"),
-        (Method::GET, "/client_code"),
-    ] {
+        "GET /nope",
+        "GET /verify_code",
+        "POST /users/signup",
+        "GET /token",
+        "GET /client_code",
+    ]
+    .map(route)
+    {
         let ctx = format!("{method} {path}");
         let (status, zh) = ask(method.clone(), path, None).await;
         assert_envelope(status, &zh, &ctx);

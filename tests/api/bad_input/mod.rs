@@ -221,6 +221,38 @@ struct Route {
     params: Vec<Param>,
 }
 
+impl Route {
+    /// `method path`, open to anyone without a captcha: `valid` succeeds with status `ok`, and
+    /// each of `params` is tried bad in turn.
+    fn new(method: Method, path: &'static str, valid: Value, ok: u16, params: Vec<Param>) -> Self {
+        Route {
+            method,
+            path,
+            token: None,
+            captcha: false,
+            valid,
+            ok,
+            params,
+        }
+    }
+
+    /// The same route, needing a fresh captcha with every request.
+    fn with_captcha(self) -> Self {
+        Route {
+            captcha: true,
+            ..self
+        }
+    }
+
+    /// The same route, sent with `token` as `Authorization: Bearer`.
+    fn signed_in(self, token: String) -> Self {
+        Route {
+            token: Some(token),
+            ..self
+        }
+    }
+}
+
 /// A way of presenting a token: (what, header, token parameter, expectation).
 type TokenCase = (
     &'static str,

@@ -14,84 +14,44 @@ both_backends! {
         let over_72 = "Aa1-".repeat(18) + "x";
         let wide = "密".repeat(25); // 25 characters, 75 bytes
         let routes = vec![
-            Route {
-                method: Method::POST,
-                path: "/verify_code",
-                token: None,
-                captcha: false,
-                valid: json!({ "number": "13800138010", "purpose": "signup" }),
-                ok: 200,
-                params: vec![
-                    Param::required("number", digits.clone(), Want::Invalid)
-                        .and("not-a-number", Want::Invalid)
-                        .and("a@b", Want::Invalid),
-                    Param::optional("purpose", huge("x"), Want::Invalid)
-                        .and("admin", Want::Invalid),
-                ],
-            },
-            Route {
-                method: Method::POST,
-                path: "/users/signin",
-                token: None,
-                captcha: true,
-                valid: json!({ "number": "13800138001", "pwd": PASSWORD }),
-                ok: 200,
-                params: vec![
-                    Param::required("number", digits.clone(), Want::Invalid),
-                    Param::required("pwd", huge("p"), Want::Reason(401, "credentials_invalid")),
-                    Param::required("client_code", huge("A"), Want::Reason(400, "captcha_invalid")),
-                    Param::required("captcha_id", huge("i"), Want::Reason(400, "captcha_invalid")),
-                    Param::optional("callback_url", huge_url(), Want::Reason(400, "callback_not_registered")),
-                    Param::optional("terminal", huge("x"), Want::Invalid).and("toaster", Want::Invalid),
-                ],
-            },
-            Route {
-                method: Method::POST,
-                path: "/users/verify_code_sign_in",
-                token: None,
-                captcha: false,
-                valid: json!({ "number": "13800138002", "verify_code": code_signin }),
-                ok: 200,
-                params: vec![
-                    Param::required("number", digits.clone(), Want::Invalid),
-                    Param::required("verify_code", digits.clone(), Want::Reason(400, "verify_code_invalid"))
-                        .and("12345a", Want::Reason(400, "verify_code_invalid")),
-                    Param::optional("callback_url", huge_url(), Want::Reason(400, "callback_not_registered")),
-                    Param::optional("terminal", huge("x"), Want::Invalid),
-                ],
-            },
-            Route {
-                method: Method::POST,
-                path: "/users/signup",
-                token: None,
-                captcha: false,
-                valid: json!({ "number": "13800138020", "pwd": PASSWORD, "verify_code": code_signup }),
-                ok: 201,
-                params: vec![
-                    Param::required("number", digits.clone(), Want::Invalid),
-                    Param::required("pwd", huge("p"), Want::Reason(400, "password_weak"))
-                        .and(&over_72, Want::Reason(400, "password_weak"))
-                        .and(&wide, Want::Reason(400, "password_weak"))
-                        .and("short", Want::Reason(400, "password_weak")),
-                    Param::required("verify_code", digits.clone(), Want::Reason(400, "verify_code_invalid")),
-                    Param::optional("username", huge("u"), Want::Invalid)
-                        .and("a;DROP TABLE users--", Want::Invalid),
-                ],
-            },
-            Route {
-                method: Method::PATCH,
-                path: "/users/verify_code_password",
-                token: None,
-                captcha: false,
-                valid: json!({ "number": "13800138003", "pwd": "Reset-Pass-99", "verify_code": code_reset }),
-                ok: 200,
-                params: vec![
-                    Param::required("number", digits.clone(), Want::Invalid),
-                    Param::required("pwd", huge("p"), Want::Reason(400, "password_weak"))
-                        .and(&over_72, Want::Reason(400, "password_weak")),
-                    Param::required("verify_code", digits.clone(), Want::Reason(400, "verify_code_invalid")),
-                ],
-            },
+            Route::new(Method::POST, "/verify_code", json!({ "number": "13800138010", "purpose": "signup" }), 200, vec![
+                Param::required("number", digits.clone(), Want::Invalid)
+                    .and("not-a-number", Want::Invalid)
+                    .and("a@b", Want::Invalid),
+                Param::optional("purpose", huge("x"), Want::Invalid)
+                    .and("admin", Want::Invalid),
+            ]),
+            Route::new(Method::POST, "/users/signin", json!({ "number": "13800138001", "pwd": PASSWORD }), 200, vec![
+                Param::required("number", digits.clone(), Want::Invalid),
+                Param::required("pwd", huge("p"), Want::Reason(401, "credentials_invalid")),
+                Param::required("client_code", huge("A"), Want::Reason(400, "captcha_invalid")),
+                Param::required("captcha_id", huge("i"), Want::Reason(400, "captcha_invalid")),
+                Param::optional("callback_url", huge_url(), Want::Reason(400, "callback_not_registered")),
+                Param::optional("terminal", huge("x"), Want::Invalid).and("toaster", Want::Invalid),
+            ]).with_captcha(),
+            Route::new(Method::POST, "/users/verify_code_sign_in", json!({ "number": "13800138002", "verify_code": code_signin }), 200, vec![
+                Param::required("number", digits.clone(), Want::Invalid),
+                Param::required("verify_code", digits.clone(), Want::Reason(400, "verify_code_invalid"))
+                    .and("12345a", Want::Reason(400, "verify_code_invalid")),
+                Param::optional("callback_url", huge_url(), Want::Reason(400, "callback_not_registered")),
+                Param::optional("terminal", huge("x"), Want::Invalid),
+            ]),
+            Route::new(Method::POST, "/users/signup", json!({ "number": "13800138020", "pwd": PASSWORD, "verify_code": code_signup }), 201, vec![
+                Param::required("number", digits.clone(), Want::Invalid),
+                Param::required("pwd", huge("p"), Want::Reason(400, "password_weak"))
+                    .and(&over_72, Want::Reason(400, "password_weak"))
+                    .and(&wide, Want::Reason(400, "password_weak"))
+                    .and("short", Want::Reason(400, "password_weak")),
+                Param::required("verify_code", digits.clone(), Want::Reason(400, "verify_code_invalid")),
+                Param::optional("username", huge("u"), Want::Invalid)
+                    .and("a;DROP TABLE users--", Want::Invalid),
+            ]),
+            Route::new(Method::PATCH, "/users/verify_code_password", json!({ "number": "13800138003", "pwd": "Reset-Pass-99", "verify_code": code_reset }), 200, vec![
+                Param::required("number", digits.clone(), Want::Invalid),
+                Param::required("pwd", huge("p"), Want::Reason(400, "password_weak"))
+                    .and(&over_72, Want::Reason(400, "password_weak")),
+                Param::required("verify_code", digits.clone(), Want::Reason(400, "verify_code_invalid")),
+            ]),
         ];
         for route in &routes {
             exercise(&app, route).await;
@@ -107,60 +67,30 @@ both_backends! {
         let code_contact = app.code_for("13700137000", Some("change_contact")).await;
         let over_72 = "Aa1-".repeat(18) + "x";
         let routes = vec![
-            Route {
-                method: Method::PATCH,
-                path: "/users/password",
-                token: Some(changer),
-                captcha: false,
-                valid: json!({ "old_pwd": PASSWORD, "new_pwd": "Brand-New-Pass-7" }),
-                ok: 200,
-                params: vec![
-                    Param::required("old_pwd", huge("p"), Want::Reason(401, "credentials_invalid")),
-                    Param::required("new_pwd", huge("p"), Want::Reason(400, "password_weak"))
-                        .and(&over_72, Want::Reason(400, "password_weak")),
-                ],
-            },
-            Route {
-                method: Method::PUT,
-                path: "/users",
-                token: Some(editor),
-                captcha: false,
-                valid: json!({ "phone": "13700137000", "verify_code": code_contact, "username": "new_name" }),
-                ok: 200,
-                params: vec![
-                    // Required here because the phone changes.
-                    Param::required("verify_code", huge("1"), Want::Reason(400, "verify_code_invalid")),
-                    Param::optional("phone", huge("1"), Want::Invalid).and("not-a-phone", Want::Invalid),
-                    Param::optional("email", huge_email(), Want::Invalid).and("no-at-sign", Want::Invalid),
-                    Param::optional("username", huge("u"), Want::Invalid)
-                        .and("12345678", Want::Invalid)
-                        .and("name;DROP TABLE users--", Want::Invalid),
-                    Param::optional("head_img", format!("https://img.example/{}", huge("a")), Want::Invalid)
-                        .and("javascript:alert(1)", Want::Invalid)
-                        .and("https://user@img.example/a.png", Want::Invalid),
-                ],
-            },
-            Route {
-                method: Method::DELETE,
-                path: "/users",
-                token: Some(leaver),
-                captcha: false,
-                valid: json!({ "pwd": PASSWORD }),
-                ok: 200,
-                params: vec![Param::required("pwd", huge("p"), Want::Reason(401, "credentials_invalid"))],
-            },
-            Route {
-                method: Method::POST,
-                path: "/token",
-                token: None,
-                captcha: false,
-                valid: json!({ "token": checker, "callback_url": CALLBACK }),
-                ok: 200,
-                params: vec![
-                    Param::token(huge("t")),
-                    Param::required("callback_url", huge_url(), Want::Reason(400, "callback_not_registered")),
-                ],
-            },
+            Route::new(Method::PATCH, "/users/password", json!({ "old_pwd": PASSWORD, "new_pwd": "Brand-New-Pass-7" }), 200, vec![
+                Param::required("old_pwd", huge("p"), Want::Reason(401, "credentials_invalid")),
+                Param::required("new_pwd", huge("p"), Want::Reason(400, "password_weak"))
+                    .and(&over_72, Want::Reason(400, "password_weak")),
+            ]).signed_in(changer),
+            Route::new(Method::PUT, "/users", json!({ "phone": "13700137000", "verify_code": code_contact, "username": "new_name" }), 200, vec![
+                // Required here because the phone changes.
+                Param::required("verify_code", huge("1"), Want::Reason(400, "verify_code_invalid")),
+                Param::optional("phone", huge("1"), Want::Invalid).and("not-a-phone", Want::Invalid),
+                Param::optional("email", huge_email(), Want::Invalid).and("no-at-sign", Want::Invalid),
+                Param::optional("username", huge("u"), Want::Invalid)
+                    .and("12345678", Want::Invalid)
+                    .and("name;DROP TABLE users--", Want::Invalid),
+                Param::optional("head_img", format!("https://img.example/{}", huge("a")), Want::Invalid)
+                    .and("javascript:alert(1)", Want::Invalid)
+                    .and("https://user@img.example/a.png", Want::Invalid),
+            ]).signed_in(editor),
+            Route::new(Method::DELETE, "/users", json!({ "pwd": PASSWORD }), 200, vec![
+                Param::required("pwd", huge("p"), Want::Reason(401, "credentials_invalid")),
+            ]).signed_in(leaver),
+            Route::new(Method::POST, "/token", json!({ "token": checker, "callback_url": CALLBACK }), 200, vec![
+                Param::token(huge("t")),
+                Param::required("callback_url", huge_url(), Want::Reason(400, "callback_not_registered")),
+            ]),
         ];
         for route in &routes {
             exercise(&app, route).await;
