@@ -2,25 +2,30 @@
 
 use super::*;
 
+/// Runs `gatehouse client add --name NAME` followed by `more` arguments.
+fn client_add(sandbox: &Sandbox, name: &str, more: &[&str]) -> Run {
+    let mut cmd = sandbox.gatehouse();
+    cmd.args(["client", "add", "--name", name]).args(more);
+    run(cmd)
+}
+
 #[test]
 fn client_add_prints_id_and_secret_as_json() {
     let sandbox = Sandbox::new();
-    let mut add = sandbox.gatehouse();
-    add.args([
-        "client",
-        "add",
-        "--name",
+    let added = client_add(
+        &sandbox,
         "Shop",
-        "--callback",
-        "https://shop.example/sso/*",
-        "--callback",
-        "https://shop.example/cb",
-        "--logout-url",
-        "https://shop.example/logout",
-        "--mode",
-        "ticket",
-    ]);
-    let added = run(add);
+        &[
+            "--callback",
+            "https://shop.example/sso/*",
+            "--callback",
+            "https://shop.example/cb",
+            "--logout-url",
+            "https://shop.example/logout",
+            "--mode",
+            "ticket",
+        ],
+    );
     assert!(added.status.success(), "{added}");
     let created = single_json(&added.stdout);
     let object = created
@@ -38,16 +43,11 @@ fn client_add_prints_id_and_secret_as_json() {
 
     // Rules are stored normalised: scheme and host lower-cased, default port and dot segments
     // gone, `/*` kept.
-    let mut second = sandbox.gatehouse();
-    second.args([
-        "client",
-        "add",
-        "--name",
+    let second = client_add(
+        &sandbox,
         "Blog",
-        "--callback",
-        "HTTPS://Blog.EXAMPLE:443/a/../sso/*",
-    ]);
-    let second = run(second);
+        &["--callback", "HTTPS://Blog.EXAMPLE:443/a/../sso/*"],
+    );
     assert!(second.status.success(), "{second}");
     let blog_id = single_json(&second.stdout)["client_id"]
         .as_str()
@@ -178,12 +178,8 @@ fn client_add_rejects_bad_callback_rules() {
         &["https://ok.example/cb", "https://ok.example/a#b"],
     ];
     for rules in bad_sets {
-        let mut cmd = sandbox.gatehouse();
-        cmd.args(["client", "add", "--name", "Evil"]);
-        for rule in *rules {
-            cmd.arg("--callback").arg(rule);
-        }
-        let out = run(cmd);
+        let callbacks: Vec<&str> = rules.iter().flat_map(|rule| ["--callback", rule]).collect();
+        let out = client_add(&sandbox, "Evil", &callbacks);
         assert!(!out.status.success(), "{rules:?} was accepted:\n{out}");
         assert!(
             out.stdout.trim().is_empty(),
@@ -195,18 +191,16 @@ fn client_add_rejects_bad_callback_rules() {
         );
     }
     // Also refused: a logout URL that is not http(s).
-    let mut cmd = sandbox.gatehouse();
-    cmd.args([
-        "client",
-        "add",
-        "--name",
+    let out = client_add(
+        &sandbox,
         "Evil",
-        "--callback",
-        "https://ok.example/cb",
-        "--logout-url",
-        "javascript:alert(1)",
-    ]);
-    let out = run(cmd);
+        &[
+            "--callback",
+            "https://ok.example/cb",
+            "--logout-url",
+            "javascript:alert(1)",
+        ],
+    );
     assert!(!out.status.success(), "bad logout URL accepted:\n{out}");
 
     let mut list = sandbox.gatehouse();

@@ -7,17 +7,35 @@ fn toml_string(s: &Path) -> String {
     serde_json::to_string(&s.to_string_lossy()).unwrap()
 }
 
+/// Writes `name` in the sandbox's working directory: a configuration file that sets only
+/// `data_dir`.
+fn config_file_with_data_dir(sandbox: &Sandbox, name: &str, data_dir: &Path) -> PathBuf {
+    let config = sandbox.cwd.path().join(name);
+    std::fs::write(&config, format!("data_dir = {}\n", toml_string(data_dir))).unwrap();
+    config
+}
+
+/// Runs `migrate` and asserts that it succeeds and creates `gatehouse.db` in `data_dir`;
+/// `otherwise` says what went wrong when it is not there.
+fn assert_migrates_into(migrate: Command, data_dir: &Path, otherwise: &str) {
+    let out = run(migrate);
+    assert!(out.status.success(), "{out}");
+    assert!(
+        data_dir.join("gatehouse.db").is_file(),
+        "{otherwise}: {:?}\n{out}",
+        entries(data_dir)
+    );
+}
+
 #[test]
 fn migrate_creates_the_sqlite_file() {
     let sandbox = Sandbox::new();
     let mut migrate = sandbox.gatehouse();
     migrate.arg("migrate");
-    let out = run(migrate);
-    assert!(out.status.success(), "{out}");
-    assert!(
-        sandbox.data_dir().join("gatehouse.db").is_file(),
-        "no gatehouse.db in the data dir: {:?}\n{out}",
-        sandbox.data_entries()
+    assert_migrates_into(
+        migrate,
+        sandbox.data_dir(),
+        "no gatehouse.db in the data dir",
     );
     // Applying them again is harmless.
     let mut again = sandbox.gatehouse();
@@ -27,21 +45,10 @@ fn migrate_creates_the_sqlite_file() {
 
     // `--config FILE` (a global option, before the subcommand) is read.
     let from_file = tempfile::tempdir().unwrap();
-    let config = sandbox.cwd.path().join("gatehouse.toml");
-    std::fs::write(
-        &config,
-        format!("data_dir = {}\n", toml_string(from_file.path())),
-    )
-    .unwrap();
+    let config = config_file_with_data_dir(&sandbox, "gatehouse.toml", from_file.path());
     let mut migrate = sandbox.bare();
     migrate.arg("--config").arg(&config).arg("migrate");
-    let out = run(migrate);
-    assert!(out.status.success(), "{out}");
-    assert!(
-        from_file.path().join("gatehouse.db").is_file(),
-        "--config data_dir ignored: {:?}\n{out}",
-        entries(from_file.path())
-    );
+    assert_migrates_into(migrate, from_file.path(), "--config data_dir ignored");
     assert!(
         !sandbox.cwd.path().join("data").exists(),
         "fell back to ./data despite the config file"
@@ -49,21 +56,10 @@ fn migrate_creates_the_sqlite_file() {
 
     // ... and so is `GATEHOUSE_CONFIG`.
     let via_env = tempfile::tempdir().unwrap();
-    let config2 = sandbox.cwd.path().join("other.toml");
-    std::fs::write(
-        &config2,
-        format!("data_dir = {}\n", toml_string(via_env.path())),
-    )
-    .unwrap();
+    let config2 = config_file_with_data_dir(&sandbox, "other.toml", via_env.path());
     let mut migrate = sandbox.bare();
     migrate.env("GATEHOUSE_CONFIG", &config2).arg("migrate");
-    let out = run(migrate);
-    assert!(out.status.success(), "{out}");
-    assert!(
-        via_env.path().join("gatehouse.db").is_file(),
-        "GATEHOUSE_CONFIG ignored: {:?}\n{out}",
-        entries(via_env.path())
-    );
+    assert_migrates_into(migrate, via_env.path(), "GATEHOUSE_CONFIG ignored");
 
     // Environment variables override the file.
     let overriding = tempfile::tempdir().unwrap();
@@ -74,12 +70,10 @@ fn migrate_creates_the_sqlite_file() {
         .arg(&config)
         .arg("migrate");
     let before = entries(from_file.path());
-    let out = run(migrate);
-    assert!(out.status.success(), "{out}");
-    assert!(
-        overriding.path().join("gatehouse.db").is_file(),
-        "GATEHOUSE_DATA_DIR did not override the file: {:?}\n{out}",
-        entries(overriding.path())
+    assert_migrates_into(
+        migrate,
+        overriding.path(),
+        "GATEHOUSE_DATA_DIR did not override the file",
     );
     assert_eq!(entries(from_file.path()), before);
 }
