@@ -54,6 +54,40 @@ async fn concurrent_signins_from(
     join_all(requests).await
 }
 
+/// `POST /users/verify_code_sign_in` for `number` with `code`.
+async fn code_signin(app: &TestApp, number: &str, code: &str) -> (u16, Value) {
+    app.post(
+        "/users/verify_code_sign_in",
+        json!({ "number": number, "verify_code": code }),
+    )
+    .await
+}
+
+/// `n` numbers nobody registered: 13900130000, 13900130001, ...
+fn unknown_numbers(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("1390013{i:04}")).collect()
+}
+
+/// Sign-ins with a wrong password, all at once: one for each of `numbers`, the i-th from
+/// `hops[i]` (as `X-Forwarded-For`).
+async fn wrong_signins_from(
+    app: &TestApp,
+    numbers: &[String],
+    hops: &[String],
+) -> Vec<(u16, Value)> {
+    let attempts: Vec<(String, String)> = numbers
+        .iter()
+        .map(|number| (number.clone(), "Wrong-Password-1".to_owned()))
+        .collect();
+    concurrent_signins_from(app, &attempts, Some(hops)).await
+}
+
+/// A client at `hop` still has its budget: a wrong password from there is checked (401).
+async fn assert_not_limited(app: &TestApp, hop: &str) {
+    let answers = wrong_signins_from(app, &["13900139000".into()], &[hop.to_owned()]).await;
+    assert_eq!(answers[0].0, 401, "{hop}: {:?}", answers[0]);
+}
+
 fn count(answers: &[(u16, Value)], status: u16, reason: Option<&str>) -> usize {
     answers
         .iter()
@@ -138,42 +172,32 @@ both_backends_with! {
 
     async fn one_client_ip_gets_no_more_failed_checks_than_its_budget(app) {
         // Forty different (unknown) numbers, one client address: six checks at most.
-        let attempts: Vec<(String, String)> =
-            (0..40).map(|i| (format!("1390013{i:04}"), "Wrong-Password-1".to_owned())).collect();
         let hops: Vec<String> = (0..40).map(|_| "203.0.113.5".to_owned()).collect();
-        let answers = concurrent_signins_from(&app, &attempts, Some(&hops)).await;
+        let answers = wrong_signins_from(&app, &unknown_numbers(40), &hops).await;
         assert_only(&answers, &[(401, "credentials_invalid"), (429, "rate_limited")]);
         assert_eq!(count(&answers, 401, None), 6, "{answers:?}");
         // Another client is not affected.
-        let other = ["198.51.100.7".to_owned()];
-        let answers = concurrent_signins_from(&app, &[("13900139000".into(), "Wrong-Password-1".into())], Some(&other)).await;
-        assert_eq!(answers[0].0, 401, "{:?}", answers[0]);
+        assert_not_limited(&app, "198.51.100.7").await;
     }
 
     async fn ipv6_clients_are_counted_per_64(app) {
         // Every request from a different address of one /64.
-        let attempts: Vec<(String, String)> =
-            (0..12).map(|i| (format!("1390013{i:04}"), "Wrong-Password-1".to_owned())).collect();
         let hops: Vec<String> = (0..12).map(|i| format!("2001:db8:1:2::{:x}", i + 1)).collect();
-        let answers = concurrent_signins_from(&app, &attempts, Some(&hops)).await;
+        let answers = wrong_signins_from(&app, &unknown_numbers(12), &hops).await;
         assert_eq!(count(&answers, 401, None), 6, "{answers:?}");
         assert_eq!(count(&answers, 429, None), 6, "{answers:?}");
         // The next /64 is another client.
-        let next = ["2001:db8:1:3::1".to_owned()];
-        let answers = concurrent_signins_from(&app, &[("13900139000".into(), "Wrong-Password-1".into())], Some(&next)).await;
-        assert_eq!(answers[0].0, 401, "{:?}", answers[0]);
+        assert_not_limited(&app, "2001:db8:1:3::1").await;
     }
 
     async fn forwarded_for_entries_with_ports_count_by_their_address(app) {
-        let attempts: Vec<(String, String)> =
-            (0..6).map(|i| (format!("1390013{i:04}"), "Wrong-Password-1".to_owned())).collect();
         let hops: Vec<String> = (0..6).map(|i| format!("203.0.113.9:{}", 4000 + i)).collect();
-        let answers = concurrent_signins_from(&app, &attempts, Some(&hops)).await;
+        let answers = wrong_signins_from(&app, &unknown_numbers(6), &hops).await;
         assert_eq!(count(&answers, 401, None), 6, "{answers:?}");
-        let answers = concurrent_signins_from(
+        let answers = wrong_signins_from(
             &app,
-            &[("13900139000".into(), "Wrong-Password-1".into()), ("13900139001".into(), "Wrong-Password-1".into())],
-            Some(&["[2001:db8::5]:4711, 203.0.113.9:80".to_owned(), "198.51.100.20:443".to_owned()]),
+            &["13900139000".into(), "13900139001".into()],
+            &["[2001:db8::5]:4711, 203.0.113.9:80".to_owned(), "198.51.100.20:443".to_owned()],
         )
         .await;
         // 203.0.113.9 with any port is one client (its budget is spent); the others are not it.
@@ -224,9 +248,7 @@ both_backends_with! {
         )
         .await;
         assert_error(status, &body, 429, "rate_limited");
-        let (status, body) = app
-            .post("/users/verify_code_sign_in", json!({ "number": "13800138000", "verify_code": code }))
-            .await;
+        let (status, body) = code_signin(&app, "13800138000", &code).await;
         assert_error(status, &body, 404, "account_not_found");
     }
 }
@@ -238,18 +260,14 @@ both_backends_with! {
         app.signup("13800138000").await;
         let code = app.code_for("13800138000", Some("signin")).await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
-        let requests = (0..40).map(|_| {
-            app.post("/users/verify_code_sign_in", json!({ "number": "13800138000", "verify_code": wrong }))
-        });
+        let requests = (0..40).map(|_| code_signin(&app, "13800138000", wrong));
         let answers = join_all(requests).await;
         assert_only(&answers, &[(400, "verify_code_invalid")]);
         // Five tries were taken, no more: the counter never passed the limit.
         let number = gatehouse::domain::Number::parse("13800138000").unwrap();
         let tries = app.state.store.get(&format!("code_tries:{number}")).await.unwrap();
         assert_eq!(tries.as_deref(), Some("5"));
-        let (status, body) = app
-            .post("/users/verify_code_sign_in", json!({ "number": "13800138000", "verify_code": code }))
-            .await;
+        let (status, body) = code_signin(&app, "13800138000", &code).await;
         assert_error(status, &body, 400, "verify_code_invalid");
     }
 }
