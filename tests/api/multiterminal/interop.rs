@@ -66,6 +66,43 @@ async fn pem_file(app: &TestApp) -> (tempfile::TempDir, String) {
     (dir, path.to_string_lossy().into_owned())
 }
 
+/// A tool a test needs on this machine: what it is, the program, and arguments that succeed
+/// only where it works.
+type Tool = (&'static str, &'static str, &'static [&'static str]);
+
+const OPENSSL_AND_BASE64: &[Tool] = &[
+    ("the openssl CLI", "openssl", &["version"]),
+    ("base64 (coreutils)", "base64", &["--version"]),
+];
+
+const PYTHON_CRYPTOGRAPHY: &[Tool] = &[(
+    "python3 with the cryptography package",
+    "python3",
+    &[
+        "-c",
+        "import cryptography.hazmat.primitives.asymmetric.padding",
+    ],
+)];
+
+const JDK: &[Tool] = &[
+    ("javac (a JDK)", "javac", &["-version"]),
+    ("java", "java", &["-version"]),
+];
+
+/// A server and its public key in a PEM file, when every one of `tools` runs here; None (the
+/// test is skipped) otherwise.
+async fn app_and_pem_file_where(tools: &[Tool]) -> Option<(TestApp, tempfile::TempDir, String)> {
+    if !tools
+        .iter()
+        .all(|(what, program, probe)| available(what, program, probe))
+    {
+        return None;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (dir, key) = pem_file(&app).await;
+    Some((app, dir, key))
+}
+
 const OPENSSL_SEAL: &str = r#"openssl pkeyutl -encrypt -pubin -inkey "$1" \
   -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:"$2" | base64 -w0"#;
 
@@ -80,13 +117,9 @@ async fn openssl_word_info(key: &str, mgf1: &str, password: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn word_info_from_the_openssl_cli_registers_and_logs_in() {
-    if !available("the openssl CLI", "openssl", &["version"])
-        || !available("base64 (coreutils)", "base64", &["--version"])
-    {
+    let Some((app, _dir, key)) = app_and_pem_file_where(OPENSSL_AND_BASE64).await else {
         return;
-    }
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let (_dir, key) = pem_file(&app).await;
+    };
     let first = openssl_word_info(&key, "sha256", UTF8_PASSWORD).await;
     let second = openssl_word_info(&key, "sha256", UTF8_PASSWORD).await;
     assert_ne!(first, second, "OAEP is randomised");
@@ -114,16 +147,9 @@ print(base64.b64encode(sealed).decode("ascii"))
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn word_info_from_python_cryptography_registers_and_logs_in() {
-    let probe = "import cryptography.hazmat.primitives.asymmetric.padding";
-    if !available(
-        "python3 with the cryptography package",
-        "python3",
-        &["-c", probe],
-    ) {
+    let Some((app, _dir, key)) = app_and_pem_file_where(PYTHON_CRYPTOGRAPHY).await else {
         return;
-    }
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let (_dir, key) = pem_file(&app).await;
+    };
     let first = run(
         "python3",
         &["-c", PYTHON_SEAL, key.as_str()],
@@ -159,13 +185,9 @@ fn readme_snippet(lang: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_java_snippet_registers_and_logs_in() {
-    if !available("javac (a JDK)", "javac", &["-version"])
-        || !available("java", "java", &["-version"])
-    {
+    let Some((app, dir, key)) = app_and_pem_file_where(JDK).await else {
         return;
-    }
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let (dir, key) = pem_file(&app).await;
+    };
     let src = dir.path().join("WordInfo.java");
     std::fs::write(&src, readme_snippet("java")).unwrap();
     let classes = dir.path().to_string_lossy().into_owned();

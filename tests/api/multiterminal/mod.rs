@@ -105,14 +105,18 @@ async fn register(app: &TestApp, phone: &str, word_info: &str, code: Option<&str
     if let Some(c) = code {
         body["verify_code"] = json!(c);
     }
-    send(
-        app,
-        Method::POST,
-        "/users/register",
-        &[("word-info", word_info)],
-        Some(body),
-    )
-    .await
+    post_register(app, &[("word-info", word_info)], body).await
+}
+
+/// `POST /users/register` with exactly `headers` (beside the user agent) and `body`.
+async fn post_register(app: &TestApp, headers: &[(&str, &str)], body: Value) -> (u16, Value) {
+    send(app, Method::POST, "/users/register", headers, Some(body)).await
+}
+
+/// A signup code for 13800138000 and the word-info of [`PASSWORD`]: what registering it takes.
+async fn signup_code_and_word_info(app: &TestApp) -> (String, String) {
+    let code = app.code_for("13800138000", Some("signup")).await;
+    (code, word_info(app, PASSWORD).await)
 }
 
 /// Registers `phone` with `password` and a signup code; asserts the seed's success envelope.

@@ -18,14 +18,11 @@ crate::both_backends! {
     }
 
     async fn register_answers_in_english_when_asked(app) {
-        let code = app.code_for("13800138000", Some("signup")).await;
-        let wi = word_info(&app, PASSWORD).await;
-        let (status, body) = send(
+        let (code, wi) = signup_code_and_word_info(&app).await;
+        let (status, body) = post_register(
             &app,
-            Method::POST,
-            "/users/register",
             &[("word-info", &wi), ("accept-language", "en")],
-            Some(json!({ "phone": "13800138000", "verify_code": code })),
+            json!({ "phone": "13800138000", "verify_code": code }),
         )
         .await;
         assert_eq!(status, 200, "{body}");
@@ -34,8 +31,7 @@ crate::both_backends! {
     }
 
     async fn register_and_login_take_form_bodies_too(app) {
-        let code = app.code_for("13800138000", Some("signup")).await;
-        let wi = word_info(&app, PASSWORD).await;
+        let (code, wi) = signup_code_and_word_info(&app).await;
         let res = app
             .client
             .post(app.url("/users/register"))
@@ -108,24 +104,15 @@ crate::both_backends! {
     }
 
     async fn missing_or_empty_phone_or_word_info_is_invalid_params(app) {
-        let code = app.code_for("13800138000", Some("signup")).await;
-        let wi = word_info(&app, PASSWORD).await;
-        let (status, body) = send(
-            &app,
-            Method::POST,
-            "/users/register",
-            &[("word-info", &wi)],
-            Some(json!({ "verify_code": code })),
-        )
-        .await;
+        let (code, wi) = signup_code_and_word_info(&app).await;
+        let (status, body) =
+            post_register(&app, &[("word-info", &wi)], json!({ "verify_code": code })).await;
         assert_error(status, &body, 400, "invalid_params");
         assert!(body["data"]["fields"]["phone"].is_string(), "{body}");
-        let (status, body) = send(
+        let (status, body) = post_register(
             &app,
-            Method::POST,
-            "/users/register",
             &[],
-            Some(json!({ "phone": "13800138000", "verify_code": code })),
+            json!({ "phone": "13800138000", "verify_code": code }),
         )
         .await;
         assert_error(status, &body, 400, "invalid_params");
