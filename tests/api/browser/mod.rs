@@ -238,6 +238,23 @@ async fn connect(port: u16, profile: &Path) -> Client {
     }
 }
 
+/// Browser scenarios: each `async fn name(scene) { ... }` becomes a test that starts a
+/// [`Scene`] named after it (or skips where there is no Chromium) and runs the body with it.
+macro_rules! scene_tests {
+    ($($(#[doc = $doc:literal])* async fn $name:ident($scene:ident) $body:block)*) => {
+        $(
+            $(#[doc = $doc])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some($scene) = Scene::start(stringify!($name)).await else {
+                    return;
+                };
+                $body
+            }
+        )*
+    };
+}
+
 mod partners;
 mod scenarios;
 mod scene;

@@ -86,6 +86,18 @@ impl Scene {
         assert_eq!(at.path(), "/login");
     }
 
+    /// Signs in at A, opens B (signed in there through the one session), goes back to A
+    /// (still signed in); returns that session's id.
+    pub(super) async fn signed_in_at_both_and_back_at_a(&self) -> String {
+        self.sign_in_at(&self.a).await;
+        self.browser.goto(&self.b.url("/"), "open-b").await;
+        self.assert_signed_in_at(&self.b).await;
+        let sid = self.sid().await;
+        self.browser.goto(&self.a.url("/"), "back-at-a").await;
+        self.assert_signed_in_at(&self.a).await;
+        sid
+    }
+
     /// The person's Gatehouse sessions (the browser signed in once, so one).
     pub(super) async fn sid(&self) -> String {
         let user = self.user_id.clone();

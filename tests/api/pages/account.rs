@@ -59,8 +59,7 @@ async fn the_account_page_lists_sessions_and_signs_out_everywhere() {
     let page = b.get("/account").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("id=\"account\"") && page.body.contains("Partner token"));
-    let csrf = b.csrf();
-    let page = b.post("/account/signout-all", &[("csrf", &csrf)]).await;
+    let page = b.submit("/account/signout-all", &[]).await;
     assert_eq!(page.status, 303);
     let (status, body) = app.get_with_token("/token", &api_token).await;
     assert_error(status, &body, 401, "token_revoked");

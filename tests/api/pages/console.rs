@@ -14,12 +14,10 @@ async fn operators_register_partners_from_the_console() {
     let mut b = Browser::new(&app);
     b.sign_in("13700137000", "").await;
     assert_eq!(b.get("/admin").await.status, 200);
-    let csrf = b.csrf();
     let page = b
-        .post(
+        .submit(
             "/admin/clients/new/create",
             &[
-                ("csrf", &csrf),
                 ("name", "Wiki"),
                 (
                     "callbacks",

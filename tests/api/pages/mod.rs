@@ -82,6 +82,16 @@ impl<'a> Browser<'a> {
         self.cookies["gh_csrf"].clone()
     }
 
+    /// Posts a form of `fields` as a page of this browser does: with its CSRF token first.
+    async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.csrf();
+        let form: Vec<(&str, &str)> = [("csrf", csrf.as_str())]
+            .into_iter()
+            .chain(fields.iter().copied())
+            .collect();
+        self.post(path, &form).await
+    }
+
     /// Signs in through the form; returns the answer to the POST.
     async fn sign_in(&mut self, number: &str, callback: &str) -> Page {
         let page = self.get(&with_callback("/login", callback)).await;
@@ -93,11 +103,9 @@ impl<'a> Browser<'a> {
     async fn submit_password(&mut self, page: &Page, number: &str, callback: &str) -> Page {
         let captcha_id = attr(&page.body, "name=\"captcha_id\" id=\"captcha_id\" value=\"");
         let answer = attr(&page.body, "data-test-answer=\"");
-        let csrf = self.csrf();
-        self.post(
+        self.submit(
             "/login",
             &[
-                ("csrf", &csrf),
                 ("method", "password"),
                 ("number", number),
                 ("pwd", PASSWORD),

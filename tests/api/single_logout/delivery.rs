@@ -7,11 +7,13 @@ crate::both_backends_with! {
     few_slots_app;
 
     async fn a_hung_partner_does_not_hold_up_the_others(app) {
-        let admin = app.admin("13700137000").await.1;
         let hung = HungPartner::start();
         let shop = Receiver::start();
-        register(&app, &admin, "https://hung.example/cb", &hung.url()).await;
-        register(&app, &admin, "https://shop.example/cb", &shop.url()).await;
+        operator_with_partners(
+            &app,
+            [("https://hung.example/cb", &hung.url()), ("https://shop.example/cb", &shop.url())],
+        )
+        .await;
         app.signup("13800138000").await;
         let mut tokens = Vec::new();
         for _ in 0..6 {
@@ -41,11 +43,13 @@ crate::both_backends_with! {
     fast_app;
 
     async fn sign_out_tells_every_partner_in_the_session(app) {
-        let admin = app.admin("13700137000").await.1;
         let shop = Receiver::start();
         let blog = Receiver::start();
-        let (shop_id, _) = register(&app, &admin, "https://shop.example/cb", &shop.url()).await;
-        let (blog_id, blog_secret) = register(&app, &admin, "https://blog.example/cb", &blog.url()).await;
+        let (admin, [(shop_id, _), (blog_id, blog_secret)]) = operator_with_partners(
+            &app,
+            [("https://shop.example/cb", &shop.url()), ("https://blog.example/cb", &blog.url())],
+        )
+        .await;
         app.signup("13800138000").await;
         let token = app.partner_token("13800138000", "https://shop.example/cb").await;
         // A token minted for the shop is not the blog's to present with its credentials.

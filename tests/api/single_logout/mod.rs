@@ -155,13 +155,26 @@ async fn register(
     app.register_partner(admin, client).await
 }
 
+/// An operator and the partners it registers, one for each (callback rule, back-channel logout
+/// URL): the operator's token and each partner's (client_id, secret).
+async fn operator_with_partners<const N: usize>(
+    app: &TestApp,
+    partners: [(&str, &str); N],
+) -> (String, [(String, String); N]) {
+    let admin = app.admin("13700137000").await.1;
+    let mut credentials = Vec::new();
+    for (callback, logout_url) in partners {
+        credentials.push(register(app, &admin, callback, logout_url).await);
+    }
+    (admin, credentials.try_into().unwrap())
+}
+
 const SHOP: &str = "https://shop.example/cb";
 
 /// An operator, the shop (its back channel at `shop`) and a person signed in there: (operator's
 /// token, the person's user object, the person's shop token).
 async fn signed_in_at_shop(app: &TestApp, shop: &Receiver) -> (String, Value, String) {
-    let admin = app.admin("13700137000").await.1;
-    register(app, &admin, SHOP, &shop.url()).await;
+    let (admin, _) = operator_with_partners(app, [(SHOP, &shop.url())]).await;
     let user = app.signup("13800138000").await;
     let token = app.partner_token("13800138000", SHOP).await;
     (admin, user, token)
