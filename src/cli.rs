@@ -190,11 +190,8 @@ async fn create_admin(settings: Settings, number: &str) -> anyhow::Result<()> {
         .run(move |conn| {
             let mut row = model::new_row(&number, Some(hash));
             row.role = ROLE_ADMIN.into();
-            model::insert(conn, &row).map_err(|e| match crate::error::ApiError::from(e) {
-                // Created by someone else between the check and the insert.
-                crate::error::ApiError::Conflict(_) => crate::error::ApiError::AccountExists,
-                other => other,
-            })?;
+            // Refused too when created by someone else between the check and the insert.
+            model::write_unique(conn, &row, model::Write::New)?;
             Ok(row.id)
         })
         .await

@@ -33,20 +33,20 @@ pub struct Settings {
     pub sms_provider: SmsProvider,
     pub sms_webhook_url: Option<String>,
     /// When set, webhook posts carry `X-Gatehouse-Signature: sha256=<hex HMAC of the body>`.
-    pub sms_webhook_secret: Option<String>,
+    pub sms_webhook_secret: Option<Secret>,
     /// Vendor endpoint override (tests, private endpoints, the international sites).
     pub sms_endpoint: Option<String>,
     pub sms_sign_name: Option<String>,
     /// Template code (Aliyun `SMS_…`) or id (Tencent) with one code parameter.
     pub sms_template: Option<String>,
     pub aliyun_access_key_id: Option<String>,
-    pub aliyun_access_key_secret: Option<String>,
+    pub aliyun_access_key_secret: Option<Secret>,
     pub tencent_secret_id: Option<String>,
-    pub tencent_secret_key: Option<String>,
+    pub tencent_secret_key: Option<Secret>,
     pub tencent_sms_app_id: Option<String>,
     pub tencent_region: String,
     pub wechat_appid: Option<String>,
-    pub wechat_secret: Option<String>,
+    pub wechat_secret: Option<Secret>,
     pub wechat_api_base: String,
     pub register_without_code: bool,
     /// Terminals on which a new sign-in ends the user's older session on that terminal.
@@ -140,7 +140,7 @@ mod checks;
 mod values;
 
 use values::bad;
-pub use values::{ConfigError, DatabaseUrl, PublicUrl, SmsProvider, TrustedProxy};
+pub use values::{ConfigError, DatabaseUrl, PublicUrl, Secret, SmsProvider, TrustedProxy};
 use values::{comma_list, join_list};
 
 impl Settings {

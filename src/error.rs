@@ -140,34 +140,40 @@ impl ApiError {
     }
 }
 
+/// The status every answer with `reason` is sent with; `None` for a string that is no reason
+/// of the contract. The answers and the OpenAPI document's lists of refusals
+/// (`openapi::responses`) both read it, so they cannot disagree.
+pub fn status_of(reason: &str) -> Option<StatusCode> {
+    Some(match reason {
+        "invalid_params"
+        | "captcha_invalid"
+        | "verify_code_invalid"
+        | "password_weak"
+        | "word_info_invalid"
+        | "callback_not_registered" => StatusCode::BAD_REQUEST,
+        "credentials_invalid"
+        | "token_missing"
+        | "token_invalid"
+        | "token_expired"
+        | "token_revoked"
+        | "refresh_window_passed"
+        | "wechat_code_invalid"
+        | "client_auth_failed" => StatusCode::UNAUTHORIZED,
+        "forbidden" | "account_disabled" | "token_audience" => StatusCode::FORBIDDEN,
+        "not_found" | "account_not_found" => StatusCode::NOT_FOUND,
+        "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
+        "account_exists" | "conflict" => StatusCode::CONFLICT,
+        "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+        "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
+        "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        "internal" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => return None,
+    })
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::InvalidParams(_)
-            | ApiError::CaptchaInvalid
-            | ApiError::VerifyCodeInvalid
-            | ApiError::PasswordWeak(_)
-            | ApiError::WordInfoInvalid
-            | ApiError::CallbackNotRegistered => StatusCode::BAD_REQUEST,
-            ApiError::CredentialsInvalid
-            | ApiError::TokenMissing
-            | ApiError::TokenInvalid
-            | ApiError::TokenExpired
-            | ApiError::TokenRevoked
-            | ApiError::RefreshWindowPassed
-            | ApiError::WechatCodeInvalid
-            | ApiError::ClientAuthFailed => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden | ApiError::AccountDisabled | ApiError::TokenAudience => {
-                StatusCode::FORBIDDEN
-            }
-            ApiError::NotFound | ApiError::AccountNotFound => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::AccountExists | ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        status_of(self.reason()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -218,3 +224,56 @@ impl From<diesel::result::Error> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// What a JSON route answers: an envelope, or an error that becomes one.
+pub type Answer = ApiResult<HttpResponse>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The contract's reason table: each error, and the status it must be sent with.
+    #[test]
+    fn every_error_is_sent_with_the_status_its_reason_has_in_the_contract() {
+        let table = [
+            (ApiError::InvalidParams(BTreeMap::new()), 400),
+            (ApiError::CaptchaInvalid, 400),
+            (ApiError::VerifyCodeInvalid, 400),
+            (ApiError::PasswordWeak("short"), 400),
+            (ApiError::WordInfoInvalid, 400),
+            (ApiError::CallbackNotRegistered, 400),
+            (ApiError::CredentialsInvalid, 401),
+            (ApiError::TokenMissing, 401),
+            (ApiError::TokenInvalid, 401),
+            (ApiError::TokenExpired, 401),
+            (ApiError::TokenRevoked, 401),
+            (ApiError::RefreshWindowPassed, 401),
+            (ApiError::WechatCodeInvalid, 401),
+            (ApiError::ClientAuthFailed, 401),
+            (ApiError::Forbidden, 403),
+            (ApiError::AccountDisabled, 403),
+            (ApiError::TokenAudience, 403),
+            (ApiError::NotFound, 404),
+            (ApiError::AccountNotFound, 404),
+            (ApiError::MethodNotAllowed, 405),
+            (ApiError::AccountExists, 409),
+            (ApiError::Conflict("username"), 409),
+            (ApiError::PayloadTooLarge, 413),
+            (ApiError::RateLimited { retry_after: 1 }, 429),
+            (ApiError::Unavailable("db".into()), 503),
+            (
+                ApiError::Busy {
+                    what: "bcrypt",
+                    retry_after: 1,
+                },
+                503,
+            ),
+            (ApiError::Internal("bug".into()), 500),
+        ];
+        for (error, status) in table {
+            assert_eq!(error.status_code().as_u16(), status, "{}", error.reason());
+            assert_eq!(error.error_response().status().as_u16(), status);
+        }
+        assert_eq!(status_of("no_such_reason"), None);
+    }
+}

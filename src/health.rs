@@ -1,9 +1,10 @@
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use serde_json::json;
 
 use crate::http::envelope;
-use crate::state::AppState;
+use crate::openapi::responses::refusals;
+use crate::state::Shared;
 
 /// Answers whenever the process is up.
 #[utoipa::path(tag = "health", responses((status = 200, description = "Up", body = Object)))]
@@ -12,16 +13,15 @@ pub async fn healthz() -> HttpResponse {
     envelope::ok(json!({ "status": "up" }))
 }
 
+refusals!(ReadyzRefusals: [] "unavailable" = "a backing service is down");
+
 /// Answers 200 only when the database and the key-value store answer.
 #[utoipa::path(
     tag = "health",
-    responses(
-        (status = 200, description = "Ready", body = Object),
-        (status = 503, description = "A backing service is down", body = crate::openapi::ErrorEnvelope),
-    )
+    responses((status = 200, description = "Ready", body = Object), ReadyzRefusals)
 )]
 #[get("/readyz")]
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub async fn readyz(state: Shared) -> HttpResponse {
     let (database, store) = tokio::join!(
         tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping()),
         tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()),

@@ -2,6 +2,18 @@
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+/// `Display` through the type's `as_str()`: one spelling for settings, JSON, the database and
+/// logs. Defined before the modules so every one of them can use it.
+macro_rules! display_as_str {
+    ($($type:ty),+ $(,)?) => {$(
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )+};
+}
+
 pub mod accounts;
 pub mod admin;
 pub mod auth;

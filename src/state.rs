@@ -9,6 +9,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
 use crate::tokens::TokenService;
 
+/// The state as a handler extracts it.
+pub type Shared = actix_web::web::Data<AppState>;
+
 pub struct AppState {
     pub settings: Settings,
     pub db: Db,
@@ -56,6 +59,26 @@ impl AppState {
             word_info,
             dummy_hash: Default::default(),
         })
+    }
+
+    /// Sends `request` to an upstream (WeChat, an SMS webhook) and takes its answer only as
+    /// a success: anything else is `unavailable`, naming `upstream` and what went wrong but
+    /// never the URL, which may carry a secret.
+    pub async fn upstream(
+        upstream: &str,
+        request: reqwest::RequestBuilder,
+    ) -> ApiResult<reqwest::Response> {
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("{upstream}: {}", e.without_url())))?;
+        match answer.status().is_success() {
+            true => Ok(answer),
+            false => Err(ApiError::Unavailable(format!(
+                "{upstream} answered {}",
+                answer.status()
+            ))),
+        }
     }
 
     /// The outbound HTTP client: 3 s to connect, 5 s in all, no redirects followed.

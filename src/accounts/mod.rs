@@ -21,6 +21,17 @@ pub async fn load(state: &AppState, id: &str) -> ApiResult<Option<UserRow>> {
         .await
 }
 
+/// Saves a changed account, stamping `updated_at`; returns it as saved.
+pub async fn save(state: &AppState, mut user: UserRow) -> ApiResult<UserRow> {
+    user.updated_at = crate::db::now();
+    let saved = user.clone();
+    state
+        .db
+        .run(move |conn| model::save(conn, &user).map_err(ApiError::from))
+        .await?;
+    Ok(saved)
+}
+
 /// The account behind an authenticated token; a vanished account is a revoked token.
 pub async fn load_self(state: &AppState, id: &str) -> ApiResult<UserRow> {
     load(state, id).await?.ok_or(ApiError::TokenRevoked)

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::db::DbConnection;
 use crate::db::schema::users;
 use crate::domain::Number;
+use crate::error::ApiError;
 
 pub const ROLE_ADMIN: &str = "admin";
 pub const ROLE_USER: &str = "user";
@@ -158,6 +159,32 @@ pub fn save(conn: &mut DbConnection, row: &UserRow) -> QueryResult<()> {
         .set(row)
         .execute(conn)
         .map(|_| ())
+}
+
+/// Whether a write adds an account or changes one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    New,
+    Existing,
+}
+
+/// Writes `row`, refusing a username another account holds (`conflict`) and a number one
+/// holds (`account_exists`): the unique indexes decide, so a writer that got there first
+/// between a caller's check and this write is refused too.
+pub fn write_unique(conn: &mut DbConnection, row: &UserRow, write: Write) -> Result<(), ApiError> {
+    if let Some(lower) = &row.username_lower
+        && username_taken(conn, lower, &row.id)?
+    {
+        return Err(ApiError::Conflict("username taken"));
+    }
+    let written = match write {
+        Write::New => insert(conn, row),
+        Write::Existing => save(conn, row),
+    };
+    written.map_err(|e| match ApiError::from(e) {
+        ApiError::Conflict(_) => ApiError::AccountExists,
+        other => other,
+    })
 }
 
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {

@@ -72,15 +72,7 @@ pub async fn update(state: &AppState, user_id: &str, change: ProfileChange) -> A
     state
         .db
         .run(move |conn| {
-            if let Some(lower) = &user.username_lower
-                && model::username_taken(conn, lower, &user.id)?
-            {
-                return Err(ApiError::Conflict("username taken"));
-            }
-            model::save(conn, &user).map_err(|e| match ApiError::from(e) {
-                ApiError::Conflict(_) => ApiError::AccountExists,
-                other => other,
-            })?;
+            model::write_unique(conn, &user, model::Write::Existing)?;
             Ok(user)
         })
         .await

@@ -41,15 +41,7 @@ pub async fn create_account(
             if model::find_by_number(conn, &number)?.is_some() {
                 return Err(ApiError::AccountExists);
             }
-            if let Some(lower) = &row.username_lower
-                && model::username_taken(conn, lower, &row.id)?
-            {
-                return Err(ApiError::Conflict("username taken"));
-            }
-            model::insert(conn, &row).map_err(|e| match ApiError::from(e) {
-                ApiError::Conflict(_) => ApiError::AccountExists,
-                other => other,
-            })?;
+            model::write_unique(conn, &row, model::Write::New)?;
             Ok(row)
         })
         .await
@@ -73,12 +65,7 @@ pub async fn reset_password(
         .ok_or(ApiError::AccountNotFound)?;
     let password = Password::parse(pwd, &user.identities())?;
     user.password_hash = Some(passwords::hash(state, &password).await?);
-    user.updated_at = crate::db::now();
-    let saved = user.clone();
-    state
-        .db
-        .run(move |conn| model::save(conn, &saved).map_err(ApiError::from))
-        .await?;
+    let user = crate::accounts::save(state, user).await?;
     sessions::end(
         state,
         Which::AllOfUser {
@@ -106,11 +93,7 @@ pub async fn change_password(
     signin::confirm_password(state, &user, old, ip).await?;
     let password = Password::parse(new, &user.identities())?;
     user.password_hash = Some(passwords::hash(state, &password).await?);
-    user.updated_at = crate::db::now();
-    state
-        .db
-        .run(move |conn| model::save(conn, &user).map_err(ApiError::from))
-        .await?;
+    crate::accounts::save(state, user).await?;
     sessions::end(
         state,
         Which::AllOfUser {

@@ -1,22 +1,24 @@
-use actix_web::{HttpResponse, delete, get, post, put, web};
+use actix_web::{delete, get, post, put, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::Operator;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Answer, ApiError, ApiResult};
 use crate::http::envelope;
-use crate::http::input::{Input, Required};
+use crate::http::input::Input;
+use crate::openapi::responses::{OperatorByIdRefusals, OperatorRefusals, refusals};
+use crate::openapi::{EnvelopeNull, EnvelopeOf};
 use crate::partners::ClientMode;
 use crate::partners::{self, ClientRow, ClientView, NewClient};
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ClientRequest {
-    #[schema(schema_with = crate::openapi::fields::client_name, required = true)]
-    pub name: Option<String>,
-    #[schema(schema_with = crate::openapi::fields::callbacks, required = true)]
-    pub callbacks: Option<Value>,
+    #[schema(schema_with = crate::openapi::fields::client_name)]
+    pub name: String,
+    #[schema(schema_with = crate::openapi::fields::callbacks)]
+    pub callbacks: Value,
     #[schema(schema_with = crate::openapi::fields::logout_url_opt)]
     pub logout_url: Option<String>,
     #[schema(schema_with = crate::openapi::fields::mode_opt)]
@@ -34,42 +36,39 @@ pub struct ClientWithSecret {
     pub client_secret: String,
 }
 
-fn rules(raw: Option<Value>) -> ApiResult<Vec<String>> {
+fn rules(raw: Value) -> ApiResult<Vec<String>> {
     let bad = || ApiError::field("callbacks", "an array of callback rules");
-    match raw {
-        None => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(s
+    let rules: Vec<String> = match raw {
+        Value::String(s) => s
             .split(['\n', ','])
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
-            .collect()),
-        Some(Value::Array(items)) => items
+            .collect(),
+        Value::Array(items) => items
             .into_iter()
             .map(|v| match v {
                 Value::String(s) => Ok(s),
                 _ => Err(bad()),
             })
-            .collect(),
-        Some(_) => Err(bad()),
+            .collect::<ApiResult<_>>()?,
+        _ => return Err(bad()),
+    };
+    match rules.is_empty() {
+        true => Err(ApiError::field("callbacks", "required")),
+        false => Ok(rules),
     }
 }
 
 fn validated(p: ClientRequest) -> ApiResult<(NewClient, bool)> {
-    let mut required = Required::default();
-    let name = required.take("name", p.name);
     let callbacks = rules(p.callbacks)?;
-    if callbacks.is_empty() {
-        required.take("callbacks", None);
-    }
-    required.finish()?;
     // Checked after the other fields, as the contract lists them.
     let mode = match p.mode.as_deref() {
         None => Ok(ClientMode::default()),
         Some(name) => name.parse::<ClientMode>(),
     };
     let new = NewClient {
-        name,
+        name: p.name,
         callbacks,
         logout_url: p.logout_url,
         mode: mode.clone().unwrap_or_default(),
@@ -101,18 +100,14 @@ async fn find(state: &AppState, id: String) -> ApiResult<ClientRow> {
 
 /// Partner systems.
 #[utoipa::path(
-    tag = "admin",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    tag = "admin", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
-        (status = 200, description = "All partner systems", body = inline(crate::openapi::EnvelopeOf<Vec<ClientView>>)),
-        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
+        (status = 200, description = "All partner systems", body = inline(EnvelopeOf<Vec<ClientView>>)),
+        OperatorRefusals,
     )
 )]
 #[get("/admin/api/clients")]
-pub async fn list_clients(
-    state: web::Data<AppState>,
-    _operator: Operator,
-) -> ApiResult<HttpResponse> {
+pub async fn list_clients(state: Shared, _operator: Operator) -> Answer {
     let rows = state
         .db
         .run(|conn| partners::list(conn).map_err(ApiError::from))
@@ -122,67 +117,56 @@ pub async fn list_clients(
     Ok(envelope::list(views, total))
 }
 
+refusals!(CreateClientRefusals: [SIGNED_IN, OPERATOR_ONLY, TOO_LARGE, DOWN] "invalid_params");
+
 /// Registers a partner system; the secret is returned once.
 #[utoipa::path(
-    tag = "admin",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
-    request_body(content((ClientRequest = "application/json"), (ClientRequest = "application/x-www-form-urlencoded"))),
+    tag = "admin", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    request_body = ClientRequest,
     responses(
-        (status = 201, description = "Created", body = inline(crate::openapi::EnvelopeOf<ClientWithSecret>)),
-        (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::TooLarge, crate::openapi::responses::Down,
+        (status = 201, description = "Created", body = inline(EnvelopeOf<ClientWithSecret>)),
+        CreateClientRefusals,
     )
 )]
 #[post("/admin/api/clients")]
-pub async fn create_client(
-    state: web::Data<AppState>,
-    _operator: Operator,
-    input: Input,
-) -> ApiResult<HttpResponse> {
+pub async fn create_client(state: Shared, _operator: Operator, input: Input) -> Answer {
     Ok(envelope::created(create(&state, input.parse()?).await?))
 }
 
 /// One partner system.
 #[utoipa::path(
-    tag = "admin",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    tag = "admin", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     params(("client_id" = String, Path)),
     responses(
-        (status = 200, description = "The partner", body = inline(crate::openapi::EnvelopeOf<ClientView>)),
-        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
+        (status = 200, description = "The partner", body = inline(EnvelopeOf<ClientView>)),
+        OperatorByIdRefusals,
     )
 )]
 #[get("/admin/api/clients/{client_id}")]
-pub async fn get_client(
-    state: web::Data<AppState>,
-    _operator: Operator,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_client(state: Shared, _operator: Operator, path: web::Path<String>) -> Answer {
     let row = find(&state, path.into_inner()).await?;
     Ok(envelope::ok(ClientView::from(&row)))
 }
 
+refusals!(UpdateClientRefusals: [SIGNED_IN, OPERATOR_ONLY, TOO_LARGE, DOWN]
+    "invalid_params", "not_found");
+
 /// Replaces a partner system's fields (the secret is kept).
 #[utoipa::path(
-    tag = "admin",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
-    params(("client_id" = String, Path)),
-    request_body(content((ClientRequest = "application/json"), (ClientRequest = "application/x-www-form-urlencoded"))),
+    tag = "admin", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    params(("client_id" = String, Path)), request_body = ClientRequest,
     responses(
-        (status = 200, description = "Updated", body = inline(crate::openapi::EnvelopeOf<ClientView>)),
-        (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::TooLarge, crate::openapi::responses::Down,
+        (status = 200, description = "Updated", body = inline(EnvelopeOf<ClientView>)),
+        UpdateClientRefusals,
     )
 )]
 #[put("/admin/api/clients/{client_id}")]
 pub async fn update_client(
-    state: web::Data<AppState>,
+    state: Shared,
     _operator: Operator,
     input: Input,
     path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Answer {
     Ok(envelope::ok(
         update(&state, path.into_inner(), input.parse()?).await?,
     ))
@@ -205,38 +189,24 @@ pub async fn create(state: &AppState, p: ClientRequest) -> ApiResult<ClientWithS
 pub async fn update(state: &AppState, id: String, p: ClientRequest) -> ApiResult<ClientView> {
     let mut row = find(state, id).await?;
     let (new, enabled) = validated(p)?;
-    row.name = new.name;
-    row.callbacks =
-        serde_json::to_string(&new.callbacks).map_err(|e| ApiError::Internal(e.to_string()))?;
-    row.logout_url = new.logout_url;
-    row.set_mode(new.mode);
-    row.enabled = enabled;
-    row.updated_at = crate::db::now();
-    let saved = row.clone();
-    state
+    let row = state
         .db
-        .run(move |conn| partners::save(conn, &row).map_err(ApiError::from))
+        .run(move |conn| {
+            partners::replace(conn, &mut row, new, enabled)?;
+            Ok(row)
+        })
         .await?;
-    Ok(ClientView::from(&saved))
+    Ok(ClientView::from(&row))
 }
 
 /// Removes a partner system.
 #[utoipa::path(
-    tag = "admin",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    tag = "admin", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     params(("client_id" = String, Path)),
-    responses(
-        (status = 200, description = "Deleted", body = crate::openapi::EnvelopeNull),
-        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
-    )
+    responses((status = 200, description = "Deleted", body = EnvelopeNull), OperatorByIdRefusals)
 )]
 #[delete("/admin/api/clients/{client_id}")]
-pub async fn delete_client(
-    state: web::Data<AppState>,
-    _operator: Operator,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete_client(state: Shared, _operator: Operator, path: web::Path<String>) -> Answer {
     let id = path.into_inner();
     let removed = state
         .db
@@ -250,21 +220,15 @@ pub async fn delete_client(
 
 /// Replaces the secret; the old one stops working at once.
 #[utoipa::path(
-    tag = "admin",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    tag = "admin", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     params(("client_id" = String, Path)),
     responses(
-        (status = 200, description = "The new secret, shown once", body = inline(crate::openapi::EnvelopeOf<ClientWithSecret>)),
-        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
+        (status = 200, description = "The new secret, shown once", body = inline(EnvelopeOf<ClientWithSecret>)),
+        OperatorByIdRefusals,
     )
 )]
 #[post("/admin/api/clients/{client_id}/secret")]
-pub async fn rotate_secret(
-    state: web::Data<AppState>,
-    _operator: Operator,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+pub async fn rotate_secret(state: Shared, _operator: Operator, path: web::Path<String>) -> Answer {
     Ok(envelope::ok(rotate(&state, path.into_inner()).await?))
 }
 

@@ -1,11 +1,13 @@
-use actix_web::{HttpResponse, get, web};
+use actix_web::get;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Operator;
-use crate::error::ApiResult;
+use crate::error::Answer;
 use crate::http::envelope;
-use crate::state::AppState;
+use crate::openapi::EnvelopeOf;
+use crate::openapi::responses::OperatorRefusals;
+use crate::state::Shared;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SmsStatus {
@@ -32,18 +34,14 @@ pub struct MailStatus {
 
 /// SMS delivery health: the global ceiling's circuit breaker and the last provider error.
 #[utoipa::path(
-    tag = "admin",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    tag = "admin", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
-        (status = 200, description = "SMS status", body = inline(crate::openapi::EnvelopeOf<SmsStatus>)),
-        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
+        (status = 200, description = "SMS status", body = inline(EnvelopeOf<SmsStatus>)),
+        OperatorRefusals,
     )
 )]
 #[get("/admin/api/sms")]
-pub async fn sms_status(
-    state: web::Data<AppState>,
-    _operator: Operator,
-) -> ApiResult<HttpResponse> {
+pub async fn sms_status(state: Shared, _operator: Operator) -> Answer {
     let sent = crate::codes::sent_this_minute(&state, "sms").await?;
     let ceiling = state.settings.sms_max_per_minute;
     let mail_sent = crate::codes::sent_this_minute(&state, "mail").await?;

@@ -1,17 +1,19 @@
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{get, patch, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::accounts::UserView;
-use crate::accounts::model::{self, ROLE_ADMIN, ROLE_USER, STATUS_ACTIVE, STATUS_DISABLED};
+use crate::accounts::model::{ROLE_ADMIN, ROLE_USER, STATUS_ACTIVE, STATUS_DISABLED};
 use crate::admin::page_params;
 use crate::auth::Operator;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Answer, ApiError, ApiResult};
 use crate::http::envelope;
 use crate::http::input::Input;
+use crate::openapi::responses::{OperatorByIdRefusals, OperatorListRefusals, refusals};
+use crate::openapi::{EnvelopeNull, EnvelopeOf};
 use crate::partners::logout::DeliveryView;
 use crate::sessions::{self, EndReason, Which};
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UserPatch {
@@ -21,26 +23,26 @@ pub struct UserPatch {
     pub role: Option<String>,
 }
 
+refusals!(PatchUserRefusals: [SIGNED_IN, OPERATOR_ONLY, TOO_LARGE, DOWN]
+    "invalid_params", "not_found");
+
 /// Changes an account's status or role.
 #[utoipa::path(
-    tag = "admin",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    tag = "admin", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     params(("id" = String, Path, description = "User id (UUID); anything else is an unknown id (404)")),
-    request_body(content((Option<UserPatch> = "application/json"), (Option<UserPatch> = "application/x-www-form-urlencoded"))),
+    request_body = Option<UserPatch>,
     responses(
-        (status = 200, description = "The updated user", body = inline(crate::openapi::EnvelopeOf<UserView>)),
-        (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::TooLarge, crate::openapi::responses::Down,
+        (status = 200, description = "The updated user", body = inline(EnvelopeOf<UserView>)),
+        PatchUserRefusals,
     )
 )]
 #[patch("/admin/api/users/{id}")]
 pub async fn patch_user(
-    state: web::Data<AppState>,
+    state: Shared,
     _operator: Operator,
     input: Input,
     path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+) -> Answer {
     let saved = apply_patch(&state, &path.into_inner(), input.parse()?).await?;
     Ok(envelope::ok(UserView::from(&saved)))
 }
@@ -64,12 +66,7 @@ pub async fn apply_patch(
         }
         user.role = role.to_owned();
     }
-    user.updated_at = crate::db::now();
-    let saved = user.clone();
-    state
-        .db
-        .run(move |conn| model::save(conn, &user).map_err(ApiError::from))
-        .await?;
+    let saved = crate::accounts::save(state, user).await?;
     if saved.status == STATUS_DISABLED {
         sessions::end(
             state,
@@ -86,21 +83,15 @@ pub async fn apply_patch(
 
 /// Ends every session of an account (single logout runs).
 #[utoipa::path(
-    tag = "admin",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    tag = "admin", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     params(("id" = String, Path, description = "User id (UUID); anything else is an unknown id (404)")),
     responses(
-        (status = 200, description = "Signed out everywhere", body = crate::openapi::EnvelopeNull),
-        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
+        (status = 200, description = "Signed out everywhere", body = EnvelopeNull),
+        OperatorByIdRefusals,
     )
 )]
 #[post("/admin/api/users/{id}/signout")]
-pub async fn force_signout(
-    state: web::Data<AppState>,
-    _operator: Operator,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+pub async fn force_signout(state: Shared, _operator: Operator, path: web::Path<String>) -> Answer {
     sign_out_everywhere(&state, &path.into_inner()).await?;
     Ok(envelope::ok(()))
 }
@@ -131,21 +122,15 @@ pub struct PageParams {
 
 /// Single-logout deliveries, newest first.
 #[utoipa::path(
-    tag = "admin",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    tag = "admin", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     params(PageParams),
     responses(
-        (status = 200, description = "A page of deliveries", body = inline(crate::openapi::EnvelopeOf<Vec<DeliveryView>>)),
-        (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
+        (status = 200, description = "A page of deliveries", body = inline(EnvelopeOf<Vec<DeliveryView>>)),
+        OperatorListRefusals,
     )
 )]
 #[get("/admin/api/deliveries")]
-pub async fn deliveries(
-    state: web::Data<AppState>,
-    _operator: Operator,
-    input: Input,
-) -> ApiResult<HttpResponse> {
+pub async fn deliveries(state: Shared, _operator: Operator, input: Input) -> Answer {
     let p: PageParams = input.parse()?;
     let (page, limit) = page_params(p.page.as_deref(), p.limit.as_deref())?;
     let (rows, total) = state

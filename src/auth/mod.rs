@@ -15,6 +15,7 @@
 //! then body), in that order. The body is read at most once per request: the handler's own
 //! [`Input`] shares it.
 
+use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -121,10 +122,39 @@ fn live_claims(
     })
 }
 
-/// A live session token of any audience: first-party or issued for a partner.
-pub struct AnySession(pub Arc<Claims>);
+/// Which live tokens a [`Session`] extractor lets through.
+pub trait Admits {
+    fn admits(claims: &Claims) -> ApiResult<()>;
+}
 
-impl Deref for AnySession {
+/// Tokens of any audience: first-party or issued for a partner.
+pub struct AnyAudience;
+
+impl Admits for AnyAudience {
+    fn admits(_: &Claims) -> ApiResult<()> {
+        Ok(())
+    }
+}
+
+/// Tokens issued to Gatehouse's own clients (no `aud`).
+pub struct OwnClients;
+
+impl Admits for OwnClients {
+    fn admits(claims: &Claims) -> ApiResult<()> {
+        first_party(claims)
+    }
+}
+
+/// A live session token that `A` admits.
+pub struct Session<A>(pub Arc<Claims>, PhantomData<A>);
+
+/// A live session token of any audience: first-party or issued for a partner.
+pub type AnySession = Session<AnyAudience>;
+
+/// A live token issued to Gatehouse's own clients (no `aud`): may change the account.
+pub type FirstParty = Session<OwnClients>;
+
+impl<A> Deref for Session<A> {
     type Target = Claims;
 
     fn deref(&self) -> &Claims {
@@ -132,13 +162,17 @@ impl Deref for AnySession {
     }
 }
 
-impl FromRequest for AnySession {
+impl<A: Admits + 'static> FromRequest for Session<A> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, ApiResult<Self>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let claims = live_claims(req, payload);
-        Box::pin(async move { Ok(AnySession(claims.await?.1)) })
+        Box::pin(async move {
+            let (_, claims) = claims.await?;
+            A::admits(&claims)?;
+            Ok(Session(claims, PhantomData))
+        })
     }
 }
 
@@ -147,31 +181,6 @@ pub fn first_party(claims: &Claims) -> ApiResult<()> {
     match claims.aud {
         Some(_) => Err(ApiError::TokenAudience),
         None => Ok(()),
-    }
-}
-
-/// A live token issued to Gatehouse's own clients (no `aud`): may change the account.
-pub struct FirstParty(pub Arc<Claims>);
-
-impl Deref for FirstParty {
-    type Target = Claims;
-
-    fn deref(&self) -> &Claims {
-        &self.0
-    }
-}
-
-impl FromRequest for FirstParty {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, ApiResult<Self>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let claims = live_claims(req, payload);
-        Box::pin(async move {
-            let (_, claims) = claims.await?;
-            first_party(&claims)?;
-            Ok(FirstParty(claims))
-        })
     }
 }
 
@@ -228,5 +237,17 @@ mod tests {
             first_party(&claims(Some("gh_partner"))),
             Err(ApiError::TokenAudience)
         ));
+    }
+
+    #[test]
+    fn own_clients_admit_only_first_party_tokens_and_any_audience_admits_both() {
+        let partner = claims(Some("gh_partner"));
+        assert!(OwnClients::admits(&claims(None)).is_ok());
+        assert!(matches!(
+            OwnClients::admits(&partner),
+            Err(ApiError::TokenAudience)
+        ));
+        assert!(AnyAudience::admits(&claims(None)).is_ok());
+        assert!(AnyAudience::admits(&partner).is_ok());
     }
 }

@@ -1,16 +1,18 @@
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::captcha::{self, TTL};
-use crate::error::ApiResult;
+use crate::error::Answer;
 use crate::http::envelope;
 use crate::http::input::Input;
-use crate::state::AppState;
+use crate::openapi::EnvelopeOf;
+use crate::openapi::responses::refusals;
+use crate::state::Shared;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -32,23 +34,20 @@ pub struct ClientCode {
     pub answer: Option<String>,
 }
 
+refusals!(ClientCodeRefusals: []
+    "invalid_params" = "an unreadable query or body",
+    "unavailable" = "the store is down, or captcha drawing is queued up (Retry-After)");
+
 /// A new image captcha; also sets an HttpOnly `captcha_id` cookie.
 #[utoipa::path(
-    tag = "captcha",
-    params(ClientCodeQuery),
+    tag = "captcha", params(ClientCodeQuery),
     responses(
-        (status = 200, description = "Captcha: the JSON envelope, or with `format=png` the image itself (its id in the `X-Captcha-Id` header and the cookie)",
-            content(
-                (inline(crate::openapi::EnvelopeOf<ClientCode>) = "application/json"),
-                (Vec<u8> = "image/png"),
-            )
-        ),
-        (status = 400, description = "invalid_params: an unreadable query or body", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: the store is down, or captcha drawing is queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
+        (status = 200, description = "Captcha: the JSON envelope, or with `format=png` the image itself (its id in the `X-Captcha-Id` header and the cookie)", content( (inline(EnvelopeOf<ClientCode>) = "application/json"), (Vec<u8> = "image/png"), ) ),
+        ClientCodeRefusals,
     )
 )]
 #[get("/client_code")]
-pub async fn client_code(state: web::Data<AppState>, input: Input) -> ApiResult<HttpResponse> {
+pub async fn client_code(state: Shared, input: Input) -> Answer {
     let query: ClientCodeQuery = input.parse()?;
     let (id, answer, png) = captcha::create_image(&state).await?;
     let cookie = Cookie::build("captcha_id", id.clone())

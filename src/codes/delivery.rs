@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::codes::Purpose;
-use crate::codes::vendors::{self, VendorError, aliyun::AliyunConfig, tencent::TencentConfig};
+use crate::codes::vendors::{Vendor, aliyun::AliyunConfig, tencent::TencentConfig};
 use crate::config::SmsProvider;
 use crate::domain::Number;
 use crate::error::{ApiError, ApiResult};
@@ -42,8 +42,14 @@ pub async fn deliver(
         Number::Phone(phone) => {
             let sent = match state.settings.sms_provider {
                 SmsProvider::Webhook => webhook(state, phone, code, purpose_name).await,
-                SmsProvider::Aliyun => vendor(aliyun(state, phone, code).await).await,
-                SmsProvider::Tencent => vendor(tencent(state, phone, code).await).await,
+                SmsProvider::Aliyun => {
+                    let aliyun = AliyunConfig::from_settings(&state.settings);
+                    vendor(state, aliyun, phone, code).await
+                }
+                SmsProvider::Tencent => {
+                    let tencent = TencentConfig::from_settings(&state.settings);
+                    vendor(state, tencent, phone, code).await
+                }
                 SmsProvider::Log => {
                     dev_log(number, code, purpose_name);
                     Ok(())
@@ -87,50 +93,11 @@ pub async fn last_failure(state: &AppState) -> Option<serde_json::Value> {
     serde_json::from_str(&raw).ok()
 }
 
-async fn vendor(result: Result<(), VendorError>) -> ApiResult<()> {
-    result.map_err(|e| ApiError::Unavailable(format!("SMS provider: {e}")))
-}
-
-fn setting(value: &Option<String>) -> String {
-    value.clone().unwrap_or_default()
-}
-
-async fn aliyun(state: &AppState, phone: &str, code: &str) -> Result<(), VendorError> {
-    let s = &state.settings;
-    let cfg = AliyunConfig {
-        endpoint: s
-            .sms_endpoint
-            .clone()
-            .unwrap_or_else(|| "https://dysmsapi.aliyuncs.com".into()),
-        access_key_id: setting(&s.aliyun_access_key_id),
-        access_key_secret: setting(&s.aliyun_access_key_secret),
-        sign_name: setting(&s.sms_sign_name),
-        template_code: setting(&s.sms_template),
-    };
-    let http = state
-        .http()
-        .map_err(|e| VendorError::Network(e.to_string()))?;
-    vendors::aliyun::send(http, &cfg, phone, code).await
-}
-
-async fn tencent(state: &AppState, phone: &str, code: &str) -> Result<(), VendorError> {
-    let s = &state.settings;
-    let cfg = TencentConfig {
-        endpoint: s
-            .sms_endpoint
-            .clone()
-            .unwrap_or_else(|| "https://sms.tencentcloudapi.com".into()),
-        secret_id: setting(&s.tencent_secret_id),
-        secret_key: setting(&s.tencent_secret_key),
-        region: s.tencent_region.clone(),
-        sdk_app_id: setting(&s.tencent_sms_app_id),
-        sign_name: setting(&s.sms_sign_name),
-        template_id: setting(&s.sms_template),
-    };
-    let http = state
-        .http()
-        .map_err(|e| VendorError::Network(e.to_string()))?;
-    vendors::tencent::send(http, &cfg, phone, code).await
+/// Sends through a vendor; whatever it answers other than yes is `unavailable`.
+async fn vendor(state: &AppState, vendor: impl Vendor, phone: &str, code: &str) -> ApiResult<()> {
+    let http = state.http()?;
+    let sent = vendor.send(http, phone, code).await;
+    sent.map_err(|e| ApiError::Unavailable(format!("SMS provider: {e}")))
 }
 
 async fn webhook(state: &AppState, phone: &str, code: &str, purpose: &str) -> ApiResult<()> {
@@ -146,23 +113,14 @@ async fn webhook(state: &AppState, phone: &str, code: &str, purpose: &str) -> Ap
         .timeout(TIMEOUT)
         .header("content-type", "application/json");
     if let Some(secret) = &state.settings.sms_webhook_secret {
-        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+        let key =
+            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.expose().as_bytes());
         let tag = aws_lc_rs::hmac::sign(&key, body.as_bytes());
         request = request.header(
             "x-gatehouse-signature",
             format!("sha256={}", hex::encode(tag.as_ref())),
         );
     }
-    let answer = request
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("SMS webhook: {}", e.without_url())))?;
-    if !answer.status().is_success() {
-        return Err(ApiError::Unavailable(format!(
-            "SMS webhook answered {}",
-            answer.status()
-        )));
-    }
+    AppState::upstream("SMS webhook", request.body(body)).await?;
     Ok(())
 }

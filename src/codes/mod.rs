@@ -39,14 +39,15 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    pub const ALL: [Purpose; 4] = [
+        Purpose::Signup,
+        Purpose::Signin,
+        Purpose::ResetPassword,
+        Purpose::ChangeContact,
+    ];
+
     pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "signup" => Some(Purpose::Signup),
-            "signin" => Some(Purpose::Signin),
-            "reset_password" => Some(Purpose::ResetPassword),
-            "change_contact" => Some(Purpose::ChangeContact),
-            _ => None,
-        }
+        Purpose::ALL.into_iter().find(|p| p.as_str() == raw)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -115,7 +116,7 @@ async fn take(
     key: String,
     max: i64,
     ttl: Duration,
-) -> ApiResult<Result<i64, Duration>> {
+) -> ApiResult<crate::store::Slot> {
     let slot = state.store.reserve(&key, max, ttl).await?;
     if slot.is_ok() {
         taken.keys.push(key);

@@ -56,30 +56,27 @@ impl Settings {
                 })?;
                 check_http_url("sms_webhook_url", url)?;
             }
-            SmsProvider::Aliyun => {
-                for (key, value) in [
-                    ("aliyun_access_key_id", &self.aliyun_access_key_id),
-                    ("aliyun_access_key_secret", &self.aliyun_access_key_secret),
-                    ("sms_sign_name", &self.sms_sign_name),
-                    ("sms_template", &self.sms_template),
-                ] {
-                    value
-                        .as_ref()
-                        .ok_or_else(|| bad(key, "required for the aliyun SMS provider"))?;
-                }
-            }
-            SmsProvider::Tencent => {
-                for (key, value) in [
-                    ("tencent_secret_id", &self.tencent_secret_id),
-                    ("tencent_secret_key", &self.tencent_secret_key),
-                    ("tencent_sms_app_id", &self.tencent_sms_app_id),
-                    ("sms_template", &self.sms_template),
-                ] {
-                    value
-                        .as_ref()
-                        .ok_or_else(|| bad(key, "required for the tencent SMS provider"))?;
-                }
-            }
+            SmsProvider::Aliyun => vendor_needs(
+                "aliyun",
+                &[
+                    ("aliyun_access_key_id", self.aliyun_access_key_id.is_some()),
+                    (
+                        "aliyun_access_key_secret",
+                        self.aliyun_access_key_secret.is_some(),
+                    ),
+                    ("sms_sign_name", self.sms_sign_name.is_some()),
+                    ("sms_template", self.sms_template.is_some()),
+                ],
+            )?,
+            SmsProvider::Tencent => vendor_needs(
+                "tencent",
+                &[
+                    ("tencent_secret_id", self.tencent_secret_id.is_some()),
+                    ("tencent_secret_key", self.tencent_secret_key.is_some()),
+                    ("tencent_sms_app_id", self.tencent_sms_app_id.is_some()),
+                    ("sms_template", self.sms_template.is_some()),
+                ],
+            )?,
         }
         if self.bcrypt_queue == 0 {
             return Err(bad("bcrypt_queue", "must be positive"));
@@ -109,6 +106,17 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+}
+
+/// The first of a vendor's settings left unset, named in the error.
+fn vendor_needs(provider: &str, settings: &[(&str, bool)]) -> Result<(), ConfigError> {
+    match settings.iter().find(|(_, set)| !set) {
+        Some((key, _)) => Err(bad(
+            key,
+            format!("required for the {provider} SMS provider"),
+        )),
+        None => Ok(()),
     }
 }
 

@@ -1,5 +1,21 @@
 use super::*;
 
+/// Each `(setting, value)` alone stops start-up with an error naming `variable`.
+fn assert_each_refused(cases: &[(&str, &str, &str)]) {
+    for (setting, value, variable) in cases {
+        assert_eq!(
+            refused_by(&[(setting, value)]),
+            *variable,
+            "{setting}={value}"
+        );
+    }
+}
+
+/// The variable a start with these settings is refused for.
+fn refused_by(pairs: &[(&str, &str)]) -> String {
+    with(pairs).unwrap_err().variable
+}
+
 fn with(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
     let mut f = Figment::from(Serialized::defaults(Settings::default()));
     for (k, v) in pairs {
@@ -19,12 +35,15 @@ fn defaults_are_valid() {
 
 #[test]
 fn bad_values_name_their_variable() {
-    let err = with(&[("database_url", "mysql://x")]).unwrap_err();
-    assert_eq!(err.variable, "GATEHOUSE_DATABASE_URL");
-    let err = with(&[("listen", "nope")]).unwrap_err();
-    assert_eq!(err.variable, "GATEHOUSE_LISTEN");
-    let err = with(&[("trusted_proxies", "10.0.0.0/8, bogus")]).unwrap_err();
-    assert_eq!(err.variable, "GATEHOUSE_TRUSTED_PROXIES");
+    assert_each_refused(&[
+        ("database_url", "mysql://x", "GATEHOUSE_DATABASE_URL"),
+        ("listen", "nope", "GATEHOUSE_LISTEN"),
+        (
+            "trusted_proxies",
+            "10.0.0.0/8, bogus",
+            "GATEHOUSE_TRUSTED_PROXIES",
+        ),
+    ]);
 }
 
 #[test]
@@ -41,20 +60,23 @@ fn test_answers_are_refused_over_https() {
 
 #[test]
 fn unusable_service_settings_are_refused_not_ignored() {
-    let err = with(&[("redis_url", "memcached://127.0.0.1:6379")]).unwrap_err();
-    assert_eq!(err.variable, "GATEHOUSE_REDIS_URL");
-    let err = with(&[("smtp_url", "smtp://127.0.0.1:25")]).unwrap_err();
-    assert_eq!(err.variable, "GATEHOUSE_MAIL_FROM");
-    let err = with(&[("smtp_url", "http://127.0.0.1:25")]).unwrap_err();
-    assert_eq!(err.variable, "GATEHOUSE_SMTP_URL");
+    assert_each_refused(&[
+        (
+            "redis_url",
+            "memcached://127.0.0.1:6379",
+            "GATEHOUSE_REDIS_URL",
+        ),
+        ("smtp_url", "smtp://127.0.0.1:25", "GATEHOUSE_MAIL_FROM"),
+        ("smtp_url", "http://127.0.0.1:25", "GATEHOUSE_SMTP_URL"),
+    ]);
 }
 
 #[test]
 fn an_unknown_sms_provider_is_refused_by_name() {
-    let err = with(&[("sms_provider", "carrier-pigeon")]).unwrap_err();
-    assert_eq!(err.variable, "GATEHOUSE_SMS_PROVIDER");
-    let err = with(&[("sms_provider", "LOG ")]).unwrap_err();
-    assert_eq!(err.variable, "GATEHOUSE_SMS_PROVIDER");
+    assert_each_refused(&[
+        ("sms_provider", "carrier-pigeon", "GATEHOUSE_SMS_PROVIDER"),
+        ("sms_provider", "LOG ", "GATEHOUSE_SMS_PROVIDER"),
+    ]);
 }
 
 #[test]
@@ -97,4 +119,43 @@ fn terminals_are_parsed_at_start_and_an_unknown_one_is_refused_by_name() {
     let err = with(&[("single_session_terminals", "mobile,tv")]).unwrap_err();
     assert_eq!(err.variable, "GATEHOUSE_SINGLE_SESSION_TERMINALS");
     assert!(err.to_string().contains("`tv`"), "{err}");
+}
+
+#[test]
+fn credentials_are_read_whole_but_never_shown_in_debug_output() {
+    let s = with(&[
+        ("sms_provider", "tencent"),
+        ("tencent_secret_id", "AKIDvisible"),
+        ("tencent_secret_key", "key-that-must-not-leak"),
+        ("tencent_sms_app_id", "1400006666"),
+        ("sms_template", "449739"),
+        ("wechat_secret", "wechat-secret-value"),
+        ("sms_webhook_secret", "hook-secret-value"),
+    ])
+    .unwrap();
+    assert_eq!(
+        s.tencent_secret_key.as_ref().map(Secret::expose),
+        Some("key-that-must-not-leak")
+    );
+    let shown = format!("{s:?}");
+    assert!(shown.contains("AKIDvisible"), "{shown}");
+    for secret in [
+        "key-that-must-not-leak",
+        "wechat-secret-value",
+        "hook-secret-value",
+    ] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}
+
+#[test]
+fn a_vendor_left_half_configured_names_the_first_missing_setting() {
+    let err = with(&[
+        ("sms_provider", "aliyun"),
+        ("aliyun_access_key_id", "id"),
+        ("sms_sign_name", "sign"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.variable, "GATEHOUSE_ALIYUN_ACCESS_KEY_SECRET");
+    assert!(err.problem.contains("aliyun"), "{}", err.problem);
 }

@@ -38,6 +38,30 @@ pub(super) fn join_list<S: serde::Serializer, T: fmt::Display>(
     s.serialize_str(&joined.join(","))
 }
 
+/// A credential from the settings (a vendor key, the WeChat app secret, a signing key). Its
+/// `Debug` never shows it, so a settings struct can be logged or printed in a panic whole.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 /// How SMS codes leave: parsed once here, so an unknown name stops start-up instead of
 /// falling through to anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,11 +86,7 @@ impl SmsProvider {
     }
 }
 
-impl fmt::Display for SmsProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_str!(SmsProvider);
 
 /// A configuration problem, always naming the variable at fault.
 #[derive(Debug)]

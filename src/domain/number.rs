@@ -1,7 +1,5 @@
 //! The seeds' `number`: a phone number or an e-mail address.
 
-use std::fmt;
-
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -141,11 +139,7 @@ impl Number {
     }
 }
 
-impl fmt::Display for Number {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_str!(Number);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,5 @@
 //! The kinds of terminal a session can be started from (the `terminal` header of the seeds).
 
-use std::fmt;
 use std::str::FromStr;
 
 /// A terminal, parsed once (in any letter case) wherever one comes in: a request's header or
@@ -52,11 +51,7 @@ impl FromStr for Terminal {
     }
 }
 
-impl fmt::Display for Terminal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_str!(Terminal);
 
 #[cfg(test)]
 mod tests {

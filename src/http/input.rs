@@ -28,18 +28,54 @@ pub struct Input {
 }
 
 impl Input {
-    /// Deserialises the parameters into `T`; a value of the wrong type names its field, and
-    /// so does one of `T`'s fields holding a NUL character: PostgreSQL cannot store one while
-    /// SQLite can, so refusing it here makes both databases answer alike (and keeps it out of
-    /// logs). Fields `T` does not know are ignored, as the contract has it, NUL or not.
+    /// Deserialises the parameters into `T`. Every field of `T` that is not an `Option` is
+    /// required, and one answer names all that are missing (reason `required`). A value of the
+    /// wrong type names its field, and so does one of `T`'s fields holding a NUL character:
+    /// PostgreSQL cannot store one while SQLite can, so refusing it here makes both databases
+    /// answer alike (and keeps it out of logs). Fields `T` does not know are ignored, as the
+    /// contract has it, NUL or not.
     pub fn parse<T: DeserializeOwned>(&self) -> ApiResult<T> {
-        for name in field_names::<T>() {
+        self.parse_requiring(&[])
+    }
+
+    /// [`Input::parse`], where `also` names parameters this request needs beyond `T`'s own
+    /// (a rule known only at run time, such as a setting); they are reported with the rest.
+    pub fn parse_requiring<T: DeserializeOwned>(&self, also: &[&str]) -> ApiResult<T> {
+        let names = field_names::<T>();
+        for name in names {
             if self.fields.get(*name).is_some_and(holds_nul) {
                 return Err(ApiError::field(name, "must not contain NUL characters"));
             }
         }
-        let value = Value::Object(self.fields.clone());
-        serde_path_to_error::deserialize(value).map_err(|err| {
+        let mut missing: Vec<String> = also
+            .iter()
+            .filter(|name| !self.fields.contains_key(**name))
+            .map(|name| (*name).to_owned())
+            .collect();
+        let mut fields = self.fields.clone();
+        // serde stops at the first missing field; each pass stands an empty value in for the
+        // one it names, so the next pass finds the next. At most one pass per field of `T`.
+        let outcome = loop {
+            match serde_path_to_error::deserialize::<_, T>(Value::Object(fields.clone())) {
+                Ok(value) => break Ok(value),
+                Err(err) => match missing_field(&err, names) {
+                    Some(name) if !fields.contains_key(name) => {
+                        missing.push(name.to_owned());
+                        fields.insert(name.to_owned(), Value::String(String::new()));
+                    }
+                    _ => break Err(err),
+                },
+            }
+        };
+        if !missing.is_empty() {
+            return Err(ApiError::InvalidParams(
+                missing
+                    .into_iter()
+                    .map(|name| (name, "required".to_owned()))
+                    .collect(),
+            ));
+        }
+        outcome.map_err(|err| {
             let path = err.path().to_string();
             let field = path.split(['.', '[']).next().unwrap_or("body").to_owned();
             let field = if field.is_empty() || field == "." {
@@ -49,6 +85,17 @@ impl Input {
             };
             ApiError::field(&field, "wrong type")
         })
+    }
+
+    /// Stands `value` in for `name` when the parameters lack it (a cookie the browser holds
+    /// for a field the form may leave out).
+    pub fn or_else(mut self, name: &str, value: Option<String>) -> Self {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            self.fields
+                .entry(name.to_owned())
+                .or_insert(Value::String(value));
+        }
+        self
     }
 
     pub fn str(&self, name: &str) -> Option<&str> {
@@ -238,34 +285,19 @@ pub fn holds_nul(value: &Value) -> bool {
     }
 }
 
-/// Collects missing required parameters so one answer names all of them.
-#[derive(Debug, Default)]
-pub struct Required {
-    missing: Vec<String>,
-}
-
-impl Required {
-    pub fn take(&mut self, name: &str, value: Option<String>) -> String {
-        match value {
-            Some(v) => v,
-            None => {
-                self.missing.push(name.to_owned());
-                String::new()
-            }
-        }
+/// The top-level field `T` lacks, when that is why deserialising failed. serde reports it
+/// through `Error::missing_field`, whose text it fixes; matching the name against `T`'s own
+/// field list keeps anything else (a nested struct's field, another error) from counting.
+fn missing_field(
+    err: &serde_path_to_error::Error<serde_json::Error>,
+    names: &'static [&'static str],
+) -> Option<&'static str> {
+    if err.path().iter().next().is_some() {
+        return None;
     }
-
-    pub fn finish(self) -> ApiResult<()> {
-        if self.missing.is_empty() {
-            return Ok(());
-        }
-        Err(ApiError::InvalidParams(
-            self.missing
-                .into_iter()
-                .map(|name| (name, "required".to_owned()))
-                .collect(),
-        ))
-    }
+    let text = err.inner().to_string();
+    let name = text.strip_prefix("missing field `")?.strip_suffix('`')?;
+    names.iter().copied().find(|n| *n == name)
 }
 
 #[cfg(test)]
@@ -285,6 +317,72 @@ mod tests {
         filter: Option<Value>,
         #[serde(rename = "avatarUrl")]
         avatar_url: Option<String>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Needs {
+        number: String,
+        terminal: Option<String>,
+        pwd: String,
+        count: i64,
+    }
+
+    fn missing(result: ApiResult<Needs>) -> Vec<String> {
+        match result {
+            Err(ApiError::InvalidParams(f)) => {
+                assert!(f.values().all(|reason| reason == "required"), "{f:?}");
+                f.into_keys().collect()
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_missing_required_field_is_named_in_one_answer() {
+        let input = Input::from_parts("terminal=web", "", b"").unwrap();
+        assert_eq!(missing(input.parse()), ["count", "number", "pwd"]);
+        let input = Input::from_parts("pwd=", "application/json", br#"{"count":1}"#).unwrap();
+        assert_eq!(missing(input.parse()), ["number", "pwd"]);
+    }
+
+    #[test]
+    fn runtime_requirements_are_named_with_the_type_s_own() {
+        let input = Input::from_parts("number=1&pwd=p", "", b"").unwrap();
+        assert_eq!(
+            missing(input.parse_requiring(&["verify_code", "number"])),
+            ["count", "verify_code"]
+        );
+        let input =
+            Input::from_parts("number=1&pwd=p", "application/json", br#"{"count":2}"#).unwrap();
+        let needs: Needs = input.parse_requiring(&[]).unwrap();
+        assert_eq!((needs.number.as_str(), needs.count), ("1", 2));
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_named_as_such_even_with_fields_missing() {
+        let input = Input::from_parts("", "application/json", br#"{"number":5}"#).unwrap();
+        match input.parse::<Needs>() {
+            Err(ApiError::InvalidParams(f)) => {
+                assert_eq!(
+                    f.into_iter().collect::<Vec<_>>(),
+                    [("number".into(), "wrong type".into())]
+                )
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_fallback_fills_only_an_absent_field() {
+        let input = Input::from_parts("pwd=given", "", b"").unwrap();
+        let input = input
+            .or_else("pwd", Some("cookie".into()))
+            .or_else("number", Some("cookie".into()))
+            .or_else("terminal", Some(String::new()));
+        assert_eq!(input.str("pwd"), Some("given"));
+        assert_eq!(input.str("number"), Some("cookie"));
+        assert_eq!(input.str("terminal"), None);
     }
 
     #[test]

@@ -7,15 +7,17 @@ use crate::accounts::routes::terminal;
 use crate::accounts::{UserRow, load_self, registration, signin};
 use crate::auth::{AnySession, PresentedToken};
 use crate::domain::{Expect, Number};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Answer, ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
 use crate::http::envelope;
-use crate::http::input::{Input, Required};
+use crate::http::input::Input;
 use crate::http::lang::current_lang;
 use crate::i18n;
 use crate::multiterminal::{WechatProfile, info, wechat};
+use crate::openapi::responses::{SignedInByIdRefusals, SignedInRefusals, refusals};
+use crate::openapi::{EnvelopeNull, EnvelopeOf, EnvelopeString, UserInfo};
 use crate::sessions::{self, EndReason, Which};
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicKey {
@@ -29,10 +31,10 @@ pub struct PublicKey {
 /// The key `word-info` is encrypted under.
 #[utoipa::path(
     tag = "multi-terminal",
-    responses((status = 200, description = "The public key", body = inline(crate::openapi::EnvelopeOf<PublicKey>)))
+    responses((status = 200, description = "The public key", body = inline(EnvelopeOf<PublicKey>)))
 )]
 #[get("/users/public_key")]
-pub async fn public_key(state: web::Data<AppState>) -> HttpResponse {
+pub async fn public_key(state: Shared) -> HttpResponse {
     envelope::ok(PublicKey {
         kid: state.word_info.kid().to_owned(),
         alg: "RSA-OAEP-256".into(),
@@ -63,41 +65,31 @@ async fn word_info(state: &web::Data<AppState>, req: &HttpRequest) -> ApiResult<
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
-    #[schema(schema_with = crate::openapi::fields::phone, required = true)]
-    pub phone: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::phone)]
+    pub phone: String,
     /// A code sent with purpose `signup` (or none). The server may be set up to register
     /// without one (GATEHOUSE_REGISTER_WITHOUT_CODE); by default it is required.
     #[schema(schema_with = crate::openapi::fields::code, required = true)]
     pub verify_code: Option<String>,
 }
 
+refusals!(RegisterRefusals: [TOO_LARGE]
+    "invalid_params", "word_info_invalid", "verify_code_invalid", "password_weak", "account_exists",
+    "unavailable" = "a backing service is down, or decryption or password hashing is queued up (Retry-After)");
+
 /// Registers a phone; the password comes encrypted in the `word-info` header.
 #[utoipa::path(
-    tag = "multi-terminal",
-    params(crate::openapi::WordInfoHeader),
-    request_body(content((RegisterRequest = "application/json"), (RegisterRequest = "application/x-www-form-urlencoded"))),
-    responses(
-        (status = 200, description = "恭喜，注册成功！", body = crate::openapi::EnvelopeNull),
-        (status = 400, description = "invalid_params, word_info_invalid, verify_code_invalid, password_weak", body = crate::openapi::ErrorEnvelope),
-        (status = 409, description = "account_exists", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down, or decryption or password hashing is queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::TooLarge,
-    )
+    tag = "multi-terminal", params(crate::openapi::WordInfoHeader), request_body = RegisterRequest,
+    responses((status = 200, description = "恭喜，注册成功！", body = EnvelopeNull), RegisterRefusals)
 )]
 #[post("/users/register")]
-pub async fn register(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
-) -> ApiResult<HttpResponse> {
-    let p: RegisterRequest = input.parse()?;
-    let mut required = Required::default();
-    let phone = required.take("phone", p.phone);
-    if !state.settings.register_without_code && p.verify_code.is_none() {
-        required.take("verify_code", None);
-    }
-    required.finish()?;
-    let number = Number::from_field("phone", &phone, Expect::Phone)?;
+pub async fn register(state: Shared, req: HttpRequest, input: Input) -> Answer {
+    let code_needed: &[&str] = match state.settings.register_without_code {
+        true => &[],
+        false => &["verify_code"],
+    };
+    let p: RegisterRequest = input.parse_requiring(code_needed)?;
+    let number = Number::from_field("phone", &p.phone, Expect::Phone)?;
     let pwd = word_info(&state, &req).await?;
     registration::create_account(&state, number, &pwd, p.verify_code.as_deref(), None).await?;
     let message = i18n::text(current_lang(), "registered");
@@ -122,13 +114,7 @@ pub struct LoginRequest {
     pub terminal: Option<String>,
 }
 
-impl utoipa::PartialSchema for LoginRequest {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::openapi::fields::login_request().into()
-    }
-}
-
-impl ToSchema for LoginRequest {}
+crate::openapi::schema_from!(LoginRequest, crate::openapi::fields::login_request);
 
 async fn start(
     state: &AppState,
@@ -139,27 +125,18 @@ async fn start(
     crate::accounts::routes::signin::start_session(state, req, user, terminal, None).await
 }
 
+refusals!(LoginRefusals: [SIGN_IN, PASSWORD_CHECK, TOO_LARGE]
+    "invalid_params" = "a phone login without `word-info` included", "word_info_invalid",
+    "wechat_code_invalid",
+    "unavailable" = "WeChat busy or not answering, a backing service down, or decryption or password checks queued up (Retry-After)");
+
 /// Signs in with a phone and `word-info`, or with a WeChat mini-program `code`.
 #[utoipa::path(
-    tag = "multi-terminal",
-    params(crate::openapi::LoginHeaders),
-    request_body(content((LoginRequest = "application/json"), (LoginRequest = "application/x-www-form-urlencoded"))),
-    responses(
-        (status = 200, description = "The token", body = crate::openapi::EnvelopeString),
-        (status = 400, description = "invalid_params (a phone login without `word-info` included), word_info_invalid", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "credentials_invalid, wechat_code_invalid", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "account_disabled", body = crate::openapi::ErrorEnvelope),
-        (status = 429, description = "rate_limited", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: WeChat busy or not answering, a backing service down, or decryption or password checks queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::TooLarge,
-    )
+    tag = "multi-terminal", params(crate::openapi::LoginHeaders), request_body = LoginRequest,
+    responses((status = 200, description = "The token", body = EnvelopeString), LoginRefusals)
 )]
 #[post("/users/login")]
-pub async fn login(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    input: Input,
-) -> ApiResult<HttpResponse> {
+pub async fn login(state: Shared, req: HttpRequest, input: Input) -> Answer {
     let p: LoginRequest = input.parse()?;
     if let Some(code) = p.code.clone() {
         // A WeChat login is always terminal `wechat`; a terminal sent anyway must still be
@@ -177,9 +154,9 @@ pub async fn login(
         let token = start(&state, &req, &user, "wechat").await?;
         return Ok(envelope::ok(token));
     }
-    let mut required = Required::default();
-    let phone = required.take("phone", p.phone);
-    required.finish()?;
+    let phone = p
+        .phone
+        .ok_or_else(|| ApiError::field("phone", "required"))?;
     let number = Number::from_field("phone", &phone, Expect::Phone)?;
     let terminal = terminal(&req, p.terminal.as_deref())?;
     let pwd = word_info(&state, &req).await?;
@@ -189,51 +166,41 @@ pub async fn login(
     Ok(envelope::ok(token))
 }
 
+refusals!(RefreshRefusals: [UNREADABLE, DOWN]
+    "token_missing", "token_invalid", "token_revoked", "refresh_window_passed");
+
 /// A new token in the same session; the old one stops working.
 #[utoipa::path(
-    tag = "multi-terminal",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
-    responses(
-        (status = 200, description = "The new token", body = crate::openapi::EnvelopeString),
-        (status = 401, description = "token_missing, token_invalid, token_revoked, refresh_window_passed", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::Unreadable, crate::openapi::responses::Down,
-    )
+    tag = "multi-terminal", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    responses((status = 200, description = "The new token", body = EnvelopeString), RefreshRefusals)
 )]
 #[get("/users/token/refresh")]
-pub async fn refresh(
-    state: web::Data<AppState>,
-    PresentedToken(token): PresentedToken,
-) -> ApiResult<HttpResponse> {
+pub async fn refresh(state: Shared, PresentedToken(token): PresentedToken) -> Answer {
     let new_token = sessions::refresh(&state, &token).await?;
     Ok(envelope::ok(new_token))
 }
 
 /// Signs out (ends the token's session).
 #[utoipa::path(
-    tag = "multi-terminal",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
-    responses(
-        (status = 200, description = "已退出", body = crate::openapi::EnvelopeString),
-        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::Down,
-    )
+    tag = "multi-terminal", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    responses((status = 200, description = "已退出", body = EnvelopeString), SignedInRefusals)
 )]
 #[get("/users/exit")]
-pub async fn exit(state: web::Data<AppState>, session: AnySession) -> ApiResult<HttpResponse> {
+pub async fn exit(state: Shared, session: AnySession) -> Answer {
     sessions::end(&state, Which::One(&session.sid), EndReason::SignOut).await?;
     Ok(envelope::ok(i18n::text(current_lang(), "signed-out")))
 }
 
 /// One's own user object (camelCase).
 #[utoipa::path(
-    tag = "multi-terminal",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    tag = "multi-terminal", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
-        (status = 200, description = "id, userName, phone, headImg, openid (+ WeChat profile)", body = inline(crate::openapi::EnvelopeOf<crate::openapi::UserInfo>)),
-        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::Down,
+        (status = 200, description = "id, userName, phone, headImg, openid (+ WeChat profile)", body = inline(EnvelopeOf<UserInfo>)),
+        SignedInRefusals,
     )
 )]
 #[get("/users/info/self")]
-pub async fn info_self(state: web::Data<AppState>, session: AnySession) -> ApiResult<HttpResponse> {
+pub async fn info_self(state: Shared, session: AnySession) -> Answer {
     let user = load_self(&state, &session.sub).await?;
     Ok(envelope::ok(info(&user, true)))
 }
@@ -244,17 +211,12 @@ pub async fn info_self(state: web::Data<AppState>, session: AnySession) -> ApiRe
     params(("id" = String, Path, description = "User id (UUID); anything else is an unknown id (404)")),
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
-        (status = 200, description = "The user (camelCase)", body = inline(crate::openapi::EnvelopeOf<crate::openapi::UserInfo>)),
-        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::Down,
+        (status = 200, description = "The user (camelCase)", body = inline(EnvelopeOf<UserInfo>)),
+        SignedInByIdRefusals,
     )
 )]
 #[get("/users/info/{id}")]
-pub async fn info_by_id(
-    state: web::Data<AppState>,
-    session: AnySession,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+pub async fn info_by_id(state: Shared, session: AnySession, path: web::Path<String>) -> Answer {
     let (target, full) = crate::accounts::view_of(&state, &session.sub, &path.into_inner()).await?;
     Ok(envelope::ok(info(&target, full)))
 }

@@ -43,22 +43,10 @@ pub async fn code_to_session(state: &AppState, code: &str) -> ApiResult<Identity
     .map_err(|e| ApiError::Unavailable(format!("WeChat API base: {e}")))?;
     url.query_pairs_mut()
         .append_pair("appid", appid)
-        .append_pair("secret", secret)
+        .append_pair("secret", secret.expose())
         .append_pair("js_code", code)
         .append_pair("grant_type", "authorization_code");
-    let res = state
-        .http()?
-        .get(url)
-        .timeout(TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("WeChat: {}", e.without_url())))?;
-    if !res.status().is_success() {
-        return Err(ApiError::Unavailable(format!(
-            "WeChat answered {}",
-            res.status()
-        )));
-    }
+    let res = AppState::upstream("WeChat", state.http()?.get(url).timeout(TIMEOUT)).await?;
     let answer: Answer = res
         .json()
         .await

@@ -5,6 +5,21 @@
 pub mod fields;
 pub mod responses;
 
+/// `schema_from!(Type, build)`: `Type`'s schema is the one `build()` writes by hand (in
+/// [`fields`]), for a body utoipa cannot derive, such as one whose fields depend on each other.
+macro_rules! schema_from {
+    ($type:ty, $build:path) => {
+        impl utoipa::PartialSchema for $type {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $build().into()
+            }
+        }
+
+        impl utoipa::ToSchema for $type {}
+    };
+}
+pub(crate) use schema_from;
+
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
@@ -88,6 +103,13 @@ pub fn finish(doc: &mut Value) {
             else {
                 continue;
             };
+            // Every route reads its parameters alike from JSON or a form (`http::input`), so
+            // the form is documented here once rather than on each route.
+            if let Some(json) = content.get("application/json").cloned() {
+                content
+                    .entry("application/x-www-form-urlencoded")
+                    .or_insert(json);
+            }
             for (media_type, media) in content.iter_mut() {
                 let Some(schema) = media.get_mut("schema") else {
                     continue;

@@ -4,14 +4,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
+use crate::accounts::routes::register::ChangePasswordRequest;
 use crate::accounts::{UserRow, load_self, registration};
 use crate::error::{ApiError, ApiResult};
+use crate::pages::form::Posted;
 use crate::pages::{self, Texts, i18n};
 use crate::partners;
 use crate::sessions;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 
 pub struct SessionLine {
     pub id: String,
@@ -29,8 +30,7 @@ pub struct AccountPage<'a> {
     pub csrf: &'a str,
     pub user: &'a UserRow,
     pub sessions: Vec<SessionLine>,
-    pub message: &'a str,
-    pub error: &'a str,
+    pub flash: pages::Flash,
 }
 
 /// The person's live sessions, each with the names of the systems signed into it.
@@ -63,13 +63,7 @@ async fn session_lines(
     Ok(list.into_iter().map(line).collect())
 }
 
-async fn show(
-    state: &AppState,
-    req: &HttpRequest,
-    message: &str,
-    error: &str,
-    status: StatusCode,
-) -> HttpResponse {
+async fn show(state: &AppState, req: &HttpRequest, flash: pages::Flash) -> HttpResponse {
     let Ok(Some((sid, user_id))) = pages::current_session(state, req).await else {
         return pages::redirect(state, StatusCode::SEE_OTHER, "/login").finish();
     };
@@ -84,55 +78,43 @@ async fn show(
             return pages::error_page(state, req, StatusCode::SERVICE_UNAVAILABLE, err.reason());
         }
     };
-    let (csrf, cookie) = pages::csrf_token(state, req);
-    let mut res = pages::render(
-        state,
-        status,
-        &AccountPage {
-            t,
-            csrf: &csrf,
-            user: &user,
-            sessions: lines,
-            message,
-            error,
-        },
-    );
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
+    pages::render_form(state, req, |csrf| {
+        pages::render(
+            state,
+            StatusCode::OK,
+            &AccountPage {
+                t,
+                csrf,
+                user: &user,
+                sessions: lines,
+                flash,
+            },
+        )
+    })
 }
 
 pub async fn account(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let flash = pages::take_flash(&state, &req).await;
-    show(&state, &req, &flash.message, &flash.error, StatusCode::OK).await
+    show(&state, &req, flash).await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AccountForm {
-    pub csrf: Option<String>,
-    pub old_pwd: Option<String>,
-    pub new_pwd: Option<String>,
-    pub sid: Option<String>,
-}
-
-/// POST /account/password.
+/// POST /account/password: the fields of `PATCH /users/password`, read the same way.
 pub async fn change_password(
-    state: web::Data<AppState>,
+    state: Shared,
     req: HttpRequest,
-    form: pages::form::Form<AccountForm>,
+    (form, input): Posted,
 ) -> HttpResponse {
-    if !pages::csrf_ok(&state, &req, form.csrf.as_deref()) {
-        return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");
-    }
-    let Ok(Some((sid, user_id))) = pages::current_session(&state, &req).await else {
-        return pages::redirect(&state, StatusCode::SEE_OTHER, "/login").finish();
+    let (sid, user_id) = match pages::own_post(&state, &req, form.csrf.as_deref()).await {
+        Ok(session) => session,
+        Err(page) => return page,
     };
     let t = i18n::texts(&req);
-    let old = form.old_pwd.as_deref().unwrap_or("");
-    let new = form.new_pwd.as_deref().unwrap_or("");
     let ip = crate::http::client_ip::client_ip(&req, &state.proxies);
-    let flash = match registration::change_password(&state, &user_id, &sid, old, new, ip).await {
+    let changed = async {
+        let p: ChangePasswordRequest = input.parse()?;
+        registration::change_password(&state, &user_id, &sid, &p.old_pwd, &p.new_pwd, ip).await
+    };
+    let flash = match changed.await {
         Ok(()) => pages::Flash {
             message: t.saved.to_owned(),
             ..Default::default()
@@ -142,6 +124,7 @@ pub async fn change_password(
                 ApiError::CredentialsInvalid => t.err_credentials,
                 ApiError::PasswordWeak(_) => t.err_weak,
                 ApiError::RateLimited { .. } => t.err_locked,
+                ApiError::InvalidParams(_) => t.err_required,
                 _ => t.err_unavailable,
             }
             .to_owned(),
@@ -152,18 +135,12 @@ pub async fn change_password(
 }
 
 /// POST /account/sessions/end (one session, `sid`) and /account/signout-all.
-pub async fn end_sessions(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    form: pages::form::Form<AccountForm>,
-) -> HttpResponse {
-    if !pages::csrf_ok(&state, &req, form.csrf.as_deref()) {
-        return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");
-    }
-    let Ok(Some((current, user_id))) = pages::current_session(&state, &req).await else {
-        return pages::redirect(&state, StatusCode::SEE_OTHER, "/login").finish();
+pub async fn end_sessions(state: Shared, req: HttpRequest, (form, input): Posted) -> HttpResponse {
+    let (current, user_id) = match pages::own_post(&state, &req, form.csrf.as_deref()).await {
+        Ok(session) => session,
+        Err(page) => return page,
     };
-    match sessions::end_own(&state, &user_id, &current, form.sid.as_deref()).await {
+    match sessions::end_own(&state, &user_id, &current, input.str("sid")).await {
         Ok(true) => pages::redirect(&state, StatusCode::SEE_OTHER, "/login")
             .cookie(pages::clear_session_cookie(&state))
             .finish(),

@@ -13,6 +13,7 @@ use crate::accounts::{UserView, load_self};
 use crate::admin::clients::{self, ClientRequest};
 use crate::admin::users::{self, UserPatch};
 use crate::error::{ApiError, ApiResult};
+use crate::http::input::Input;
 use crate::pages::{self, Texts, i18n};
 use crate::partners::logout::DeliveryView;
 use crate::partners::{self, ClientMode, ClientView};
@@ -29,9 +30,7 @@ pub struct AdminPage<'a> {
     pub users: Vec<UserView>,
     pub deliveries: Vec<DeliveryView>,
     pub q: &'a str,
-    pub message: String,
-    pub secret: String,
-    pub error: String,
+    pub flash: pages::Flash,
 }
 
 /// The signed-in operator, or the response to send instead.
@@ -86,43 +85,31 @@ async fn data(
     ))
 }
 
-async fn show(
-    state: &AppState,
-    req: &HttpRequest,
-    q: &str,
-    message: String,
-    secret: String,
-    error: String,
-) -> HttpResponse {
+async fn show(state: &AppState, req: &HttpRequest, q: &str, flash: pages::Flash) -> HttpResponse {
     let (clients, users, deliveries) = match data(state, q).await {
         Ok(d) => d,
         Err(err) => return pages::error_page(state, req, StatusCode::BAD_REQUEST, err.reason()),
     };
-    let (csrf, cookie) = pages::csrf_token(state, req);
-    let mut res = pages::render(
-        state,
-        if error.is_empty() {
-            StatusCode::OK
-        } else {
-            StatusCode::BAD_REQUEST
-        },
-        &AdminPage {
-            t: i18n::texts(req),
-            csrf: &csrf,
-            clients,
-            modes: &ClientMode::ALL,
-            users,
-            deliveries,
-            q,
-            message,
-            secret,
-            error,
-        },
-    );
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
+    pages::render_form(state, req, |csrf| {
+        pages::render(
+            state,
+            if flash.error.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+            &AdminPage {
+                t: i18n::texts(req),
+                csrf,
+                clients,
+                modes: &ClientMode::ALL,
+                users,
+                deliveries,
+                q,
+                flash,
+            },
+        )
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,16 +127,12 @@ pub async fn console(
     }
     let q: String = query.q.as_deref().unwrap_or("").chars().take(100).collect();
     let flash = pages::take_flash(&state, &req).await;
-    show(&state, &req, &q, flash.message, flash.secret, flash.error).await
+    show(&state, &req, &q, flash).await
 }
 
 #[derive(Debug, Deserialize)]
 pub struct ActionForm {
     pub csrf: Option<String>,
-    pub name: Option<String>,
-    pub callbacks: Option<String>,
-    pub logout_url: Option<String>,
-    pub mode: Option<String>,
     pub enabled: Option<String>,
     pub status: Option<String>,
 }
@@ -162,21 +145,22 @@ async fn perform(
     id: String,
     verb: &str,
     f: ActionForm,
+    input: Input,
 ) -> ApiResult<Option<String>> {
-    let client_request = |f: &ActionForm| ClientRequest {
-        name: f.name.clone().filter(|s| !s.is_empty()),
-        callbacks: f.callbacks.clone().map(Value::String),
-        logout_url: f.logout_url.clone().filter(|s| !s.is_empty()),
-        mode: f.mode.clone(),
-        enabled: Some(serde_json::Value::Bool(f.enabled.is_some())),
+    // The client fields are read as the JSON API reads them; the checkbox is the exception, as
+    // a browser sends it only when ticked.
+    let client_request = || -> ApiResult<ClientRequest> {
+        let mut request: ClientRequest = input.parse()?;
+        request.enabled = Some(Value::Bool(f.enabled.is_some()));
+        Ok(request)
     };
     match (kind, verb) {
         ("clients", "create") => Ok(Some(
-            clients::create(state, client_request(&f))
+            clients::create(state, client_request()?)
                 .await?
                 .client_secret,
         )),
-        ("clients", "save") => clients::update(state, id, client_request(&f))
+        ("clients", "save") => clients::update(state, id, client_request()?)
             .await
             .map(|_| None),
         ("clients", "rotate") => Ok(Some(clients::rotate(state, id).await?.client_secret)),
@@ -198,6 +182,7 @@ pub async fn action(
     req: HttpRequest,
     path: web::Path<(String, String, String)>,
     form: pages::form::Form<ActionForm>,
+    input: Input,
 ) -> HttpResponse {
     if !pages::csrf_ok(&state, &req, form.csrf.as_deref()) {
         return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");
@@ -207,7 +192,7 @@ pub async fn action(
     }
     let (kind, id, verb) = path.into_inner();
     let t = i18n::texts(&req);
-    let flash = match perform(&state, &kind, id, &verb, form.into_inner()).await {
+    let flash = match perform(&state, &kind, id, &verb, form.into_inner(), input).await {
         Ok(secret) => pages::Flash {
             message: t.saved.to_owned(),
             secret: secret.unwrap_or_default(),

@@ -12,6 +12,16 @@ use crate::http::input::Input;
 
 pub struct Form<T>(pub T);
 
+/// A form whose one page-only field is the CSRF token; the rest is read as the JSON API reads
+/// the same request (an `Input` extracted alongside shares the body).
+#[derive(Debug, serde::Deserialize)]
+pub struct Csrf {
+    pub csrf: Option<String>,
+}
+
+/// A form post whose fields are an API request's: the CSRF token, and the fields as `Input`.
+pub type Posted = (Form<Csrf>, Input);
+
 impl<T> Form<T> {
     pub fn into_inner(self) -> T {
         self.0

@@ -7,16 +7,19 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::accounts::routes::signin::{CodeSigninRequest, SigninRequest};
 use crate::accounts::{model, signin};
-use crate::domain::Number;
+use crate::domain::{Expect, Number};
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
+use crate::http::input::Input;
 use crate::http::redirect::Location;
 use crate::i18n::Lang;
+use crate::pages::form::Posted;
 use crate::pages::{self, Texts, i18n};
 use crate::partners::{self, ClientMode, ClientRow, Registered, tickets};
 use crate::sessions::{self, EndReason, NewSession, Which};
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -169,44 +172,29 @@ async fn show_form(
     form: FormState<'_>,
     status: StatusCode,
 ) -> HttpResponse {
-    let (csrf, csrf_cookie) = pages::csrf_token(state, req);
     let (captcha_id, captcha_image, captcha_test_answer) = match page_captcha(state).await {
         Ok(c) => c,
         Err(err) => return page_error(state, req, err),
     };
-    let mut res = pages::render(
-        state,
-        status,
-        &LoginPage {
-            t: i18n::texts(req),
-            csrf: &csrf,
-            callback_url: form.callback_url,
-            client_name: form.client_name,
-            captcha_id,
-            captcha_image,
-            captcha_test_answer,
-            number: form.number,
-            tab: form.tab,
-            errors: form.errors,
-            notice: form.notice,
-        },
-    );
-    if let Some(c) = csrf_cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
-}
-
-#[derive(Debug, Deserialize)]
-pub struct LoginForm {
-    pub csrf: Option<String>,
-    pub method: Option<String>,
-    pub number: Option<String>,
-    pub pwd: Option<String>,
-    pub captcha_id: Option<String>,
-    pub client_code: Option<String>,
-    pub verify_code: Option<String>,
-    pub callback_url: Option<String>,
+    pages::render_form(state, req, |csrf| {
+        pages::render(
+            state,
+            status,
+            &LoginPage {
+                t: i18n::texts(req),
+                csrf,
+                callback_url: form.callback_url,
+                client_name: form.client_name,
+                captcha_id,
+                captcha_image,
+                captcha_test_answer,
+                number: form.number,
+                tab: form.tab,
+                errors: form.errors,
+                notice: form.notice,
+            },
+        )
+    })
 }
 
 /// The field an error belongs next to, and its text.
@@ -230,44 +218,35 @@ fn field_error(t: &'static Texts, err: &ApiError) -> (&'static str, &'static str
     (field, text, status)
 }
 
+/// The form read as the JSON sign-in routes read the same fields, and checked as they check
+/// them.
 async fn authenticate_form(
     state: &AppState,
     req: &HttpRequest,
-    f: &LoginForm,
+    input: &Input,
 ) -> ApiResult<model::UserRow> {
-    let number = Number::parse(f.number.as_deref().unwrap_or(""))
-        .map_err(|_| ApiError::field("number", "invalid"))?;
     let ip = client_ip(req, &state.proxies);
-    if f.method.as_deref() == Some("code") {
-        let code = f.verify_code.as_deref().unwrap_or("");
-        return signin::check_code(state, &number, code, ip).await;
+    let number = |raw: &str| Number::from_field("number", raw, Expect::PhoneOrEmail);
+    if input.str("method") == Some("code") {
+        let p: CodeSigninRequest = input.parse()?;
+        return signin::check_code(state, &number(&p.number)?, &p.verify_code, ip).await;
     }
-    crate::captcha::check(
-        state,
-        f.captcha_id.as_deref().unwrap_or(""),
-        f.client_code.as_deref().unwrap_or(""),
-    )
-    .await?;
-    signin::check_password(state, &number, f.pwd.as_deref().unwrap_or(""), ip).await
+    let p: SigninRequest = input.parse()?;
+    p.check(state, &number(&p.number)?, ip).await
 }
 
 /// POST /login: signs in, sets a new session cookie, and 303s back.
-pub async fn login(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    form: pages::form::Form<LoginForm>,
-) -> HttpResponse {
-    let f = form.into_inner();
-    if !pages::csrf_ok(&state, &req, f.csrf.as_deref()) {
+pub async fn login(state: Shared, req: HttpRequest, (form, input): Posted) -> HttpResponse {
+    if !pages::csrf_ok(&state, &req, form.csrf.as_deref()) {
         return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");
     }
-    let target = match registered(&state, f.callback_url.as_deref()).await {
+    let target = match registered(&state, input.str("callback_url")).await {
         Ok(t) => t,
         Err(err) => return page_error(&state, &req, err),
     };
-    let user = match authenticate_form(&state, &req, &f).await {
+    let user = match authenticate_form(&state, &req, &input).await {
         Ok(user) => user,
-        Err(err) => return form_again(&state, &req, &f, target.as_ref(), &err).await,
+        Err(err) => return form_again(&state, &req, &input, target.as_ref(), &err).await,
     };
     match finish_sign_in(&state, &req, &user, target.as_ref()).await {
         Ok(res) => res,
@@ -279,21 +258,21 @@ pub async fn login(
 async fn form_again(
     state: &AppState,
     req: &HttpRequest,
-    f: &LoginForm,
+    typed: &Input,
     target: Option<&(ClientRow, Registered)>,
     err: &ApiError,
 ) -> HttpResponse {
     let (field, text, status) = field_error(i18n::texts(req), err);
     let client_name = target.map(|(c, _)| c.name.clone()).unwrap_or_default();
-    let tab = if f.method.as_deref() == Some("code") {
+    let tab = if typed.str("method") == Some("code") {
         "code"
     } else {
         "password"
     };
     let form = FormState {
-        callback_url: f.callback_url.as_deref().unwrap_or(""),
+        callback_url: typed.str("callback_url").unwrap_or(""),
         client_name: &client_name,
-        number: f.number.as_deref().unwrap_or(""),
+        number: typed.str("number").unwrap_or(""),
         tab,
         errors: BTreeMap::from([(field, text)]),
         notice: "",
@@ -339,17 +318,6 @@ async fn finish_sign_in(
         .finish())
 }
 
-#[derive(Template)]
-#[template(path = "message.html")]
-struct SignedOut<'a> {
-    t: &'static Texts,
-    title: &'a str,
-    id: &'a str,
-    text: &'a str,
-    detail: &'a str,
-    link: Option<(&'a str, &'a str)>,
-}
-
 /// GET /logout: ends the session (single logout runs in the background), then goes back to a
 /// registered callback or shows the signed-out page.
 pub async fn logout(
@@ -372,7 +340,7 @@ pub async fn logout(
     let mut res = pages::render(
         &state,
         StatusCode::OK,
-        &SignedOut {
+        &pages::MessagePage {
             t,
             title: t.signed_out,
             id: "signed-out",

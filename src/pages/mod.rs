@@ -106,6 +106,21 @@ pub fn csrf_token(state: &AppState, req: &HttpRequest) -> (String, Option<Cookie
     )
 }
 
+/// A page with a form: `page` renders it around this browser's CSRF token, and the token's
+/// cookie is set on the answer when the browser had none yet.
+pub fn render_form(
+    state: &AppState,
+    req: &HttpRequest,
+    page: impl FnOnce(&str) -> HttpResponse,
+) -> HttpResponse {
+    let (csrf, cookie) = csrf_token(state, req);
+    let mut res = page(&csrf);
+    if let Some(c) = cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
 /// Whether a form post carries this browser's CSRF token and comes from our own origin.
 pub fn csrf_ok(state: &AppState, req: &HttpRequest, field: Option<&str>) -> bool {
     let Some(cookie) = req.cookie(csrf_cookie_name(state)) else {
@@ -140,6 +155,23 @@ pub async fn current_session(
         return Ok(None);
     }
     crate::sessions::by_browser_key(state, &browser_key(c.value())).await
+}
+
+/// The session behind a signed-in person's form post: the form's CSRF token is checked
+/// first, then the session (`(sid, user_id)`). `Err` is the page to answer with instead: 403
+/// for a bad token, the sign-in page for no session.
+pub async fn own_post(
+    state: &AppState,
+    req: &HttpRequest,
+    csrf: Option<&str>,
+) -> Result<(String, String), HttpResponse> {
+    if !csrf_ok(state, req, csrf) {
+        return Err(error_page(state, req, StatusCode::FORBIDDEN, "forbidden"));
+    }
+    match current_session(state, req).await {
+        Ok(Some(session)) => Ok(session),
+        _ => Err(redirect(state, StatusCode::SEE_OTHER, "/login").finish()),
+    }
 }
 
 /// A cookie that removes the session cookie.

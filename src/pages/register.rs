@@ -3,16 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use crate::accounts::routes::register::{ResetPasswordRequest, SignupRequest};
+use crate::error::{ApiError, ApiResult};
+use crate::http::input::Input;
+use crate::pages::form::Posted;
+use crate::pages::{self, Texts, i18n};
+use crate::state::{AppState, Shared};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
-
-use crate::accounts::registration;
-use crate::domain::{Expect, Number};
-use crate::error::{ApiError, ApiResult};
-use crate::pages::{self, Texts, i18n};
-use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "register.html")]
@@ -36,27 +35,24 @@ fn show(
     state: &AppState,
     req: &HttpRequest,
     kind: &str,
-    f: Option<&RegisterForm>,
+    typed: Option<&Input>,
     errors: BTreeMap<&'static str, &'static str>,
     status: StatusCode,
 ) -> HttpResponse {
-    let (csrf, cookie) = pages::csrf_token(state, req);
-    let mut res = pages::render(
-        state,
-        status,
-        &RegisterPage {
-            t: i18n::texts(req),
-            csrf: &csrf,
-            kind,
-            number: f.and_then(|f| f.number.as_deref()).unwrap_or(""),
-            username: f.and_then(|f| f.username.as_deref()).unwrap_or(""),
-            errors,
-        },
-    );
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
+    pages::render_form(state, req, |csrf| {
+        pages::render(
+            state,
+            status,
+            &RegisterPage {
+                t: i18n::texts(req),
+                csrf,
+                kind,
+                number: typed.and_then(|f| f.str("number")).unwrap_or(""),
+                username: typed.and_then(|f| f.str("username")).unwrap_or(""),
+                errors,
+            },
+        )
+    })
 }
 
 pub async fn signup_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
@@ -81,15 +77,6 @@ pub async fn forgot_form(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
     )
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RegisterForm {
-    pub csrf: Option<String>,
-    pub number: Option<String>,
-    pub verify_code: Option<String>,
-    pub pwd: Option<String>,
-    pub username: Option<String>,
-}
-
 fn errors_for(t: &'static Texts, err: &ApiError) -> BTreeMap<&'static str, &'static str> {
     let (field, text) = match err {
         ApiError::VerifyCodeInvalid => ("verify_code", t.err_code),
@@ -97,63 +84,57 @@ fn errors_for(t: &'static Texts, err: &ApiError) -> BTreeMap<&'static str, &'sta
         ApiError::AccountExists => ("number", t.err_exists),
         ApiError::AccountNotFound => ("number", t.err_not_found),
         ApiError::Conflict(_) => ("username", t.err_exists),
-        ApiError::InvalidParams(f) if f.contains_key("username") => ("username", t.err_required),
-        ApiError::InvalidParams(_) => ("number", t.err_number),
+        // A field left out is shown at that field; a malformed number at the number.
+        ApiError::InvalidParams(f) => match ["number", "verify_code", "pwd", "username"]
+            .into_iter()
+            .find(|field| f.contains_key(*field))
+        {
+            Some("number") | None => ("number", t.err_number),
+            Some(field) => (field, t.err_required),
+        },
         _ => ("form", t.err_unavailable),
     };
     BTreeMap::from([(field, text)])
 }
 
-/// Creates the account or resets its password; where the sign-in page should say so.
-async fn apply(state: &AppState, f: &RegisterForm, kind: &str) -> ApiResult<&'static str> {
-    let number = Number::from_field(
-        "number",
-        f.number.as_deref().unwrap_or(""),
-        Expect::PhoneOrEmail,
-    )?;
-    let pwd = f.pwd.as_deref().unwrap_or("");
-    let code = f.verify_code.as_deref().unwrap_or("");
+/// Creates the account or resets its password, reading the form as the JSON API reads the
+/// same request; where the sign-in page should say so.
+async fn apply(state: &AppState, input: &Input, kind: &str) -> ApiResult<&'static str> {
     if kind == "signup" {
-        let username = f.username.as_deref().filter(|u| !u.is_empty());
-        registration::create_account(state, number, pwd, Some(code), username).await?;
+        input.parse::<SignupRequest>()?.perform(state).await?;
         Ok("/login?notice=signed_up")
     } else {
-        registration::reset_password(state, number, pwd, code).await?;
+        input
+            .parse::<ResetPasswordRequest>()?
+            .perform(state)
+            .await?;
         Ok("/login?notice=reset")
     }
 }
 
 async fn submit(
-    state: web::Data<AppState>,
+    state: Shared,
     req: HttpRequest,
-    f: RegisterForm,
+    (form, input): Posted,
     kind: &str,
 ) -> HttpResponse {
-    if !pages::csrf_ok(&state, &req, f.csrf.as_deref()) {
+    if !pages::csrf_ok(&state, &req, form.csrf.as_deref()) {
         return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");
     }
-    match apply(&state, &f, kind).await {
+    match apply(&state, &input, kind).await {
         Ok(notice) => pages::redirect(&state, StatusCode::SEE_OTHER, notice).finish(),
         Err(err) => {
             let status = actix_web::ResponseError::status_code(&err);
             let errors = errors_for(i18n::texts(&req), &err);
-            show(&state, &req, kind, Some(&f), errors, status)
+            show(&state, &req, kind, Some(&input), errors, status)
         }
     }
 }
 
-pub async fn signup(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    form: pages::form::Form<RegisterForm>,
-) -> HttpResponse {
-    submit(state, req, form.into_inner(), "signup").await
+pub async fn signup(state: Shared, req: HttpRequest, posted: Posted) -> HttpResponse {
+    submit(state, req, posted, "signup").await
 }
 
-pub async fn forgot(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    form: pages::form::Form<RegisterForm>,
-) -> HttpResponse {
-    submit(state, req, form.into_inner(), "forgot").await
+pub async fn forgot(state: Shared, req: HttpRequest, posted: Posted) -> HttpResponse {
+    submit(state, req, posted, "forgot").await
 }

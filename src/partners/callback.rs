@@ -7,7 +7,6 @@
 //! the URL we match is the URL we redirect to.
 
 use std::cell::Cell;
-use std::fmt;
 use std::str::FromStr;
 
 use url::{SyntaxViolation, Url};
@@ -101,11 +100,7 @@ impl CallbackRule {
     }
 }
 
-impl fmt::Display for CallbackRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_str!(CallbackRule);
 
 impl FromStr for CallbackRule {
     type Err = RuleError;
@@ -142,11 +137,7 @@ impl CallbackUrl {
     }
 }
 
-impl fmt::Display for CallbackUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_str!(CallbackUrl);
 
 /// The checks shared by rules and candidates.
 fn parse_strict(s: &str) -> Result<Url, RuleError> {

@@ -183,10 +183,22 @@ pub fn insert(conn: &mut DbConnection, new: NewClient) -> QueryResult<(ClientRow
     Ok((row, secret))
 }
 
-/// Writes back an edited partner (its id and creation time unchanged).
-pub fn save(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {
+/// Replaces a partner's registration with `new` (its id, secret and creation time kept) and
+/// writes it back.
+pub fn replace(
+    conn: &mut DbConnection,
+    row: &mut ClientRow,
+    new: NewClient,
+    enabled: bool,
+) -> QueryResult<()> {
+    row.name = new.name;
+    row.callbacks = serde_json::to_string(&new.callbacks).unwrap_or_else(|_| "[]".into());
+    row.logout_url = new.logout_url;
+    row.set_mode(new.mode);
+    row.enabled = enabled;
+    row.updated_at = crate::db::now();
     diesel::update(clients::table.find(&row.client_id))
-        .set(row)
+        .set(&*row)
         .execute(conn)
         .map(|_| ())
 }

@@ -1,6 +1,5 @@
 //! How a partner gets the person back: the one place a mode's name is read or written.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -59,11 +58,7 @@ impl FromStr for ClientMode {
     }
 }
 
-impl fmt::Display for ClientMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_str!(ClientMode);
 
 #[cfg(test)]
 mod tests {

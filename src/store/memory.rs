@@ -143,7 +143,7 @@ impl MemoryStore {
     }
 
     /// One critical section (the key's shard lock) decides and takes the slot.
-    pub fn reserve(&self, key: &str, max: i64, ttl: Duration) -> Result<i64, Duration> {
+    pub fn reserve(&self, key: &str, max: i64, ttl: Duration) -> super::Slot {
         let mut map = self.shard(key);
         let now = Instant::now();
         let entry = Self::live(&mut map, key);

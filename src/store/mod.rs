@@ -15,6 +15,10 @@ use crate::error::ApiResult;
 pub use memory::MemoryStore;
 pub use redis::RedisStore;
 
+/// A counter slot asked for: `Ok(n)` the slot taken (1-based), `Err(wait)` a refusal with the
+/// time until the counter expires.
+pub type Slot = Result<i64, Duration>;
+
 #[derive(Clone)]
 pub enum Store {
     Memory(MemoryStore),
@@ -93,12 +97,7 @@ impl Store {
     /// refusal when all `max` slots are held, with the time until the counter expires. Of any
     /// number of concurrent callers at most `max` get a slot.
     #[tracing::instrument(level = "debug", name = "store.reserve", skip_all)]
-    pub async fn reserve(
-        &self,
-        key: &str,
-        max: i64,
-        ttl: Duration,
-    ) -> ApiResult<Result<i64, Duration>> {
+    pub async fn reserve(&self, key: &str, max: i64, ttl: Duration) -> ApiResult<Slot> {
         match self {
             Store::Memory(m) => Ok(m.reserve(key, max, ttl)),
             Store::Redis(r) => r.reserve(key, max, ttl).await,

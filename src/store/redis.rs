@@ -193,35 +193,32 @@ impl RedisStore {
             .await
     }
 
-    pub async fn incr(&self, key: &str, ttl: Duration) -> ApiResult<i64> {
+    /// Runs one of the counter scripts on `key`: each reads and writes its counter in one
+    /// step on the server, which is what makes the limits hold under concurrency.
+    async fn counter<T>(&self, source: &'static str, key: &str, args: &[u64]) -> ApiResult<T>
+    where
+        T: redis::FromRedisValue,
+    {
         let k = self.key(key);
+        let args = args.to_vec();
         self.with(|mut c| async move {
-            Script::new(INCR)
-                .key(k)
-                .arg(ms(ttl))
-                .invoke_async(&mut c)
-                .await
+            let script = Script::new(source);
+            let mut call = script.key(k);
+            for arg in args {
+                call.arg(arg);
+            }
+            call.invoke_async(&mut c).await
         })
         .await
     }
 
-    pub async fn reserve(
-        &self,
-        key: &str,
-        max: i64,
-        ttl: Duration,
-    ) -> ApiResult<Result<i64, Duration>> {
-        let k = self.key(key);
-        let (taken, value): (i64, i64) = self
-            .with(|mut c| async move {
-                Script::new(RESERVE)
-                    .key(k)
-                    .arg(max)
-                    .arg(ms(ttl))
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
+    pub async fn incr(&self, key: &str, ttl: Duration) -> ApiResult<i64> {
+        self.counter(INCR, key, &[ms(ttl)]).await
+    }
+
+    pub async fn reserve(&self, key: &str, max: i64, ttl: Duration) -> ApiResult<super::Slot> {
+        let max = max.max(0) as u64;
+        let (taken, value): (i64, i64) = self.counter(RESERVE, key, &[max, ms(ttl)]).await?;
         Ok(if taken == 1 {
             Ok(value)
         } else {
@@ -230,25 +227,13 @@ impl RedisStore {
     }
 
     pub async fn hold_if_full(&self, key: &str, max: i64, ttl: Duration) -> ApiResult<bool> {
-        let k = self.key(key);
-        let held: i64 = self
-            .with(|mut c| async move {
-                Script::new(HOLD_IF_FULL)
-                    .key(k)
-                    .arg(max)
-                    .arg(ms(ttl))
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
+        let max = max.max(0) as u64;
+        let held: i64 = self.counter(HOLD_IF_FULL, key, &[max, ms(ttl)]).await?;
         Ok(held == 1)
     }
 
     pub async fn decr(&self, key: &str) -> ApiResult<()> {
-        let k = self.key(key);
-        self.with(|mut c| async move { Script::new(DECR).key(k).invoke_async::<i64>(&mut c).await })
-            .await
-            .map(|_| ())
+        self.counter::<i64>(DECR, key, &[]).await.map(|_| ())
     }
 
     pub async fn ttl(&self, key: &str) -> ApiResult<Option<Duration>> {

@@ -1,17 +1,19 @@
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{AnySession, MaybeToken};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Answer, ApiError};
 use crate::http::envelope;
-use crate::http::input::{Input, Required};
+use crate::http::input::Input;
+use crate::openapi::EnvelopeOf;
+use crate::openapi::responses::refusals;
 use crate::partners;
 use crate::sessions::{self, Presented};
-use crate::state::AppState;
+use crate::state::Shared;
 use crate::tokens::Claims;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -44,28 +46,23 @@ pub struct TicketCheck {
     pub token: String,
 }
 
+refusals!(CheckTokenRefusals: [SIGNED_IN, UNREADABLE, DOWN]
+    "client_auth_failed",
+    "token_audience" = "issued for another partner than the one whose credentials came with the check");
+
 /// Checks a token: signature, expiry and a live session. A partner that sends its client
 /// credentials (HTTP Basic; the token then comes as a `token` header or parameter) is also
 /// told 403 `token_audience` for a token issued to another partner.
 #[utoipa::path(
     tag = "tokens",
-    security(
-        ("bearer" = []), ("token_header" = []), ("token_query" = []),
-        ("client_basic" = [], "token_header" = []), ("client_basic" = [], "token_query" = []),
-    ),
+    security( ("bearer" = []), ("token_header" = []), ("token_query" = []), ("client_basic" = [], "token_header" = []), ("client_basic" = [], "token_query" = []), ),
     responses(
-        (status = 200, description = "Valid", body = inline(crate::openapi::EnvelopeOf<TokenCheck>)),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked, client_auth_failed", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "token_audience: issued for another partner than the one whose credentials came with the check", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::Unreadable, crate::openapi::responses::Down,
+        (status = 200, description = "Valid", body = inline(EnvelopeOf<TokenCheck>)),
+        CheckTokenRefusals,
     )
 )]
 #[get("/token")]
-pub async fn check_token(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    session: AnySession,
-) -> ApiResult<HttpResponse> {
+pub async fn check_token(state: Shared, req: HttpRequest, session: AnySession) -> Answer {
     if let Some((id, secret)) = basic_credentials(&req) {
         let client = partners::authenticate(&state, &id, &secret).await?;
         sessions::audience_is(&session, &client)?;
@@ -80,8 +77,8 @@ pub struct RecordRequest {
     #[schema(schema_with = crate::openapi::fields::ticket_opt)]
     pub ticket: Option<String>,
     /// The partner's registered callback URL.
-    #[schema(schema_with = crate::openapi::fields::callback_url, required = true)]
-    pub callback_url: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::callback_url)]
+    pub callback_url: String,
 }
 
 /// `client_id:client_secret` from HTTP Basic, when sent.
@@ -97,44 +94,38 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     Some((id.to_owned(), secret.to_owned()))
 }
 
+refusals!(RecordTokenRefusals: [SIGNED_IN, TOO_LARGE, DOWN]
+    "invalid_params" = "no token or ticket anywhere", "callback_not_registered",
+    "client_auth_failed",
+    "token_audience" = "credentials came with the check and the token was issued for another partner");
+
 /// Checks a token and records the partner owning `callback_url` as logged into its session.
 #[utoipa::path(
-    tag = "tokens",
-    request_body(content((RecordRequest = "application/json"), (RecordRequest = "application/x-www-form-urlencoded"))),
-    security(
-        ("bearer" = []), ("token_header" = []), ("token_query" = []),
-        ("client_basic" = [], "token_header" = []), ("client_basic" = [], "token_query" = []),
-        ("client_basic" = []), (),
-    ),
+    tag = "tokens", request_body = RecordRequest,
+    security( ("bearer" = []), ("token_header" = []), ("token_query" = []), ("client_basic" = [], "token_header" = []), ("client_basic" = [], "token_query" = []), ("client_basic" = []), (), ),
     responses(
-        (status = 200, description = "Valid and recorded (with a ticket, `data` also holds the `token`)", body = inline(crate::openapi::EnvelopeOf<TokenCheck>)),
-        (status = 400, description = "invalid_params (no token or ticket anywhere), callback_not_registered", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked, client_auth_failed", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "token_audience: credentials came with the check and the token was issued for another partner", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::TooLarge, crate::openapi::responses::Down,
+        (status = 200, description = "Valid and recorded (with a ticket, `data` also holds the `token`)", body = inline(EnvelopeOf<TokenCheck>)),
+        RecordTokenRefusals,
     )
 )]
 #[post("/token")]
 pub async fn record_token(
-    state: web::Data<AppState>,
+    state: Shared,
     req: HttpRequest,
     MaybeToken(token): MaybeToken,
     input: Input,
-) -> ApiResult<HttpResponse> {
-    let p: RecordRequest = input.parse()?;
-    let mut required = Required::default();
-    let callback = required.take("callback_url", p.callback_url);
-    let presented = match (token, p.ticket) {
-        (Some(token), _) => Some(Presented::Token(token)),
-        (None, Some(ticket)) => Some(Presented::Ticket(ticket)),
-        (None, None) => {
-            required.take("token", None);
-            None
-        }
+) -> Answer {
+    let token_needed: &[&str] = match (&token, input.str("ticket")) {
+        (None, None) => &["token"],
+        _ => &[],
     };
-    required.finish()?;
-    let presented = presented.ok_or(ApiError::TokenMissing)?;
-    let (client, _) = partners::for_callback(&state, &callback).await?;
+    let p: RecordRequest = input.parse_requiring(token_needed)?;
+    let presented = match (token, p.ticket) {
+        (Some(token), _) => Presented::Token(token),
+        (None, Some(ticket)) => Presented::Ticket(ticket),
+        (None, None) => return Err(ApiError::TokenMissing),
+    };
+    let (client, _) = partners::for_callback(&state, &p.callback_url).await?;
     let authenticated = match basic_credentials(&req) {
         Some((id, secret)) if id == client.client_id && client.secret_matches(&secret) => true,
         Some(_) => return Err(ApiError::ClientAuthFailed),
@@ -155,7 +146,7 @@ pub async fn record_token(
     responses((status = 200, description = "JWK Set", body = Object))
 )]
 #[get("/.well-known/jwks.json")]
-pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+pub async fn jwks(state: Shared) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
         .json(state.tokens.jwks())

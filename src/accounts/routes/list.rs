@@ -1,4 +1,4 @@
-use actix_web::{HttpResponse, get, web};
+use actix_web::get;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa::openapi::ContentBuilder;
@@ -7,11 +7,13 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use crate::accounts::UserView;
 use crate::accounts::list::ListQuery;
 use crate::auth::Operator;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Answer, ApiError};
 use crate::http::envelope;
 use crate::http::input::Input;
+use crate::openapi::EnvelopeOf;
 use crate::openapi::fields;
-use crate::state::AppState;
+use crate::openapi::responses::OperatorListRefusals;
+use crate::state::Shared;
 
 #[derive(Debug, Deserialize)]
 pub struct ListParams {
@@ -57,21 +59,15 @@ impl IntoParams for ListParams {
 
 /// Lists users (operators only); `total` counts every match.
 #[utoipa::path(
-    tag = "accounts",
-    params(ListParams),
+    tag = "accounts", params(ListParams),
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
-        (status = 200, description = "A page of users", body = inline(crate::openapi::EnvelopeOf<Vec<UserView>>)),
-        (status = 400, description = "invalid_params", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::SignedIn, crate::openapi::responses::OperatorOnly, crate::openapi::responses::Down,
+        (status = 200, description = "A page of users", body = inline(EnvelopeOf<Vec<UserView>>)),
+        OperatorListRefusals,
     )
 )]
 #[get("/users")]
-pub async fn list_users(
-    state: web::Data<AppState>,
-    _operator: Operator,
-    input: Input,
-) -> ApiResult<HttpResponse> {
+pub async fn list_users(state: Shared, _operator: Operator, input: Input) -> Answer {
     let p: ListParams = input.parse()?;
     let query = ListQuery::parse(
         p.paginate.as_deref(),

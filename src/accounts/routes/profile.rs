@@ -1,29 +1,29 @@
-use actix_web::{HttpRequest, HttpResponse, delete, get, put, web};
+use actix_web::{HttpRequest, delete, get, put, web};
 use serde::Deserialize;
-use utoipa::ToSchema;
 
 use crate::accounts::model::PublicUserView;
 use crate::accounts::profile::{self, ProfileChange, Proof};
 use crate::accounts::{UserView, load_self, view_of};
 use crate::auth::{AnySession, FirstParty};
 use crate::domain::{Expect, Number, Username};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Answer, ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
 use crate::http::envelope;
 use crate::http::input::Input;
-use crate::state::AppState;
+use crate::openapi::responses::{SignedInByIdRefusals, SignedInRefusals, refusals};
+use crate::openapi::{EnvelopeNull, EnvelopeOf};
+use crate::state::Shared;
 
 /// The user behind the token.
 #[utoipa::path(
-    tag = "accounts",
-    security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
+    tag = "accounts", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
-        (status = 200, description = "The token's user", body = inline(crate::openapi::EnvelopeOf<UserView>)),
-        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::Down,
+        (status = 200, description = "The token's user", body = inline(EnvelopeOf<UserView>)),
+        SignedInRefusals,
     )
 )]
 #[get("/users/token")]
-pub async fn me(state: web::Data<AppState>, session: AnySession) -> ApiResult<HttpResponse> {
+pub async fn me(state: Shared, session: AnySession) -> Answer {
     let user = load_self(&state, &session.sub).await?;
     Ok(envelope::ok(UserView::from(&user)))
 }
@@ -34,17 +34,12 @@ pub async fn me(state: web::Data<AppState>, session: AnySession) -> ApiResult<Ht
     params(("user_id" = String, Path, description = "User id (UUID); anything else is an unknown id (404)")),
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
-        (status = 200, description = "The user", body = inline(crate::openapi::EnvelopeOf<crate::openapi::UserOrPublic>)),
-        (status = 404, description = "not_found", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::Unreadable, crate::openapi::responses::SignedIn, crate::openapi::responses::Down,
+        (status = 200, description = "The user", body = inline(EnvelopeOf<crate::openapi::UserOrPublic>)),
+        SignedInByIdRefusals,
     )
 )]
 #[get("/users/{user_id}")]
-pub async fn by_id(
-    state: web::Data<AppState>,
-    session: AnySession,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+pub async fn by_id(state: Shared, session: AnySession, path: web::Path<String>) -> Answer {
     let (target, full) = view_of(&state, &session.sub, &path.into_inner()).await?;
     if full {
         Ok(envelope::ok(UserView::from(&target)))
@@ -53,10 +48,10 @@ pub async fn by_id(
     }
 }
 
-/// Documented by [`crate::openapi::fields::update_request`].
+/// Documented by [`crate::openapi::fields::update_request`] (the `token` it lists is read by
+/// the [`FirstParty`] extractor).
 #[derive(Debug, Deserialize)]
 pub struct UpdateRequest {
-    pub token: Option<String>,
     pub username: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
@@ -66,13 +61,7 @@ pub struct UpdateRequest {
     pub verify_code: Option<String>,
 }
 
-impl utoipa::PartialSchema for UpdateRequest {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::openapi::fields::update_request().into()
-    }
-}
-
-impl ToSchema for UpdateRequest {}
+crate::openapi::schema_from!(UpdateRequest, crate::openapi::fields::update_request);
 
 fn parse_head_img(raw: &str) -> ApiResult<String> {
     let bad = || ApiError::field("head_img", "an http(s) URL of at most 2048 bytes");
@@ -86,25 +75,21 @@ fn parse_head_img(raw: &str) -> ApiResult<String> {
     Ok(url.to_string())
 }
 
+refusals!(UpdateRefusals: [SIGNED_IN, FIRST_PARTY, TOO_LARGE, DOWN]
+    "invalid_params", "verify_code_invalid", "account_exists" = "number in use",
+    "conflict" = "username taken");
+
 /// Updates one's own profile.
 #[utoipa::path(
-    tag = "accounts",
-    request_body(content((Option<UpdateRequest> = "application/json"), (Option<UpdateRequest> = "application/x-www-form-urlencoded"))),
+    tag = "accounts", request_body = Option<UpdateRequest>,
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     responses(
-        (status = 200, description = "The updated user", body = inline(crate::openapi::EnvelopeOf<UserView>)),
-        (status = 400, description = "invalid_params, verify_code_invalid", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "token_audience: a partner's token", body = crate::openapi::ErrorEnvelope),
-        (status = 409, description = "account_exists (number in use), conflict (username taken)", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::SignedIn, crate::openapi::responses::TooLarge, crate::openapi::responses::Down,
+        (status = 200, description = "The updated user", body = inline(EnvelopeOf<UserView>)),
+        UpdateRefusals,
     )
 )]
 #[put("/users")]
-pub async fn update(
-    state: web::Data<AppState>,
-    caller: FirstParty,
-    input: Input,
-) -> ApiResult<HttpResponse> {
+pub async fn update(state: Shared, caller: FirstParty, input: Input) -> Answer {
     let p: UpdateRequest = input.parse()?;
     let change = ProfileChange {
         username: p
@@ -132,42 +117,29 @@ pub async fn update(
 /// Documented by [`crate::openapi::fields::delete_request`].
 #[derive(Debug, Deserialize)]
 pub struct DeleteRequest {
-    pub token: Option<String>,
     pub pwd: Option<String>,
     /// For accounts without a password: a code sent to the account's phone or e-mail.
     pub verify_code: Option<String>,
 }
 
-impl utoipa::PartialSchema for DeleteRequest {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::openapi::fields::delete_request().into()
-    }
-}
+crate::openapi::schema_from!(DeleteRequest, crate::openapi::fields::delete_request);
 
-impl ToSchema for DeleteRequest {}
+refusals!(DeleteAccountRefusals: [SIGNED_IN, FIRST_PARTY, PASSWORD_CHECK, TOO_LARGE]
+    "invalid_params", "verify_code_invalid");
 
 /// Deletes one's own account after re-checking the password (or a code); all sessions end.
 #[utoipa::path(
-    tag = "accounts",
-    request_body(content((DeleteRequest = "application/json"), (DeleteRequest = "application/x-www-form-urlencoded"))),
+    tag = "accounts", request_body = DeleteRequest,
     security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
-    responses(
-        (status = 200, description = "Deleted", body = crate::openapi::EnvelopeNull),
-        (status = 400, description = "invalid_params, verify_code_invalid", body = crate::openapi::ErrorEnvelope),
-        (status = 401, description = "token_missing, token_invalid, token_expired, token_revoked, credentials_invalid (wrong password)", body = crate::openapi::ErrorEnvelope),
-        (status = 403, description = "token_audience: a partner's token", body = crate::openapi::ErrorEnvelope),
-        (status = 429, description = "rate_limited: the account is locked after repeated wrong passwords", body = crate::openapi::ErrorEnvelope),
-        (status = 503, description = "unavailable: a backing service is down, or password checks are queued up (Retry-After)", body = crate::openapi::ErrorEnvelope),
-        crate::openapi::responses::TooLarge,
-    )
+    responses((status = 200, description = "Deleted", body = EnvelopeNull), DeleteAccountRefusals)
 )]
 #[delete("/users")]
 pub async fn delete_account(
-    state: web::Data<AppState>,
+    state: Shared,
     req: HttpRequest,
     caller: FirstParty,
     input: Input,
-) -> ApiResult<HttpResponse> {
+) -> Answer {
     let p: DeleteRequest = input.parse()?;
     let proof = Proof {
         password: p.pwd.as_deref(),

@@ -40,15 +40,14 @@
 //! its error bodies with 4xx/5xx statuses too, so the body is read whatever the
 //! status.
 
-use std::fmt;
-
 use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::VendorError;
+use super::{VendorError, endpoint, secret, setting};
+use crate::config::{Secret, Settings};
 
 /// Dysmsapi API version this client speaks.
 pub const API_VERSION: &str = "2017-05-25";
@@ -58,13 +57,16 @@ pub const ACTION: &str = "SendSms";
 /// region; the SDKs send `cn-hangzhou`).
 pub const REGION_ID: &str = "cn-hangzhou";
 
+/// The service origin unless `GATEHOUSE_SMS_ENDPOINT` names another.
+pub const ENDPOINT: &str = "https://dysmsapi.aliyuncs.com";
+
 /// What the Aliyun client needs to send a code.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AliyunConfig {
     /// Service origin, e.g. `https://dysmsapi.aliyuncs.com`.
     pub endpoint: String,
     pub access_key_id: String,
-    pub access_key_secret: String,
+    pub access_key_secret: Secret,
     /// Approved SMS signature name (签名名称), e.g. `阿里云`.
     pub sign_name: String,
     /// Approved template code, e.g. `SMS_153055065`; its template must have a
@@ -72,45 +74,49 @@ pub struct AliyunConfig {
     pub template_code: String,
 }
 
-impl fmt::Debug for AliyunConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AliyunConfig")
-            .field("endpoint", &self.endpoint)
-            .field("access_key_id", &self.access_key_id)
-            .field("access_key_secret", &"<redacted>")
-            .field("sign_name", &self.sign_name)
-            .field("template_code", &self.template_code)
-            .finish()
+impl AliyunConfig {
+    /// From the settings, which start-up has checked hold every value this vendor needs.
+    pub fn from_settings(s: &Settings) -> Self {
+        AliyunConfig {
+            endpoint: endpoint(s, ENDPOINT),
+            access_key_id: setting(&s.aliyun_access_key_id),
+            access_key_secret: secret(&s.aliyun_access_key_secret),
+            sign_name: setting(&s.sms_sign_name),
+            template_code: setting(&s.sms_template),
+        }
     }
 }
 
-/// Send `code` to `phone` through Dysmsapi `SendSms`.
-pub async fn send(
-    http: &reqwest::Client,
-    cfg: &AliyunConfig,
-    phone: &str,
-    code: &str,
-) -> Result<(), VendorError> {
-    let nonce = uuid::Uuid::new_v4().to_string();
-    let mut params = request_params(cfg, phone, code, Utc::now(), &nonce);
-    let signature = sign("POST", &params, &cfg.access_key_secret);
-    params.push(("Signature".to_owned(), signature));
+impl super::Vendor for AliyunConfig {
+    /// Send `code` to `phone` through Dysmsapi `SendSms`.
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        phone: &str,
+        code: &str,
+    ) -> Result<(), VendorError> {
+        let cfg = self;
+        let nonce = uuid::Uuid::new_v4().to_string();
+        let mut params = request_params(cfg, phone, code, Utc::now(), &nonce);
+        let signature = sign("POST", &params, cfg.access_key_secret.expose());
+        params.push(("Signature".to_owned(), signature));
 
-    let url = format!("{}/", cfg.endpoint.trim_end_matches('/'));
-    let response = http
-        .post(url)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .header(reqwest::header::ACCEPT, "application/json")
-        .body(form_body(&params))
-        .send()
-        .await
-        .map_err(VendorError::network)?;
-    let status = response.status().as_u16();
-    let body = response.text().await.map_err(VendorError::network)?;
-    interpret(status, &body)
+        let url = format!("{}/", cfg.endpoint.trim_end_matches('/'));
+        let response = http
+            .post(url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(form_body(&params))
+            .send()
+            .await
+            .map_err(VendorError::network)?;
+        let status = response.status().as_u16();
+        let body = response.text().await.map_err(VendorError::network)?;
+        interpret(status, &body)
+    }
 }
 
 /// The phone number as `SendSms` wants it: mainland numbers bare, others as

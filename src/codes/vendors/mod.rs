@@ -1,7 +1,7 @@
 //! SMS vendor clients: thin, self-contained HTTP clients for the two mainland
 //! China SMS vendors Gatehouse can send verification codes through.
 //!
-//! Each client exposes one `send(http, cfg, phone, code)` function that signs
+//! Each client's settings implement [`Vendor`], whose one `send(http, phone, code)` signs
 //! the request with the vendor's published algorithm, posts it, and reads the
 //! vendor's answer into `Ok(())` or a [`VendorError`]. The signing steps are
 //! pure functions (fixed timestamps and nonces in, strings out) so the unit
@@ -14,10 +14,34 @@
 //! Neither client logs anything: secrets, signatures and the code never leave
 //! the request itself, and the errors carry only what the vendor said.
 
+use crate::config::{Secret, Settings};
+
 pub mod aliyun;
 pub mod tencent;
 #[cfg(test)]
 mod test_server;
+
+fn setting(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}
+
+fn secret(value: &Option<Secret>) -> Secret {
+    value.clone().unwrap_or_else(|| "".into())
+}
+
+fn endpoint(s: &Settings, default: &str) -> String {
+    s.sms_endpoint.as_deref().unwrap_or(default).to_owned()
+}
+
+/// An SMS vendor's client: its settings, and sending one code with them.
+pub(crate) trait Vendor {
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        phone: &str,
+        code: &str,
+    ) -> Result<(), VendorError>;
+}
 
 /// Why an SMS vendor did not take a message.
 #[derive(Debug, thiserror::Error)]
@@ -47,5 +71,33 @@ impl VendorError {
     pub(crate) fn unreadable(what: &str, status: u16, body: &str) -> Self {
         let snippet: String = body.chars().take(200).collect();
         VendorError::Unreadable(format!("{what} (HTTP {status}): {snippet}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aliyun::AliyunConfig;
+    use super::tencent::TencentConfig;
+    use super::*;
+
+    #[test]
+    fn vendor_configs_take_their_settings_and_never_show_the_secret() {
+        let settings = Settings {
+            aliyun_access_key_secret: Some("aliyun-secret".into()),
+            tencent_secret_key: Some("tencent-secret".into()),
+            sms_endpoint: Some("http://127.0.0.1:9".into()),
+            ..Settings::default()
+        };
+        let aliyun = AliyunConfig::from_settings(&settings);
+        let tencent = TencentConfig::from_settings(&settings);
+        assert_eq!(aliyun.access_key_secret.expose(), "aliyun-secret");
+        assert_eq!(tencent.secret_key.expose(), "tencent-secret");
+        assert_eq!(
+            (aliyun.endpoint.as_str(), tencent.endpoint.as_str()),
+            ("http://127.0.0.1:9", "http://127.0.0.1:9")
+        );
+        let shown = format!("{aliyun:?} {tencent:?}");
+        assert!(!shown.contains("aliyun-secret"), "{shown}");
+        assert!(!shown.contains("tencent-secret"), "{shown}");
     }
 }

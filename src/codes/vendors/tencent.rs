@@ -34,14 +34,13 @@
 //! `Response.SendStatusSet[]`, one entry per number, whose `Code` is `"Ok"` on
 //! success or a reason such as `LimitExceeded.PhoneNumberDailyLimit`.
 
-use std::fmt;
-
 use aws_lc_rs::hmac;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::VendorError;
+use super::{VendorError, endpoint, secret, setting};
+use crate::config::{Secret, Settings};
 
 /// Signing service name (the first label of the endpoint).
 pub const SERVICE: &str = "sms";
@@ -54,14 +53,17 @@ pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
 /// The content type sent, and signed, with the JSON body.
 pub const CONTENT_TYPE_JSON: &str = "application/json; charset=utf-8";
 
+/// The service origin unless `GATEHOUSE_SMS_ENDPOINT` names another.
+pub const ENDPOINT: &str = "https://sms.tencentcloudapi.com";
+
 /// What the Tencent client needs to send a code.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct TencentConfig {
     /// Service origin, e.g. `https://sms.tencentcloudapi.com`. Requests go to
     /// its root path `/`, which is what TC3 signs.
     pub endpoint: String,
     pub secret_id: String,
-    pub secret_key: String,
+    pub secret_key: Secret,
     /// Region, e.g. `ap-guangzhou` (or `ap-beijing`, `ap-nanjing`; the
     /// international site uses e.g. `ap-singapore`).
     pub region: String,
@@ -74,67 +76,78 @@ pub struct TencentConfig {
     pub template_id: String,
 }
 
-impl fmt::Debug for TencentConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TencentConfig")
-            .field("endpoint", &self.endpoint)
-            .field("secret_id", &self.secret_id)
-            .field("secret_key", &"<redacted>")
-            .field("region", &self.region)
-            .field("sdk_app_id", &self.sdk_app_id)
-            .field("sign_name", &self.sign_name)
-            .field("template_id", &self.template_id)
-            .finish()
+impl TencentConfig {
+    /// From the settings, which start-up has checked hold every value this vendor needs.
+    pub fn from_settings(s: &Settings) -> Self {
+        TencentConfig {
+            endpoint: endpoint(s, ENDPOINT),
+            secret_id: setting(&s.tencent_secret_id),
+            secret_key: secret(&s.tencent_secret_key),
+            region: s.tencent_region.clone(),
+            sdk_app_id: setting(&s.tencent_sms_app_id),
+            sign_name: setting(&s.sms_sign_name),
+            template_id: setting(&s.sms_template),
+        }
     }
 }
 
-/// Send `code` to `phone` through Tencent Cloud SMS `SendSms`.
-pub async fn send(
-    http: &reqwest::Client,
-    cfg: &TencentConfig,
-    phone: &str,
-    code: &str,
-) -> Result<(), VendorError> {
-    let mut url = url::Url::parse(&cfg.endpoint)
-        .map_err(|e| VendorError::Network(format!("bad endpoint {:?}: {e}", cfg.endpoint)))?;
-    url.set_path("/");
-    url.set_query(None);
-    let host = host_header(&url)
-        .ok_or_else(|| VendorError::Network(format!("endpoint {:?} has no host", cfg.endpoint)))?;
+impl super::Vendor for TencentConfig {
+    /// Send `code` to `phone` through Tencent Cloud SMS `SendSms`.
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        phone: &str,
+        code: &str,
+    ) -> Result<(), VendorError> {
+        let cfg = self;
+        let mut url = url::Url::parse(&cfg.endpoint)
+            .map_err(|e| VendorError::Network(format!("bad endpoint {:?}: {e}", cfg.endpoint)))?;
+        url.set_path("/");
+        url.set_query(None);
+        let host = host_header(&url).ok_or_else(|| {
+            VendorError::Network(format!("endpoint {:?} has no host", cfg.endpoint))
+        })?;
 
-    let payload = request_body(cfg, phone, code);
-    let at = Utc::now();
-    let headers = [
-        ("Content-Type", CONTENT_TYPE_JSON),
-        ("Host", host.as_str()),
-        ("X-TC-Action", ACTION),
-    ];
-    let request = CanonicalRequest {
-        method: "POST",
-        query: "",
-        headers: &headers,
-        payload: payload.as_bytes(),
-    };
-    let authorization = authorization(&cfg.secret_id, &cfg.secret_key, SERVICE, at, &request);
+        let payload = request_body(cfg, phone, code);
+        let at = Utc::now();
+        let headers = [
+            ("Content-Type", CONTENT_TYPE_JSON),
+            ("Host", host.as_str()),
+            ("X-TC-Action", ACTION),
+        ];
+        let request = CanonicalRequest {
+            method: "POST",
+            query: "",
+            headers: &headers,
+            payload: payload.as_bytes(),
+        };
+        let authorization = authorization(
+            &cfg.secret_id,
+            cfg.secret_key.expose(),
+            SERVICE,
+            at,
+            &request,
+        );
 
-    let mut builder = http
-        .post(url)
-        .header(reqwest::header::AUTHORIZATION, authorization)
-        .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE_JSON)
-        .header("X-TC-Action", ACTION)
-        .header("X-TC-Version", API_VERSION)
-        .header("X-TC-Timestamp", at.timestamp().to_string());
-    if !cfg.region.is_empty() {
-        builder = builder.header("X-TC-Region", &cfg.region);
+        let mut builder = http
+            .post(url)
+            .header(reqwest::header::AUTHORIZATION, authorization)
+            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE_JSON)
+            .header("X-TC-Action", ACTION)
+            .header("X-TC-Version", API_VERSION)
+            .header("X-TC-Timestamp", at.timestamp().to_string());
+        if !cfg.region.is_empty() {
+            builder = builder.header("X-TC-Region", &cfg.region);
+        }
+        let response = builder
+            .body(payload)
+            .send()
+            .await
+            .map_err(VendorError::network)?;
+        let status = response.status().as_u16();
+        let body = response.text().await.map_err(VendorError::network)?;
+        interpret(status, &body)
     }
-    let response = builder
-        .body(payload)
-        .send()
-        .await
-        .map_err(VendorError::network)?;
-    let status = response.status().as_u16();
-    let body = response.text().await.map_err(VendorError::network)?;
-    interpret(status, &body)
 }
 
 /// The `Host` header `reqwest` sends for `url`: the host, plus `:port` when

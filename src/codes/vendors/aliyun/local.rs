@@ -4,6 +4,7 @@ use super::tests::{
     DESCRIBE_REGIONS, DESCRIBE_REGIONS_SIGNATURE, SEND_SMS, SEND_SMS_SIGNATURE, config, pairs,
 };
 use super::*;
+use crate::codes::vendors::Vendor;
 use crate::codes::vendors::test_server;
 
 use std::collections::{BTreeMap, HashSet};
@@ -201,48 +202,37 @@ fn start_fake_dysmsapi(secret: &str) -> (String, actix_web::dev::ServerHandle) {
 
 #[actix_web::test]
 async fn local_dysmsapi_accepts_signed_requests_and_refusals_come_back() {
-    let (base, handle) = start_fake_dysmsapi("s3cret/with+odd*chars~");
-    let http = test_server::client();
-    let cfg = config(&base, "s3cret/with+odd*chars~");
+    let secret = "s3cret/with+odd*chars~";
+    let (base, handle) = start_fake_dysmsapi(secret);
+    let limited = "isv.BUSINESS_LIMIT_CONTROL";
+    test_server::common_scenario(
+        |s| config(&base, s),
+        secret,
+        limited,
+        "SignatureDoesNotMatch",
+    )
+    .await;
+    let cfg = config(&base, secret);
 
-    send(&http, &cfg, "13800138000", "123456")
-        .await
-        .expect("mainland number accepted");
-    send(&http, &cfg, "+85291234567", "123456")
-        .await
-        .expect("international number accepted");
-    // Same request twice: fresh nonce each time, so no replay refusal.
-    send(&http, &cfg, "13800138000", "123456")
+    let http = test_server::client();
+    // The same request again: a fresh nonce each time, so no replay refusal.
+    cfg.send(&http, "13800138000", "123456")
         .await
         .expect("second send accepted");
-
-    match send(&http, &cfg, "13900139000", "123456").await {
-        Err(VendorError::Refused { code, message }) => {
-            assert_eq!(code, "isv.BUSINESS_LIMIT_CONTROL");
-            assert_eq!(message, "触发分钟级流控Permits:1");
+    match cfg.send(&http, "13900139000", "123456").await {
+        Err(VendorError::Refused { message, .. }) => {
+            assert_eq!(message, "触发分钟级流控Permits:1")
         }
         other => panic!("expected flow-control refusal, got {other:?}"),
     }
-
-    let wrong = config(&base, "not-the-secret");
-    match send(&http, &wrong, "13800138000", "123456").await {
-        Err(VendorError::Refused { code, .. }) => assert_eq!(code, "SignatureDoesNotMatch"),
-        other => panic!("expected signature refusal, got {other:?}"),
-    }
-
-    match send(&http, &cfg, "13800138000", "654321").await {
-        Err(VendorError::Refused { code, .. }) => assert_eq!(code, "isv.INVALID_JSON_PARAM"),
-        other => panic!("expected the fake vendor to see the wrong code, got {other:?}"),
-    }
+    let answer = cfg.send(&http, "13800138000", "654321").await;
+    let seen = test_server::refusal_code(answer, "the fake vendor to see the wrong code");
+    assert_eq!(seen, "isv.INVALID_JSON_PARAM");
 
     handle.stop(true).await;
 }
 
 #[actix_web::test]
 async fn unreachable_vendor_is_a_network_error() {
-    let cfg = config(&test_server::dead_endpoint(), "s");
-    let err = send(&test_server::client(), &cfg, "13800138000", "123456")
-        .await
-        .expect_err("nothing listens");
-    assert!(matches!(err, VendorError::Network(_)), "{err:?}");
+    test_server::unreachable_is_a_network_error(&config(&test_server::dead_endpoint(), "s")).await;
 }

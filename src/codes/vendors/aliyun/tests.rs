@@ -87,28 +87,37 @@ fn signature_parameter_is_never_signed() {
 
 #[test]
 fn percent_encoding_follows_alibaba_rules() {
-    assert_eq!(percent_encode("a b"), "a%20b");
-    assert_eq!(percent_encode("*"), "%2A");
-    assert_eq!(percent_encode("~"), "~");
-    assert_eq!(percent_encode("+"), "%2B");
-    assert_eq!(percent_encode("-_."), "-_.");
-    assert_eq!(percent_encode("/:=&\""), "%2F%3A%3D%26%22");
-    assert_eq!(percent_encode("阿"), "%E9%98%BF");
+    for (raw, encoded) in [
+        ("a b", "a%20b"),
+        ("*", "%2A"),
+        ("~", "~"),
+        ("+", "%2B"),
+        ("-_.", "-_."),
+        ("/:=&\"", "%2F%3A%3D%26%22"),
+        ("阿", "%E9%98%BF"),
+    ] {
+        assert_eq!(percent_encode(raw), encoded, "{raw}");
+    }
 }
 
 #[test]
 fn phone_numbers_follow_send_sms_reference() {
-    assert_eq!(vendor_phone("13800138000"), "13800138000");
-    assert_eq!(vendor_phone("+8613800138000"), "13800138000");
-    assert_eq!(vendor_phone("+85291234567"), "85291234567");
-    assert_eq!(vendor_phone("+14155550123"), "14155550123");
+    // Mainland numbers without a country code, others with it but without the `+`.
+    for (ours, theirs) in [
+        ("13800138000", "13800138000"),
+        ("+8613800138000", "13800138000"),
+        ("+85291234567", "85291234567"),
+        ("+14155550123", "14155550123"),
+    ] {
+        assert_eq!(vendor_phone(ours), theirs);
+    }
 }
 
 pub(super) fn config(endpoint: &str, secret: &str) -> AliyunConfig {
     AliyunConfig {
         endpoint: endpoint.to_owned(),
         access_key_id: "LTAI-test-id".to_owned(),
-        access_key_secret: secret.to_owned(),
+        access_key_secret: secret.into(),
         sign_name: "门房".to_owned(),
         template_code: "SMS_153055065".to_owned(),
     }
@@ -132,12 +141,6 @@ fn request_params_carry_the_code_as_template_param() {
     assert_eq!(params["Version"], "2017-05-25");
     assert_eq!(params["Format"], "JSON");
     assert!(!params.contains_key("Signature"));
-}
-
-#[test]
-fn config_debug_hides_the_secret() {
-    let shown = format!("{:?}", config("x", "super-secret"));
-    assert!(!shown.contains("super-secret"));
 }
 
 #[test]

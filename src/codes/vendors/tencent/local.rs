@@ -2,6 +2,7 @@
 
 use super::tests::config;
 use super::*;
+use crate::codes::vendors::Vendor;
 use crate::codes::vendors::test_server;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -235,35 +236,21 @@ fn start_fake_tencent(secret_key: &str) -> (String, actix_web::dev::ServerHandle
 
 #[actix_web::test]
 async fn local_tencent_accepts_signed_requests_and_refusals_come_back() {
-    let (base, handle) = start_fake_tencent("Gu5t9xGARNpq86cd98joQYCN3test");
-    let http = test_server::client();
-    let cfg = config(&base, "Gu5t9xGARNpq86cd98joQYCN3test");
-
-    send(&http, &cfg, "13800138000", "123456")
-        .await
-        .expect("mainland number accepted");
-    send(&http, &cfg, "+85291234567", "123456")
-        .await
-        .expect("international number accepted");
-
-    match send(&http, &cfg, "13900139000", "123456").await {
-        Err(VendorError::Refused { code, .. }) => {
-            assert_eq!(code, "LimitExceeded.PhoneNumberDailyLimit")
-        }
-        other => panic!("expected daily-limit refusal, got {other:?}"),
-    }
-
-    let wrong = config(&base, "not-the-key");
-    match send(&http, &wrong, "13800138000", "123456").await {
-        Err(VendorError::Refused { code, .. }) => {
-            assert_eq!(code, "AuthFailure.SignatureFailure")
-        }
-        other => panic!("expected signature refusal, got {other:?}"),
-    }
+    let key = "Gu5t9xGARNpq86cd98joQYCN3test";
+    let (base, handle) = start_fake_tencent(key);
+    let limited = "LimitExceeded.PhoneNumberDailyLimit";
+    test_server::common_scenario(
+        |k| config(&base, k),
+        key,
+        limited,
+        "AuthFailure.SignatureFailure",
+    )
+    .await;
 
     // A trailing slash on the endpoint changes nothing.
-    let slashed = config(&format!("{base}/"), "Gu5t9xGARNpq86cd98joQYCN3test");
-    send(&http, &slashed, "13800138000", "123456")
+    let slashed = config(&format!("{base}/"), key);
+    slashed
+        .send(&test_server::client(), "13800138000", "123456")
         .await
         .expect("endpoint with trailing slash");
 
@@ -272,9 +259,5 @@ async fn local_tencent_accepts_signed_requests_and_refusals_come_back() {
 
 #[actix_web::test]
 async fn unreachable_vendor_is_a_network_error() {
-    let cfg = config(&test_server::dead_endpoint(), "k");
-    let err = send(&test_server::client(), &cfg, "13800138000", "123456")
-        .await
-        .expect_err("nothing listens");
-    assert!(matches!(err, VendorError::Network(_)), "{err:?}");
+    test_server::unreachable_is_a_network_error(&config(&test_server::dead_endpoint(), "k")).await;
 }

@@ -113,7 +113,7 @@ pub(super) fn config(endpoint: &str, secret_key: &str) -> TencentConfig {
     TencentConfig {
         endpoint: endpoint.to_owned(),
         secret_id: "AKID-test-id".to_owned(),
-        secret_key: secret_key.to_owned(),
+        secret_key: secret_key.into(),
         region: "ap-guangzhou".to_owned(),
         sdk_app_id: "1400006666".to_owned(),
         sign_name: "门房".to_owned(),
@@ -141,12 +141,6 @@ fn request_body_has_the_documented_fields() {
     let body: serde_json::Value =
         serde_json::from_str(&request_body(&international, "+85291234567", "1")).expect("json");
     assert!(body.get("SignName").is_none());
-}
-
-#[test]
-fn config_debug_hides_the_secret() {
-    let shown = format!("{:?}", config("x", "super-secret"));
-    assert!(!shown.contains("super-secret"));
 }
 
 #[test]
