@@ -416,7 +416,7 @@ def report(a, started):
     mem = next((int(l.split()[1]) // 1024 // 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
     lines = ["# Benchmarks", "",
              f"Machine: {os.cpu_count()} cores ({cpu}), {mem} GiB, {platform.system()} {platform.release()}. "
-             f"Everything runs on these cores at once: Gatehouse, its load (`wrk` or `bench/load.rs`), and PostgreSQL, Redis "
+             f"Everything runs on these cores at once: Gatehouse, its load (`wrk` or `bench/load/`), and PostgreSQL, Redis "
              f"or the peer where used. Each figure is the median of {a.runs} runs of {a.seconds} s unless it says otherwise; "
              f"a target that is a ratio is measured in the same run as its base. Whole run: {(time.time() - started) / 60:.1f} min.",
              "", f"Reproduce: `bench/run` (this report: `bench/run --runs {a.runs} --seconds {a.seconds}`).", "",

@@ -1,5 +1,5 @@
 """Pieces bench/bench.py is built from: a Gatehouse process on free ports, seeded accounts,
-wrk and the Rust load generator (bench/load.rs), and the machine's PostgreSQL and Redis."""
+wrk and the Rust load generator (bench/load/), and the machine's PostgreSQL and Redis."""
 import atexit, json, os, re, shutil, socket, subprocess, tempfile, threading, time, urllib.error, urllib.request, uuid
 
 # Every process a benchmark starts, so a failed run leaves none behind.
@@ -212,7 +212,7 @@ def wrk_post_script(path, body, headers):
 
 
 class Load:
-    """The Rust load generator (bench/load.rs)."""
+    """The Rust load generator (bench/load/)."""
 
     def __init__(self, binary):
         self.binary = binary
