@@ -20,7 +20,7 @@ use crate::keys::WordInfoKeys;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use crate::store::Store;
-use crate::tokens::{SigningKey, TokenService};
+use crate::tokens::{RsaSigningKey, SigningKey, TokenService};
 use crate::{accounts, admin, captcha, codes, health, multiterminal, tokens};
 
 pub struct Application {
@@ -64,15 +64,17 @@ impl Application {
         let db = open_database(&settings).await?;
         let data_dir = settings.data_dir.clone();
         let overlap = std::time::Duration::from_secs(settings.word_info_overlap_secs);
-        let (key, word_info) = tokio::task::spawn_blocking(move || {
+        let (key, rsa, word_info) = tokio::task::spawn_blocking(move || {
             anyhow::Ok((
                 SigningKey::load_or_create(&data_dir)?,
+                RsaSigningKey::load_or_create(&data_dir)?,
                 WordInfoKeys::load_or_create(&data_dir, overlap)?,
             ))
         })
         .await??;
         let tokens = TokenService::new(
             key,
+            rsa,
             settings.issuer(),
             settings.token_ttl_secs,
             settings.refresh_grace_secs,

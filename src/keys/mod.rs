@@ -1,4 +1,5 @@
-//! Key material kept in the data dir: the token signing key and the word-info RSA keys.
+//! Key material kept in the data dir: the token signing keys (Ed25519, and RSA for OpenID
+//! Connect clients that need RS256) and the word-info RSA keys.
 //! Each file is made on first start, owner-only (0600), and never rewritten in place.
 
 use std::io::Write;
@@ -6,9 +7,11 @@ use std::path::Path;
 
 use anyhow::Context;
 
+mod rsa;
 mod signing;
 mod word_info;
 
+pub use rsa::RsaSigningKey;
 pub use signing::SigningKey;
 pub use word_info::WordInfoKeys;
 

@@ -14,6 +14,7 @@ use crate::tokens::{Claims, SigningKey, TokenService};
 fn state_on(dir: &Path, db: &Db, settings: &Settings) -> AppState {
     let tokens = TokenService::new(
         SigningKey::load_or_create(dir).unwrap(),
+        crate::keys::RsaSigningKey::load_or_create(dir).unwrap(),
         settings.issuer(),
         settings.token_ttl_secs,
         settings.refresh_grace_secs,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use crate::error::{ApiError, ApiResult};
-pub use crate::keys::SigningKey;
+pub use crate::keys::{RsaSigningKey, SigningKey};
 
 /// The claims of every access token (contract section 5).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -50,6 +50,8 @@ pub struct TokenRequest<'a> {
 
 pub struct TokenService {
     key: SigningKey,
+    /// Published beside `key`; signs only for OpenID Connect clients registered with RS256.
+    rsa: RsaSigningKey,
     issuer: String,
     ttl_secs: i64,
     grace_secs: i64,
@@ -64,7 +66,13 @@ pub struct TokenService {
 const VERIFIED_CACHE_ENTRIES: u64 = 100_000;
 
 impl TokenService {
-    pub fn new(key: SigningKey, issuer: String, ttl_secs: u64, grace_secs: u64) -> Self {
+    pub fn new(
+        key: SigningKey,
+        rsa: RsaSigningKey,
+        issuer: String,
+        ttl_secs: u64,
+        grace_secs: u64,
+    ) -> Self {
         let mut validation = Validation::new(Algorithm::EdDSA);
         // Expiry is judged by us so an expired token can still be told apart (and refreshed).
         validation.validate_exp = false;
@@ -75,6 +83,7 @@ impl TokenService {
             HashSet::from(["exp".to_owned(), "iss".to_owned(), "sub".to_owned()]);
         TokenService {
             key,
+            rsa,
             issuer,
             ttl_secs: ttl_secs as i64,
             grace_secs: grace_secs as i64,
@@ -95,8 +104,13 @@ impl TokenService {
         &self.issuer
     }
 
+    pub fn rsa_key(&self) -> &RsaSigningKey {
+        &self.rsa
+    }
+
+    /// Both public keys: the Ed25519 one every access token is signed with first.
     pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({ "keys": [self.key.jwk()] })
+        serde_json::json!({ "keys": [self.key.jwk(), self.rsa.jwk()] })
     }
 
     pub fn issue(&self, req: &TokenRequest<'_>) -> ApiResult<(String, Claims)> {
@@ -185,7 +199,24 @@ mod tests {
     fn service() -> TokenService {
         let dir = tempfile::tempdir().unwrap();
         let key = SigningKey::load_or_create(dir.path()).unwrap();
-        TokenService::new(key, "http://sso.test".into(), 60, 30)
+        let rsa = RsaSigningKey::load_or_create(dir.path()).unwrap();
+        TokenService::new(key, rsa, "http://sso.test".into(), 60, 30)
+    }
+
+    #[test]
+    fn the_jwks_lists_the_ed25519_and_the_rsa_key_under_distinct_kids() {
+        let tokens = service();
+        let keys = tokens.jwks()["keys"].as_array().unwrap().clone();
+        let shape: Vec<(&str, &str, &str)> = keys
+            .iter()
+            .map(|k| {
+                let field = |name: &str| k[name].as_str().unwrap_or("");
+                (field("kty"), field("alg"), field("use"))
+            })
+            .collect();
+        assert_eq!(shape, [("OKP", "EdDSA", "sig"), ("RSA", "RS256", "sig")]);
+        assert_ne!(keys[0]["kid"], keys[1]["kid"]);
+        assert_eq!(keys[1]["kid"], tokens.rsa_key().kid.as_str());
     }
 
     fn request() -> TokenRequest<'static> {

@@ -172,7 +172,7 @@ async fn jwks_is_a_plain_jwk_set() {
     let top: Vec<&String> = set.as_object().expect("a JSON object").keys().collect();
     assert_eq!(top, vec!["keys"], "a plain JWK Set, no envelope: {set}");
     let keys = set["keys"].as_array().expect("keys array");
-    assert_eq!(keys.len(), 1, "{set}");
+    assert_eq!(keys.len(), 2, "the Ed25519 key and the RSA one: {set}");
     let key = &keys[0];
     assert_eq!(key["kty"], "OKP", "{key}");
     assert_eq!(key["crv"], "Ed25519", "{key}");
@@ -183,10 +183,29 @@ async fn jwks_is_a_plain_jwk_set() {
         .decode(key["x"].as_str().expect("x"))
         .expect("x is base64url without padding");
     assert_eq!(x.len(), 32, "an Ed25519 public key is 32 bytes: {key}");
-    assert!(
-        key.get("d").is_none(),
-        "the private key is published: {key}"
+    let rsa = &keys[1];
+    assert_eq!(
+        (&rsa["kty"], &rsa["alg"], &rsa["use"]),
+        (&json!("RSA"), &json!("RS256"), &json!("sig")),
+        "{rsa}"
     );
+    let n = URL_SAFE_NO_PAD
+        .decode(rsa["n"].as_str().expect("n"))
+        .expect("n is base64url without padding");
+    assert_eq!(
+        n.len() * 8,
+        2048,
+        "a 2048-bit key is made on first start: {rsa}"
+    );
+    assert_ne!(rsa["kid"], key["kid"], "{set}");
+    for private in ["d", "p", "q", "dp", "dq", "qi"] {
+        for published in [key, rsa] {
+            assert!(
+                published.get(private).is_none(),
+                "a private part ({private}) is published: {published}"
+            );
+        }
+    }
 
     // The keys (token signing, word-info) live in the data dir, readable by their owner only.
     let key_files: Vec<String> = sandbox
@@ -196,7 +215,11 @@ async fn jwks_is_a_plain_jwk_set() {
         .collect();
     assert_eq!(
         key_files,
-        ["signing-ed25519.pk8", "word-info-rsa.pk8"],
+        [
+            "signing-ed25519.pk8",
+            "signing-rsa.pk8",
+            "word-info-rsa.pk8"
+        ],
         "key files besides the database: {:?}",
         sandbox.data_entries()
     );
@@ -216,4 +239,5 @@ async fn jwks_is_a_plain_jwk_set() {
     let (status, again) = server.get_json("/.well-known/jwks.json").await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["keys"][0]["kid"], kid.as_str(), "{again}");
+    assert_eq!(again["keys"][1]["kid"], rsa["kid"], "{again}");
 }
