@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::rsa::KeyPair;
 use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -30,7 +30,7 @@ impl RsaSigningKey {
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
         crate::datadir::ensure_private_dir(data_dir)?;
         let path = data_dir.join(KEY_FILE);
-        let pkcs8 = super::read_or_create(&path, "RSA signing key", create)?;
+        let pkcs8 = super::read_or_create(&path, "RSA signing key", super::new_rsa_pkcs8)?;
         Self::from_pkcs8(&pkcs8)
             .with_context(|| format!("bad RSA signing key in {}", path.display()))
     }
@@ -73,15 +73,6 @@ impl RsaSigningKey {
     }
 }
 
-fn create() -> anyhow::Result<Vec<u8>> {
-    let pair = KeyPair::generate(KeySize::Rsa2048)
-        .map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
-    let der = pair
-        .as_der()
-        .map_err(|_| anyhow::anyhow!("cannot encode the RSA key"))?;
-    Ok(der.as_ref().to_vec())
-}
-
 /// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 `PrivateKeyInfo` (RFC 5208: a SEQUENCE of the
 /// version, the algorithm and an OCTET STRING holding the key), which is the form jsonwebtoken
 /// signs with. `None` for anything else.
@@ -117,29 +108,19 @@ fn der_item(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_lc_rs::rsa::KeySize;
     use jsonwebtoken::{Algorithm, Header, Validation};
 
     #[test]
-    fn the_key_is_made_once_owner_only_and_signs_what_its_jwk_verifies() {
+    fn the_key_signs_what_its_jwk_verifies() {
         let dir = tempfile::tempdir().unwrap();
         let a = RsaSigningKey::load_or_create(dir.path()).unwrap();
-        let b = RsaSigningKey::load_or_create(dir.path()).unwrap();
-        assert_eq!(a.kid, b.kid);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
         let claims = serde_json::json!({ "sub": "u", "exp": 4_000_000_000u64 });
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(a.kid.clone());
         let token = jsonwebtoken::encode(&header, &claims, &a.encoding).unwrap();
         // Verified with nothing but the published JWK, as a relying party does.
-        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(b.jwk()).unwrap();
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(a.jwk()).unwrap();
         let key = DecodingKey::from_jwk(&jwk).unwrap();
         let data = jsonwebtoken::decode::<serde_json::Value>(
             &token,

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use sha2::{Digest, Sha256};
 
-const KEY_FILE: &str = "signing-ed25519.pk8";
+pub(super) const KEY_FILE: &str = "signing-ed25519.pk8";
 
 pub struct SigningKey {
     pub kid: String,
@@ -58,26 +58,4 @@ fn create() -> anyhow::Result<Vec<u8>> {
     let doc = Ed25519KeyPair::generate_pkcs8(&rng)
         .map_err(|e| anyhow::anyhow!("key generation failed: {e}"))?;
     Ok(doc.as_ref().to_vec())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_is_created_once_with_owner_only_mode() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = SigningKey::load_or_create(dir.path()).unwrap();
-        let b = SigningKey::load_or_create(dir.path()).unwrap();
-        assert_eq!(a.kid, b.kid);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-    }
 }

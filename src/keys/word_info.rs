@@ -10,9 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::{
-    KeySize, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, PrivateDecryptingKey,
-};
+use aws_lc_rs::rsa::{OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, PrivateDecryptingKey};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
@@ -55,22 +53,13 @@ fn load(pkcs8: &[u8]) -> anyhow::Result<Key> {
     Ok(Key { kid, pem, oaep })
 }
 
-fn generate() -> anyhow::Result<Vec<u8>> {
-    let key = PrivateDecryptingKey::generate(KeySize::Rsa2048)
-        .map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
-    let der = key
-        .as_der()
-        .map_err(|_| anyhow::anyhow!("cannot encode the RSA key"))?;
-    Ok(der.as_ref().to_vec())
-}
-
 impl WordInfoKeys {
     /// Loads the current key (creating it on first start) and a previous one still inside its
     /// overlap window.
     pub fn load_or_create(data_dir: &Path, overlap: Duration) -> anyhow::Result<Self> {
         crate::datadir::ensure_private_dir(data_dir)?;
         let path = data_dir.join(CURRENT);
-        let der = super::read_or_create(&path, "word-info key", generate)?;
+        let der = super::read_or_create(&path, "word-info key", super::new_rsa_pkcs8)?;
         let current =
             load(&der).with_context(|| format!("bad word-info key in {}", path.display()))?;
         let previous_path = data_dir.join(PREVIOUS);
@@ -103,7 +92,7 @@ impl WordInfoKeys {
             let file = std::fs::OpenOptions::new().append(true).open(&previous)?;
             file.set_modified(SystemTime::now())?;
         }
-        let der = super::read_or_create(&current, "word-info key", generate)?;
+        let der = super::read_or_create(&current, "word-info key", super::new_rsa_pkcs8)?;
         Ok(load(&der)?.kid)
     }
 
