@@ -139,8 +139,8 @@ impl CallbackUrl {
 
 display_as_str!(CallbackUrl);
 
-/// The checks shared by rules and candidates.
-fn parse_strict(s: &str) -> Result<Url, RuleError> {
+/// The checks shared by rules, candidates and OpenID Connect redirect URIs.
+pub(super) fn parse_strict(s: &str) -> Result<Url, RuleError> {
     if s.len() > MAX_LEN {
         return Err(RuleError::TooLong);
     }

@@ -4,6 +4,7 @@
 pub mod callback;
 pub mod logout;
 mod mode;
+pub mod redirect_uri;
 pub mod tickets;
 
 use std::collections::HashMap;
