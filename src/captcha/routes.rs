@@ -42,7 +42,7 @@ refusals!(ClientCodeRefusals: []
 #[utoipa::path(
     tag = "captcha", params(ClientCodeQuery),
     responses(
-        (status = 200, description = "Captcha: the JSON envelope, or with `format=png` the image itself (its id in the `X-Captcha-Id` header and the cookie)", content( (inline(EnvelopeOf<ClientCode>) = "application/json"), (Vec<u8> = "image/png"), ) ),
+        (status = 200, description = "Captcha: the JSON envelope, or with `format=png` the image itself (its id in the `X-Captcha-Id` header and the cookie)", content((inline(EnvelopeOf<ClientCode>) = "application/json"), (Vec<u8> = "image/png"))),
         ClientCodeRefusals,
     )
 )]

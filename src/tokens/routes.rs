@@ -55,7 +55,10 @@ refusals!(CheckTokenRefusals: [SIGNED_IN, UNREADABLE, DOWN]
 /// told 403 `token_audience` for a token issued to another partner.
 #[utoipa::path(
     tag = "tokens",
-    security( ("bearer" = []), ("token_header" = []), ("token_query" = []), ("client_basic" = [], "token_header" = []), ("client_basic" = [], "token_query" = []), ),
+    security(
+        ("bearer" = []), ("token_header" = []), ("token_query" = []),
+        ("client_basic" = [], "token_header" = []), ("client_basic" = [], "token_query" = []),
+    ),
     responses(
         (status = 200, description = "Valid", body = inline(EnvelopeOf<TokenCheck>)),
         CheckTokenRefusals,
@@ -102,7 +105,11 @@ refusals!(RecordTokenRefusals: [SIGNED_IN, TOO_LARGE, DOWN]
 /// Checks a token and records the partner owning `callback_url` as logged into its session.
 #[utoipa::path(
     tag = "tokens", request_body = RecordRequest,
-    security( ("bearer" = []), ("token_header" = []), ("token_query" = []), ("client_basic" = [], "token_header" = []), ("client_basic" = [], "token_query" = []), ("client_basic" = []), (), ),
+    security(
+        ("bearer" = []), ("token_header" = []), ("token_query" = []),
+        ("client_basic" = [], "token_header" = []), ("client_basic" = [], "token_query" = []),
+        ("client_basic" = []), (),
+    ),
     responses(
         (status = 200, description = "Valid and recorded (with a ticket, `data` also holds the `token`)", body = inline(EnvelopeOf<TokenCheck>)),
         RecordTokenRefusals,
