@@ -1,7 +1,10 @@
 //! Access tokens: EdDSA-signed JWTs whose validity also depends on their session being live
 //! (see `sessions`). This module only signs and checks signatures and times.
 
+mod oidc;
 pub mod routes;
+
+pub use oidc::ClientAlg;
 
 use std::collections::HashSet;
 use std::sync::Arc;

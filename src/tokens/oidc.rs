@@ -1,0 +1,140 @@
+//! Tokens signed in an OpenID Connect client's registered algorithm (PROTOCOLS §1 "Keys",
+//! §3.4): ID tokens and that client's logout tokens. Access tokens stay EdDSA.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Header};
+use serde::Serialize;
+use sha2::{Digest, Sha256, Sha512};
+
+use super::TokenService;
+use crate::error::{ApiError, ApiResult};
+
+/// `id_token_signed_response_alg`: what a client can check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAlg {
+    /// The default: every relying party checks RS256 (mod_auth_openidc checks nothing else).
+    #[default]
+    Rs256,
+    EdDsa,
+}
+
+impl ClientAlg {
+    pub const ALL: [ClientAlg; 2] = [ClientAlg::Rs256, ClientAlg::EdDsa];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAlg::Rs256 => "RS256",
+            ClientAlg::EdDsa => "EdDSA",
+        }
+    }
+
+    /// The registered name, exactly as JWA spells it.
+    pub fn parse(name: &str) -> Option<Self> {
+        ClientAlg::ALL.into_iter().find(|alg| alg.as_str() == name)
+    }
+
+    /// `at_hash` (OpenID Connect Core §3.1.3.6): the left half of the hash of the access
+    /// token's ASCII, base64url. The hash is the one the signature uses: SHA-256 for RS256,
+    /// SHA-512 for EdDSA (Ed25519), as authlib and the OpenID Foundation's guide compute it.
+    pub fn at_hash(self, access_token: &str) -> String {
+        let digest = match self {
+            ClientAlg::Rs256 => Sha256::digest(access_token.as_bytes()).to_vec(),
+            ClientAlg::EdDsa => Sha512::digest(access_token.as_bytes()).to_vec(),
+        };
+        URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+    }
+}
+
+display_as_str!(ClientAlg);
+
+impl TokenService {
+    /// Signs `claims` for a client registered with `alg`, under that key's `kid`.
+    pub fn sign_for<T: Serialize>(
+        &self,
+        alg: ClientAlg,
+        claims: &T,
+        typ: &str,
+    ) -> ApiResult<String> {
+        if alg == ClientAlg::EdDsa {
+            return self.sign(claims, typ);
+        }
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.rsa.kid.clone());
+        header.typ = Some(typ.to_owned());
+        jsonwebtoken::encode(&header, claims, &self.rsa.encoding)
+            .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{RsaSigningKey, SigningKey};
+    use jsonwebtoken::jwk::JwkSet;
+    use jsonwebtoken::{DecodingKey, Validation};
+
+    #[test]
+    fn at_hash_matches_published_values() {
+        // Ping Identity's worked RS256 example.
+        assert_eq!(
+            ClientAlg::Rs256.at_hash("dNZX1hEZ9wBCzNL40Upu646bdzQA"),
+            "wfgvmE9VxjAudsl9lc6TqA"
+        );
+        // oidc-token-hash's README (the library openid-client checks with): SHA-256, SHA-512.
+        let token = "YmJiZTAwYmYtMzgyOC00NzhkLTkyOTItNjJjNDM3MGYzOWIy9sFhvH8K_x8UIHj1osisS57f5DduL-ar_qw5jl3lthwpMjm283aVMQXDmoqqqydDSqJfbhptzw8rUVwkuQbolw";
+        assert_eq!(ClientAlg::Rs256.at_hash(token), "x7vk7f6BvQj0jQHYFIk4ag");
+        assert_eq!(
+            ClientAlg::EdDsa.at_hash(token),
+            "EGEAhGYyfuwDaVTifvrWSoD5MSy_5hZPy6I7Vm-7pTQ"
+        );
+    }
+
+    #[test]
+    fn algorithm_names_are_taken_only_as_jwa_spells_them() {
+        for alg in ClientAlg::ALL {
+            assert_eq!(ClientAlg::parse(alg.as_str()), Some(alg));
+        }
+        for other in ["rs256", "RS512", "HS256", "none", "ES256", ""] {
+            assert_eq!(ClientAlg::parse(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_token_for_a_client_verifies_with_the_published_key_of_its_algorithm_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = TokenService::new(
+            SigningKey::load_or_create(dir.path()).unwrap(),
+            RsaSigningKey::load_or_create(dir.path()).unwrap(),
+            "http://sso.test".into(),
+            60,
+            30,
+        );
+        let jwks: JwkSet = serde_json::from_value(tokens.jwks()).unwrap();
+        let claims =
+            serde_json::json!({ "iss": "http://sso.test", "sub": "u", "exp": 4_000_000_000u64 });
+        for (alg, jwa) in [
+            (ClientAlg::Rs256, Algorithm::RS256),
+            (ClientAlg::EdDsa, Algorithm::EdDSA),
+        ] {
+            let token = tokens.sign_for(alg, &claims, "JWT").unwrap();
+            let header = jsonwebtoken::decode_header(&token).unwrap();
+            assert_eq!((header.alg, header.typ.as_deref()), (jwa, Some("JWT")));
+            let kid = header.kid.expect("a kid");
+            let key =
+                DecodingKey::from_jwk(jwks.find(&kid).expect("the kid is published")).unwrap();
+            jsonwebtoken::decode::<serde_json::Value>(&token, &key, &Validation::new(jwa)).unwrap();
+            // The other key of the set does not verify it.
+            let other = jwks
+                .keys
+                .iter()
+                .find(|k| k.common.key_id.as_deref() != Some(&kid))
+                .unwrap();
+            let other = DecodingKey::from_jwk(other).unwrap();
+            assert!(
+                jsonwebtoken::decode::<serde_json::Value>(&token, &other, &Validation::new(jwa))
+                    .is_err()
+            );
+        }
+    }
+}
