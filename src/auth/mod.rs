@@ -55,8 +55,8 @@ struct TokenQuery {
 /// The token the request presents, wherever the contract allows it to be. A request with a
 /// body has it read (once, shared with the handler) even when the token came in a header, so
 /// a malformed or oversized body is refused the same way on every write route; and so is a
-/// body `token` holding a NUL character, as `Input::parse` refuses one in any field a route
-/// reads, whichever token the request is then judged by.
+/// body `token` that is not text or holds a NUL character, as `Input::parse` refuses those in
+/// any field a route reads, whichever token the request is then judged by.
 fn presented(
     req: &HttpRequest,
     payload: &mut Payload,
@@ -74,10 +74,7 @@ fn presented(
     let input = Input::shared(req, payload);
     Box::pin(async move {
         let input = input.await?;
-        let body_token = input.str("token");
-        if body_token.is_some_and(|t| t.contains('\0')) {
-            return Err(ApiError::field("token", "must not contain NUL characters"));
-        }
+        let body_token = input.text("token")?;
         Ok(in_headers.or_else(|| body_token.map(str::to_owned)))
     })
 }

@@ -102,6 +102,19 @@ impl Input {
         self.fields.get(name).and_then(Value::as_str)
     }
 
+    /// A parameter read outside [`Input::parse`] (the auth extractor's `token`), checked by
+    /// the same rules: text, without NUL characters. `Ok(None)` when absent.
+    pub fn text(&self, name: &str) -> ApiResult<Option<&str>> {
+        match self.fields.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.contains('\0') => {
+                Err(ApiError::field(name, "must not contain NUL characters"))
+            }
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ApiError::field(name, "wrong type")),
+        }
+    }
+
     fn insert(&mut self, key: String, value: Value) {
         let empty = match &value {
             Value::Null => true,

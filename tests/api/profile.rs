@@ -136,11 +136,13 @@ both_backends! {
         assert_error(status, &body, 400, "invalid_params");
         // A body `token` is a field these routes read too, even when the header's token is
         // the one judged: the fuzz pass found it accepted once.
-        for (method, path) in [(Method::PUT, "/users"), (Method::DELETE, "/users")] {
-            let body = json!({ "token": "x\u{0}y", "username": "fine_name" });
-            let (status, body) = app.send_with_token(method, path, &token, body).await;
+        // A text with NUL, or no text at all.
+        let cases = [(Method::PUT, json!("x\u{0}y")), (Method::DELETE, json!("x\u{0}y")), (Method::PUT, json!(7))];
+        for (method, body_token) in cases {
+            let body = json!({ "token": body_token, "username": "fine_name" });
+            let (status, body) = app.send_with_token(method.clone(), "/users", &token, body).await;
             assert_error(status, &body, 400, "invalid_params");
-            assert!(body["data"]["fields"]["token"].is_string(), "{path}: {body}");
+            assert!(body["data"]["fields"]["token"].is_string(), "{method} {body}");
         }
         let (_, me) = app.get_with_token("/users/token", &token).await;
         assert!(!me.to_string().contains("\\u0000"));

@@ -159,3 +159,21 @@ fn malformed_json_and_non_objects_are_rejected() {
     assert!(Input::from_parts("", "application/json", b"[1]").is_err());
     assert!(Input::from_parts("", "text/plain", b"x").is_err());
 }
+
+#[test]
+fn a_parameter_read_outside_parse_follows_the_same_rules() {
+    let input = Input::from_parts(
+        "",
+        "application/json",
+        br#"{"a":"text","b":"x\u0000y","c":7}"#,
+    )
+    .unwrap();
+    assert_eq!(input.text("a").unwrap(), Some("text"));
+    assert_eq!(input.text("missing").unwrap(), None);
+    for name in ["b", "c"] {
+        match input.text(name) {
+            Err(ApiError::InvalidParams(f)) => assert!(f.contains_key(name), "{f:?}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
