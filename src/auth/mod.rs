@@ -55,8 +55,8 @@ struct TokenQuery {
 /// The token the request presents, wherever the contract allows it to be. A request with a
 /// body has it read (once, shared with the handler) even when the token came in a header, so
 /// a malformed or oversized body is refused the same way on every write route; and so is a
-/// body `token` that is not text or holds a NUL character, as `Input::parse` refuses those in
-/// any field a route reads, whichever token the request is then judged by.
+/// body `token` beside a header's that is not text or holds a NUL character, as
+/// `Input::parse` refuses those in any field a route reads.
 fn presented(
     req: &HttpRequest,
     payload: &mut Payload,
@@ -74,8 +74,13 @@ fn presented(
     let input = Input::shared(req, payload);
     Box::pin(async move {
         let input = input.await?;
-        let body_token = input.text("token")?;
-        Ok(in_headers.or_else(|| body_token.map(str::to_owned)))
+        match in_headers {
+            // The header's token is judged; a body `token` is then one more field the route
+            // reads, refused as `Input::parse` refuses a bad field.
+            Some(token) => input.text("token").map(|_| Some(token)),
+            // The body's token is the one judged: anything but text is no token at all.
+            None => Ok(input.str("token").map(str::to_owned)),
+        }
     })
 }
 
