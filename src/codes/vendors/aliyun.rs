@@ -88,34 +88,30 @@ impl AliyunConfig {
 }
 
 impl super::Vendor for AliyunConfig {
-    /// Send `code` to `phone` through Dysmsapi `SendSms`.
-    async fn send(
+    /// Dysmsapi `SendSms`: a signed form POST.
+    fn request(
         &self,
         http: &reqwest::Client,
         phone: &str,
         code: &str,
-    ) -> Result<(), VendorError> {
-        let cfg = self;
+    ) -> Result<reqwest::RequestBuilder, VendorError> {
         let nonce = uuid::Uuid::new_v4().to_string();
-        let mut params = request_params(cfg, phone, code, Utc::now(), &nonce);
-        let signature = sign("POST", &params, cfg.access_key_secret.expose());
+        let mut params = request_params(self, phone, code, Utc::now(), &nonce);
+        let signature = sign("POST", &params, self.access_key_secret.expose());
         params.push(("Signature".to_owned(), signature));
-
-        let url = format!("{}/", cfg.endpoint.trim_end_matches('/'));
-        let response = http
+        let url = format!("{}/", self.endpoint.trim_end_matches('/'));
+        Ok(http
             .post(url)
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
             .header(reqwest::header::ACCEPT, "application/json")
-            .body(form_body(&params))
-            .send()
-            .await
-            .map_err(VendorError::network)?;
-        let status = response.status().as_u16();
-        let body = response.text().await.map_err(VendorError::network)?;
-        interpret(status, &body)
+            .body(form_body(&params)))
+    }
+
+    fn interpret(status: u16, body: &str) -> Result<(), VendorError> {
+        interpret(status, body)
     }
 }
 

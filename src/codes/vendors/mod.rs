@@ -33,14 +33,36 @@ fn endpoint(s: &Settings, default: &str) -> String {
     s.sms_endpoint.as_deref().unwrap_or(default).to_owned()
 }
 
-/// An SMS vendor's client: its settings, and sending one code with them.
+/// An SMS vendor's client: its settings, the signed request for one code, and how to read
+/// the vendor's answer. Sending is the same for every vendor.
 pub(crate) trait Vendor {
+    /// The signed `SendSms` request for `code` to `phone`.
+    fn request(
+        &self,
+        http: &reqwest::Client,
+        phone: &str,
+        code: &str,
+    ) -> Result<reqwest::RequestBuilder, VendorError>;
+
+    /// The vendor's answer: its body is read whatever the status, as vendors put their error
+    /// codes in it.
+    fn interpret(status: u16, body: &str) -> Result<(), VendorError>;
+
     async fn send(
         &self,
         http: &reqwest::Client,
         phone: &str,
         code: &str,
-    ) -> Result<(), VendorError>;
+    ) -> Result<(), VendorError> {
+        let response = self
+            .request(http, phone, code)?
+            .send()
+            .await
+            .map_err(VendorError::network)?;
+        let status = response.status().as_u16();
+        let body = response.text().await.map_err(VendorError::network)?;
+        Self::interpret(status, &body)
+    }
 }
 
 /// Why an SMS vendor did not take a message.

@@ -92,23 +92,22 @@ impl TencentConfig {
 }
 
 impl super::Vendor for TencentConfig {
-    /// Send `code` to `phone` through Tencent Cloud SMS `SendSms`.
-    async fn send(
+    /// Tencent Cloud SMS `SendSms`: a JSON POST signed with TC3-HMAC-SHA256.
+    fn request(
         &self,
         http: &reqwest::Client,
         phone: &str,
         code: &str,
-    ) -> Result<(), VendorError> {
-        let cfg = self;
-        let mut url = url::Url::parse(&cfg.endpoint)
-            .map_err(|e| VendorError::Network(format!("bad endpoint {:?}: {e}", cfg.endpoint)))?;
+    ) -> Result<reqwest::RequestBuilder, VendorError> {
+        let mut url = url::Url::parse(&self.endpoint)
+            .map_err(|e| VendorError::Network(format!("bad endpoint {:?}: {e}", self.endpoint)))?;
         url.set_path("/");
         url.set_query(None);
         let host = host_header(&url).ok_or_else(|| {
-            VendorError::Network(format!("endpoint {:?} has no host", cfg.endpoint))
+            VendorError::Network(format!("endpoint {:?} has no host", self.endpoint))
         })?;
 
-        let payload = request_body(cfg, phone, code);
+        let payload = request_body(self, phone, code);
         let at = Utc::now();
         let headers = [
             ("Content-Type", CONTENT_TYPE_JSON),
@@ -122,8 +121,8 @@ impl super::Vendor for TencentConfig {
             payload: payload.as_bytes(),
         };
         let authorization = authorization(
-            &cfg.secret_id,
-            cfg.secret_key.expose(),
+            &self.secret_id,
+            self.secret_key.expose(),
             SERVICE,
             at,
             &request,
@@ -136,17 +135,14 @@ impl super::Vendor for TencentConfig {
             .header("X-TC-Action", ACTION)
             .header("X-TC-Version", API_VERSION)
             .header("X-TC-Timestamp", at.timestamp().to_string());
-        if !cfg.region.is_empty() {
-            builder = builder.header("X-TC-Region", &cfg.region);
+        if !self.region.is_empty() {
+            builder = builder.header("X-TC-Region", &self.region);
         }
-        let response = builder
-            .body(payload)
-            .send()
-            .await
-            .map_err(VendorError::network)?;
-        let status = response.status().as_u16();
-        let body = response.text().await.map_err(VendorError::network)?;
-        interpret(status, &body)
+        Ok(builder.body(payload))
+    }
+
+    fn interpret(status: u16, body: &str) -> Result<(), VendorError> {
+        interpret(status, body)
     }
 }
 
