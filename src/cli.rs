@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 use crate::accounts::model::{self, ROLE_ADMIN};
 use crate::config::Settings;
 use crate::domain::{Number, Password};
-use crate::partners::{self, ClientView, NewClient};
+use crate::partners::{self, ClientMode, ClientView, NewClient};
 use crate::startup::{Application, open_database};
 
 #[derive(Debug, Parser)]
@@ -78,12 +78,26 @@ pub struct ClientAdd {
     #[arg(long)]
     pub name: String,
     /// A callback rule: an exact URL, or one ending in `/*` for a path prefix. Repeatable.
-    #[arg(long = "callback", required = true)]
+    /// Required for `token` and `ticket` partners.
+    #[arg(long = "callback")]
     pub callbacks: Vec<String>,
+    /// Where single-logout messages go (`oidc`: the back-channel logout URI).
     #[arg(long)]
     pub logout_url: Option<String>,
     #[arg(long, default_value = "token", value_parser = mode_parser())]
     pub mode: crate::partners::ClientMode,
+    /// `oidc`: an exact redirect URI. Repeatable; at least one.
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// `oidc`: an exact URL RP-initiated logout may return to. Repeatable.
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// `oidc`: client_secret_basic (default), client_secret_post, or none (public, PKCE).
+    #[arg(long)]
+    pub token_endpoint_auth_method: Option<String>,
+    /// `oidc`: RS256 (default) or EdDSA.
+    #[arg(long)]
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 /// The modes by name, listed in `--help` and in the error for an unknown one.
@@ -208,22 +222,37 @@ fn describe(err: &crate::error::ApiError) -> String {
 }
 
 async fn add_client(settings: Settings, add: ClientAdd) -> anyhow::Result<()> {
+    // Empty counts as absent, as in the JSON API.
+    let given = |v: Option<String>| v.filter(|s| !s.is_empty());
     let new = NewClient {
         name: add.name,
-        callbacks: add.callbacks,
-        logout_url: add.logout_url,
         mode: add.mode,
+        callbacks: add.callbacks,
+        logout_url: given(add.logout_url),
+        redirect_uris: add.redirect_uris,
+        post_logout_redirect_uris: add.post_logout_redirect_uris,
+        token_endpoint_auth_method: given(add.token_endpoint_auth_method),
+        id_token_signed_response_alg: given(add.id_token_signed_response_alg),
     }
     .validate()?;
+    let issuer = settings.issuer();
     let db = open_database(&settings).await?;
     let (row, secret) = db
         .run(move |conn| partners::insert(conn, new).map_err(Into::into))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!(
-        "{}",
-        serde_json::json!({ "client_id": row.client_id, "client_secret": secret })
-    );
+    let shown = match row.mode() {
+        ClientMode::Token | ClientMode::Ticket => {
+            serde_json::json!({ "client_id": row.client_id, "client_secret": secret })
+        }
+        ClientMode::Oidc => serde_json::json!({
+            "client_id": row.client_id,
+            "client_secret": secret,
+            "discovery_url": format!("{issuer}/.well-known/openid-configuration"),
+            "issuer": issuer,
+        }),
+    };
+    println!("{shown}");
     Ok(())
 }
 

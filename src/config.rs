@@ -81,6 +81,11 @@ pub struct Settings {
     pub logout_concurrency: u32,
     /// Size of the database connection pool (and of the blocking jobs that may wait on it).
     pub db_pool_size: u32,
+    /// OpenID Connect access and ID tokens' lifetime.
+    pub oidc_access_token_ttl_secs: u64,
+    /// OpenID Connect refresh tokens' idle lifetime: each rotation restarts it; never past
+    /// the session's end.
+    pub oidc_refresh_token_ttl_secs: u64,
 }
 
 impl Default for Settings {
@@ -125,6 +130,8 @@ impl Default for Settings {
             signin_limit_per_ip: 100,
             bcrypt_queue: 32,
             session_max_secs: 30 * 86_400,
+            oidc_access_token_ttl_secs: 3600,
+            oidc_refresh_token_ttl_secs: 86_400,
             request_timeout_secs: 10,
             captcha_test_answers: false,
             db_pool_size: 8,

@@ -21,7 +21,7 @@ use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::tokens::{RsaSigningKey, SigningKey, TokenService};
-use crate::{accounts, admin, captcha, codes, health, multiterminal, tokens};
+use crate::{accounts, admin, captcha, codes, health, multiterminal, oidc, pages, tokens};
 
 pub struct Application {
     port: u16,
@@ -193,6 +193,17 @@ macro_rules! api_routes {
             .service(accounts::routes::profile::delete_account)
             .service(tokens::routes::record_token)
             .service(tokens::routes::jwks)
+            .service(oidc::routes::discovery)
+            .service(pages::oidc::authorize)
+            .service(pages::oidc::authorize_post)
+            .service(oidc::routes::token_endpoint)
+            .service(oidc::routes::userinfo)
+            .service(oidc::routes::userinfo_post)
+            .service(oidc::routes::introspect)
+            .service(oidc::routes::revoke)
+            .service(oidc::routes::preflight)
+            .service(pages::oidc::logout)
+            .service(pages::oidc::logout_post)
             .service(admin::clients::list_clients)
             .service(admin::clients::create_client)
             .service(admin::clients::get_client)
@@ -285,7 +296,7 @@ fn build_app(
     ));
     let app = api_routes!(App::new().app_data(state).app_data(deadline));
     // Pages before Swagger UI: services registered after it are never reached.
-    app.configure(crate::pages::routes)
+    app.configure(pages::routes)
         .app_data(doc)
         .route("/openapi.json", web::get().to(openapi_json))
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/openapi.json")))

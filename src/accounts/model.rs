@@ -32,6 +32,11 @@ pub struct UserRow {
     pub status: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// When a code sent to the phone was last answered (OpenID Connect's
+    /// `phone_number_verified`); `None` for a number nobody proved, such as one set at
+    /// registration without a code.
+    pub phone_verified_at: Option<NaiveDateTime>,
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 impl UserRow {
@@ -52,10 +57,34 @@ impl UserRow {
             .collect()
     }
 
+    /// Sets the phone or e-mail; a new one is not proven until [`UserRow::mark_proven`].
     pub fn set_number(&mut self, number: &Number) {
         match number {
-            Number::Phone(p) => self.phone = Some(p.clone()),
-            Number::Email(e) => self.email = Some(e.clone()),
+            Number::Phone(p) => {
+                self.phone = Some(p.clone());
+                self.phone_verified_at = None;
+            }
+            Number::Email(e) => {
+                self.email = Some(e.clone());
+                self.email_verified_at = None;
+            }
+        }
+    }
+
+    /// Records that a code sent to `number` (the account's own) was just answered.
+    pub fn mark_proven(&mut self, number: &Number) {
+        let now = Some(crate::db::now());
+        match number {
+            Number::Phone(_) => self.phone_verified_at = now,
+            Number::Email(_) => self.email_verified_at = now,
+        }
+    }
+
+    /// Whether `number`'s kind of contact is still unproven (a code sign-in then proves it).
+    pub fn unproven(&self, number: &Number) -> bool {
+        match number {
+            Number::Phone(_) => self.phone_verified_at.is_none(),
+            Number::Email(_) => self.email_verified_at.is_none(),
         }
     }
 }
@@ -210,6 +239,8 @@ pub fn blank_row() -> UserRow {
         status: STATUS_ACTIVE.into(),
         created_at: now,
         updated_at: now,
+        phone_verified_at: None,
+        email_verified_at: None,
     }
 }
 

@@ -60,6 +60,7 @@ pub async fn update(state: &AppState, user_id: &str, change: ProfileChange) -> A
             return Err(ApiError::AccountExists);
         }
         user.set_number(&number);
+        user.mark_proven(&number);
     }
     if let Some(u) = &change.username {
         user.username = Some(u.as_str().to_owned());

@@ -31,6 +31,9 @@ pub async fn create_account(
     }
     let hash = passwords::hash(state, &password).await?;
     let mut row = model::new_row(&number, Some(hash));
+    if code.is_some() {
+        row.mark_proven(&number);
+    }
     if let Some(u) = &username {
         row.username = Some(u.as_str().to_owned());
         row.username_lower = Some(u.lower());

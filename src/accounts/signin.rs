@@ -208,7 +208,18 @@ pub async fn check_code(
     let lookup = number.clone();
     let user = state
         .db
-        .run(move |conn| model::find_by_number(conn, &lookup).map_err(ApiError::from))
+        .run(move |conn| {
+            let Some(mut user) = model::find_by_number(conn, &lookup)? else {
+                return Ok(None);
+            };
+            // The code just answered proves the address, for OpenID Connect's `*_verified`.
+            if user.is_active() && user.unproven(&lookup) {
+                user.mark_proven(&lookup);
+                user.updated_at = crate::db::now();
+                model::save(conn, &user)?;
+            }
+            Ok(Some(user))
+        })
         .await?
         .ok_or(ApiError::AccountNotFound)?;
     if !user.is_active() {

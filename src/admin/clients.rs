@@ -9,20 +9,29 @@ use crate::http::envelope;
 use crate::http::input::Input;
 use crate::openapi::responses::{OperatorByIdRefusals, OperatorRefusals, refusals};
 use crate::openapi::{EnvelopeNull, EnvelopeOf};
-use crate::partners::ClientMode;
-use crate::partners::{self, ClientRow, ClientView, NewClient};
+use crate::partners::{self, ClientMode, ClientRow, ClientView, NewClient, Registration};
 use crate::state::{AppState, Shared};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ClientRequest {
     #[schema(schema_with = crate::openapi::fields::client_name)]
     pub name: String,
+    /// Token and ticket partners: required.
     #[schema(schema_with = crate::openapi::fields::callbacks)]
-    pub callbacks: Value,
+    pub callbacks: Option<Value>,
     #[schema(schema_with = crate::openapi::fields::logout_url_opt)]
     pub logout_url: Option<String>,
     #[schema(schema_with = crate::openapi::fields::mode_opt)]
     pub mode: Option<String>,
+    /// OpenID Connect partners: required, exact URLs (at most 20).
+    #[schema(schema_with = crate::openapi::fields::exact_urls)]
+    pub redirect_uris: Option<Value>,
+    #[schema(schema_with = crate::openapi::fields::exact_urls)]
+    pub post_logout_redirect_uris: Option<Value>,
+    #[schema(schema_with = crate::openapi::fields::auth_method_opt)]
+    pub token_endpoint_auth_method: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::alg_opt)]
+    pub id_token_signed_response_alg: Option<String>,
     /// PUT only (create always enables); defaults to true.
     #[schema(schema_with = crate::openapi::fields::flag_opt)]
     pub enabled: Option<Value>,
@@ -32,57 +41,64 @@ pub struct ClientRequest {
 pub struct ClientWithSecret {
     #[serde(flatten)]
     pub client: ClientView,
-    /// Shown once; only its hash is stored.
-    pub client_secret: String,
+    /// Shown once; only its hash is stored. Null for a public OpenID Connect client.
+    pub client_secret: Option<String>,
 }
 
-fn rules(raw: Value) -> ApiResult<Vec<String>> {
-    let bad = || ApiError::field("callbacks", "an array of callback rules");
-    let rules: Vec<String> = match raw {
-        Value::String(s) => s
-            .split(['\n', ','])
+/// A list field: a JSON array of strings, or (from a form) one string with an entry per line
+/// (callback rules may also be separated by commas; URLs may hold commas in their query).
+fn list(field: &str, raw: Option<Value>, separators: &[char]) -> ApiResult<Vec<String>> {
+    let bad = || ApiError::field(field, "an array of strings");
+    Ok(match raw {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => s
+            .split(separators)
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
-        Value::Array(items) => items
+        Some(Value::Array(items)) => items
             .into_iter()
             .map(|v| match v {
                 Value::String(s) => Ok(s),
                 _ => Err(bad()),
             })
             .collect::<ApiResult<_>>()?,
-        _ => return Err(bad()),
-    };
-    match rules.is_empty() {
-        true => Err(ApiError::field("callbacks", "required")),
-        false => Ok(rules),
-    }
+        Some(_) => return Err(bad()),
+    })
 }
 
-fn validated(p: ClientRequest) -> ApiResult<(NewClient, bool)> {
-    let callbacks = rules(p.callbacks)?;
-    // Checked after the other fields, as the contract lists them.
-    let mode = match p.mode.as_deref() {
-        None => Ok(ClientMode::default()),
-        Some(name) => name.parse::<ClientMode>(),
+/// Empty counts as absent (PROTOCOLS §2).
+fn given(raw: Option<String>) -> Option<String> {
+    raw.filter(|s| !s.is_empty())
+}
+
+fn validated(p: ClientRequest) -> ApiResult<(Registration, bool)> {
+    let callbacks = list("callbacks", p.callbacks, &['\n', ','])?;
+    let redirect_uris = list("redirect_uris", p.redirect_uris, &['\n'])?;
+    let post_logout_redirect_uris = list(
+        "post_logout_redirect_uris",
+        p.post_logout_redirect_uris,
+        &['\n'],
+    )?;
+    let mode = match given(p.mode) {
+        None => ClientMode::default(),
+        Some(name) => name
+            .parse::<ClientMode>()
+            .map_err(|e| ApiError::field("mode", &e.to_string()))?,
     };
     let new = NewClient {
         name: p.name,
+        mode,
         callbacks,
-        logout_url: p.logout_url,
-        mode: mode.clone().unwrap_or_default(),
+        logout_url: given(p.logout_url),
+        redirect_uris,
+        post_logout_redirect_uris,
+        token_endpoint_auth_method: given(p.token_endpoint_auth_method),
+        id_token_signed_response_alg: given(p.id_token_signed_response_alg),
     }
     .validate()
-    .map_err(|e| {
-        let field = match e {
-            partners::ClientError::Name => "name",
-            partners::ClientError::Callback(..) | partners::ClientError::NoCallback => "callbacks",
-            partners::ClientError::LogoutUrl => "logout_url",
-        };
-        ApiError::field(field, &e.to_string())
-    })?;
-    mode.map_err(|e| ApiError::field("mode", &e.to_string()))?;
+    .map_err(|e| ApiError::field(e.field, &e.message))?;
     let enabled = match p.enabled {
         None => true,
         Some(Value::Bool(b)) => b,
@@ -149,7 +165,8 @@ pub async fn get_client(state: Shared, _operator: Operator, path: web::Path<Stri
 }
 
 refusals!(UpdateClientRefusals: [SIGNED_IN, OPERATOR_ONLY, TOO_LARGE, DOWN]
-    "invalid_params", "not_found");
+    "invalid_params", "not_found",
+    "conflict" = "the mode changed other than between token and ticket, or the auth method other than between the two with a secret");
 
 /// Replaces a partner system's fields (the secret is kept).
 #[utoipa::path(
@@ -189,6 +206,9 @@ pub async fn create(state: &AppState, p: ClientRequest) -> ApiResult<ClientWithS
 pub async fn update(state: &AppState, id: String, p: ClientRequest) -> ApiResult<ClientView> {
     let mut row = find(state, id).await?;
     let (new, enabled) = validated(p)?;
+    if !row.may_become(&new) {
+        return Err(ApiError::Conflict("registration"));
+    }
     let row = state
         .db
         .run(move |conn| {
@@ -218,13 +238,16 @@ pub async fn delete_client(state: Shared, _operator: Operator, path: web::Path<S
     Ok(envelope::ok(()))
 }
 
+refusals!(RotateSecretRefusals: [UNREADABLE, SIGNED_IN, OPERATOR_ONLY, DOWN] "not_found",
+    "conflict" = "a public OpenID Connect client has no secret");
+
 /// Replaces the secret; the old one stops working at once.
 #[utoipa::path(
     tag = "admin", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
     params(("client_id" = String, Path)),
     responses(
         (status = 200, description = "The new secret, shown once", body = inline(EnvelopeOf<ClientWithSecret>)),
-        OperatorByIdRefusals,
+        RotateSecretRefusals,
     )
 )]
 #[post("/admin/api/clients/{client_id}/secret")]
@@ -235,6 +258,9 @@ pub async fn rotate_secret(state: Shared, _operator: Operator, path: web::Path<S
 /// Replaces a partner's secret; the old one stops working at once.
 pub async fn rotate(state: &AppState, id: String) -> ApiResult<ClientWithSecret> {
     let mut row = find(state, id).await?;
+    if !row.has_secret() {
+        return Err(ApiError::Conflict("secret"));
+    }
     let (row, secret) = state
         .db
         .run(move |conn| {
@@ -244,6 +270,6 @@ pub async fn rotate(state: &AppState, id: String) -> ApiResult<ClientWithSecret>
         .await?;
     Ok(ClientWithSecret {
         client: ClientView::from(&row),
-        client_secret: secret,
+        client_secret: Some(secret),
     })
 }

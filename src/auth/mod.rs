@@ -135,12 +135,31 @@ pub trait Admits {
     fn admits(claims: &Claims) -> ApiResult<()>;
 }
 
-/// Tokens of any audience: first-party or issued for a partner.
+/// Session tokens of any audience: first-party or issued for a partner. Not an OpenID
+/// Connect access token, which is no session token (PROTOCOLS §3.4).
 pub struct AnyAudience;
 
 impl Admits for AnyAudience {
+    fn admits(claims: &Claims) -> ApiResult<()> {
+        not_oauth(claims)
+    }
+}
+
+/// Every live token, OpenID Connect access tokens too: only for checking a token
+/// (`GET /token`).
+pub struct AnyToken;
+
+impl Admits for AnyToken {
     fn admits(_: &Claims) -> ApiResult<()> {
         Ok(())
+    }
+}
+
+/// Refuses an OpenID Connect access token where a session token is expected.
+pub fn not_oauth(claims: &Claims) -> ApiResult<()> {
+    match claims.is_oauth() {
+        true => Err(ApiError::TokenAudience),
+        false => Ok(()),
     }
 }
 
@@ -158,6 +177,9 @@ pub struct Session<A>(pub Arc<Claims>, PhantomData<A>);
 
 /// A live session token of any audience: first-party or issued for a partner.
 pub type AnySession = Session<AnyAudience>;
+
+/// Any live token, OpenID Connect access tokens included (`GET /token`).
+pub type CheckedToken = Session<AnyToken>;
 
 /// A live token issued to Gatehouse's own clients (no `aud`): may change the account.
 pub type FirstParty = Session<OwnClients>;
@@ -235,6 +257,8 @@ mod tests {
             phone: None,
             openid: None,
             aud: aud.map(str::to_owned),
+            scope: None,
+            client_id: None,
         }
     }
 

@@ -81,6 +81,12 @@ impl Settings {
         if self.bcrypt_queue == 0 {
             return Err(bad("bcrypt_queue", "must be positive"));
         }
+        if self.oidc_access_token_ttl_secs == 0 {
+            return Err(bad("oidc_access_token_ttl_secs", "must be positive"));
+        }
+        if self.oidc_refresh_token_ttl_secs == 0 {
+            return Err(bad("oidc_refresh_token_ttl_secs", "must be positive"));
+        }
         if self.session_max_secs == 0 {
             return Err(bad("session_max_secs", "must be positive"));
         }

@@ -17,6 +17,8 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        phone_verified_at -> Nullable<Timestamp>,
+        email_verified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -31,6 +33,10 @@ diesel::table! {
         enabled -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        token_endpoint_auth_method -> Nullable<Text>,
+        id_token_signed_response_alg -> Nullable<Text>,
     }
 }
 
@@ -46,6 +52,8 @@ diesel::table! {
         ended_at -> Nullable<Timestamp>,
         end_reason -> Nullable<Text>,
         browser_key -> Nullable<Text>,
+        auth_time -> Nullable<Timestamp>,
+        amr -> Nullable<Text>,
     }
 }
 
@@ -66,7 +74,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     session_clients,
     logout_deliveries,
-    revoked_tokens
+    revoked_tokens,
+    oauth_tokens
 );
 
 diesel::table! {
@@ -83,6 +92,24 @@ diesel::table! {
         updated_at -> Timestamp,
         next_attempt_at -> Timestamp,
         locked_until -> Nullable<Timestamp>,
+        kind -> Text,
+        alg -> Text,
+    }
+}
+
+diesel::table! {
+    /// OAuth tokens issued to OpenID Connect partners: access tokens by `jti`, refresh tokens
+    /// by the SHA-256 of their value.
+    oauth_tokens (id) {
+        id -> Text,
+        kind -> Text,
+        client_id -> Text,
+        sid -> Text,
+        user_id -> Text,
+        scope -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        spent_at -> Nullable<Timestamp>,
     }
 }
 

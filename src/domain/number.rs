@@ -44,6 +44,15 @@ fn parse_phone(raw: &str) -> Option<String> {
     is_mainland_mobile(raw).then(|| raw.to_owned())
 }
 
+/// A stored phone in E.164 (OpenID Connect's `phone_number`): bare mainland mobiles get
+/// their `+86`.
+pub fn e164(stored: &str) -> String {
+    match stored.starts_with('+') {
+        true => stored.to_owned(),
+        false => format!("+86{stored}"),
+    }
+}
+
 fn parse_email(raw: &str) -> Option<String> {
     if raw.len() > 254 || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return None;

@@ -27,6 +27,8 @@ pub struct AdminPage<'a> {
     pub clients: Vec<ClientView>,
     /// Every mode a partner can be switched to.
     pub modes: &'static [ClientMode],
+    pub auth_methods: [&'static str; 3],
+    pub algs: [&'static str; 2],
     pub users: Vec<UserView>,
     pub deliveries: Vec<DeliveryView>,
     pub q: &'a str,
@@ -103,6 +105,9 @@ async fn show(state: &AppState, req: &HttpRequest, q: &str, flash: pages::Flash)
                 csrf,
                 clients,
                 modes: &ClientMode::ALL,
+                auth_methods: crate::partners::AuthMethod::ALL
+                    .map(crate::partners::AuthMethod::as_str),
+                algs: crate::tokens::ClientAlg::ALL.map(crate::tokens::ClientAlg::as_str),
                 users,
                 deliveries,
                 q,
@@ -155,15 +160,13 @@ async fn perform(
         Ok(request)
     };
     match (kind, verb) {
-        ("clients", "create") => Ok(Some(
-            clients::create(state, client_request()?)
-                .await?
-                .client_secret,
-        )),
+        ("clients", "create") => Ok(clients::create(state, client_request()?)
+            .await?
+            .client_secret),
         ("clients", "save") => clients::update(state, id, client_request()?)
             .await
             .map(|_| None),
-        ("clients", "rotate") => Ok(Some(clients::rotate(state, id).await?.client_secret)),
+        ("clients", "rotate") => Ok(clients::rotate(state, id).await?.client_secret),
         ("users", "status") => {
             let patch = UserPatch {
                 status: f.status,

@@ -11,6 +11,7 @@ use crate::accounts::routes::signin::{CodeSigninRequest, SigninRequest};
 use crate::accounts::{model, signin};
 use crate::domain::{Expect, Number};
 use crate::error::{ApiError, ApiResult};
+use crate::flow::Flow;
 use crate::http::client_ip::client_ip;
 use crate::http::input::Input;
 use crate::http::redirect::Location;
@@ -18,7 +19,7 @@ use crate::i18n::Lang;
 use crate::pages::form::Posted;
 use crate::pages::{self, Texts, i18n};
 use crate::partners::{self, ClientMode, ClientRow, Registered, tickets};
-use crate::sessions::{self, EndReason, NewSession, Which};
+use crate::sessions::{self, Amr, EndReason, NewSession, Which};
 use crate::state::{AppState, Shared};
 
 #[derive(Template)]
@@ -27,6 +28,8 @@ pub struct LoginPage<'a> {
     pub t: &'static Texts,
     pub csrf: &'a str,
     pub callback_url: &'a str,
+    /// A protocol flow the sign-in is for (`crate::flow`).
+    pub flow: &'a str,
     pub client_name: &'a str,
     pub captcha_id: String,
     pub captcha_image: String,
@@ -47,6 +50,7 @@ impl LoginPage<'_> {
 pub struct LoginQuery {
     pub callback_url: Option<String>,
     pub notice: Option<String>,
+    pub flow: Option<String>,
 }
 
 /// A fresh captcha for a page: its id and the image as a data URL.
@@ -82,6 +86,8 @@ async fn back_to_partner(
             let (token, _) = sessions::issue_in(state, sid, Some(&client.client_id), true).await?;
             url.location_with("token", &token)
         }
+        // Never found by a callback URL (`partners::for_callback`).
+        ClientMode::Oidc => return Err(ApiError::CallbackNotRegistered),
     })
 }
 
@@ -122,6 +128,9 @@ pub async fn login_form(
     req: HttpRequest,
     query: web::Query<LoginQuery>,
 ) -> HttpResponse {
+    if let Some(id) = query.flow.as_deref() {
+        return flow_form(&state, &req, id).await;
+    }
     let target = match registered(&state, query.callback_url.as_deref()).await {
         Ok(t) => t,
         Err(err) => return page_error(&state, &req, err),
@@ -146,6 +155,7 @@ pub async fn login_form(
         &req,
         FormState {
             callback_url: query.callback_url.as_deref().unwrap_or(""),
+            flow: "",
             client_name: &client_name,
             number: "",
             tab: "password",
@@ -157,8 +167,34 @@ pub async fn login_form(
     .await
 }
 
+/// The sign-in page for a protocol flow: always the form, even with a live session (the
+/// flow asked for a sign-in, perhaps a second one).
+async fn flow_form(state: &AppState, req: &HttpRequest, id: &str) -> HttpResponse {
+    let flow = match Flow::load(state, id).await {
+        Ok(Some(flow)) => flow,
+        Ok(None) => return pages::error_page(state, req, StatusCode::BAD_REQUEST, "flow_expired"),
+        Err(err) => return page_error(state, req, err),
+    };
+    show_form(
+        state,
+        req,
+        FormState {
+            callback_url: "",
+            flow: id,
+            client_name: &flow.client_name,
+            number: flow.login_hint.as_deref().unwrap_or(""),
+            tab: "password",
+            errors: BTreeMap::new(),
+            notice: "",
+        },
+        StatusCode::OK,
+    )
+    .await
+}
+
 struct FormState<'a> {
     callback_url: &'a str,
+    flow: &'a str,
     client_name: &'a str,
     number: &'a str,
     tab: &'a str,
@@ -184,6 +220,7 @@ async fn show_form(
                 t: i18n::texts(req),
                 csrf,
                 callback_url: form.callback_url,
+                flow: form.flow,
                 client_name: form.client_name,
                 captcha_id,
                 captcha_image,
@@ -224,15 +261,22 @@ async fn authenticate_form(
     state: &AppState,
     req: &HttpRequest,
     input: &Input,
-) -> ApiResult<model::UserRow> {
+) -> ApiResult<(model::UserRow, Amr)> {
     let ip = client_ip(req, &state.proxies);
     let number = |raw: &str| Number::from_field("number", raw, Expect::PhoneOrEmail);
     if input.str("method") == Some("code") {
         let p: CodeSigninRequest = input.parse()?;
-        return signin::check_code(state, &number(&p.number)?, &p.verify_code, ip).await;
+        let number = number(&p.number)?;
+        let amr = match number {
+            Number::Phone(_) => Amr::SmsCode,
+            Number::Email(_) => Amr::EmailCode,
+        };
+        let user = signin::check_code(state, &number, &p.verify_code, ip).await?;
+        return Ok((user, amr));
     }
     let p: SigninRequest = input.parse()?;
-    p.check(state, &number(&p.number)?, ip).await
+    let user = p.check(state, &number(&p.number)?, ip).await?;
+    Ok((user, Amr::Password))
 }
 
 /// POST /login: signs in, sets a new session cookie, and 303s back.
@@ -240,18 +284,42 @@ pub async fn login(state: Shared, req: HttpRequest, (form, input): Posted) -> Ht
     if !pages::csrf_ok(&state, &req, form.csrf.as_deref()) {
         return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");
     }
+    let flow = match input.str("flow") {
+        None => None,
+        Some(id) => match Flow::load(&state, id).await {
+            Ok(Some(flow)) => Some((id, flow)),
+            Ok(None) => {
+                return pages::error_page(&state, &req, StatusCode::BAD_REQUEST, "flow_expired");
+            }
+            Err(err) => return page_error(&state, &req, err),
+        },
+    };
     let target = match registered(&state, input.str("callback_url")).await {
         Ok(t) => t,
         Err(err) => return page_error(&state, &req, err),
     };
-    let user = match authenticate_form(&state, &req, &input).await {
-        Ok(user) => user,
-        Err(err) => return form_again(&state, &req, &input, target.as_ref(), &err).await,
+    let (user, amr) = match authenticate_form(&state, &req, &input).await {
+        Ok(signed_in) => signed_in,
+        Err(err) => {
+            let name = flow.as_ref().map(|(_, f)| f.client_name.as_str());
+            return form_again(&state, &req, &input, target.as_ref(), name, &err).await;
+        }
     };
-    match finish_sign_in(&state, &req, &user, target.as_ref()).await {
+    let onward = Onward {
+        target: target.as_ref(),
+        flow,
+    };
+    match finish_sign_in(&state, &req, &user, amr, onward).await {
         Ok(res) => res,
         Err(err) => page_error(&state, &req, err),
     }
+}
+
+/// Where a successful sign-in goes: back to a partner's callback, on with a protocol flow,
+/// or to the account page.
+struct Onward<'a> {
+    target: Option<&'a (ClientRow, Registered)>,
+    flow: Option<(&'a str, Flow)>,
 }
 
 /// The sign-in form again, with what was typed (never the password) and the error at its field.
@@ -260,10 +328,14 @@ async fn form_again(
     req: &HttpRequest,
     typed: &Input,
     target: Option<&(ClientRow, Registered)>,
+    flow_client: Option<&str>,
     err: &ApiError,
 ) -> HttpResponse {
     let (field, text, status) = field_error(i18n::texts(req), err);
-    let client_name = target.map(|(c, _)| c.name.clone()).unwrap_or_default();
+    let client_name = target
+        .map(|(c, _)| c.name.clone())
+        .or(flow_client.map(str::to_owned))
+        .unwrap_or_default();
     let tab = if typed.str("method") == Some("code") {
         "code"
     } else {
@@ -271,6 +343,7 @@ async fn form_again(
     };
     let form = FormState {
         callback_url: typed.str("callback_url").unwrap_or(""),
+        flow: typed.str("flow").unwrap_or(""),
         client_name: &client_name,
         number: typed.str("number").unwrap_or(""),
         tab,
@@ -284,30 +357,59 @@ async fn finish_sign_in(
     state: &AppState,
     req: &HttpRequest,
     user: &model::UserRow,
-    target: Option<&(ClientRow, Registered)>,
+    amr: Amr,
+    onward: Onward<'_>,
 ) -> ApiResult<HttpResponse> {
-    // A sign-in always gets a new session; whatever this browser had before ends.
-    if let Some((old, _)) = pages::current_session(state, req).await? {
-        sessions::end(state, Which::One(&old), EndReason::SignOut).await?;
-    }
     let secret = partners::new_secret();
-    let (_, claims) = sessions::start(
-        state,
-        NewSession {
-            user_id: &user.id,
-            phone: user.phone.as_deref(),
-            openid: user.openid.as_deref(),
-            terminal: "pc",
-            user_agent: &crate::accounts::routes::user_agent(req),
-            ip: client_ip(req, &state.proxies).to_string(),
-            client_id: None,
-            browser_key: Some(pages::browser_key(&secret)),
-        },
-    )
-    .await?;
-    let location = match target {
-        Some((client, url)) => back_to_partner(state, &claims.sid, client, url).await?,
-        None => Location::page("/account"),
+    let browser_key = pages::browser_key(&secret);
+    // The same person signing in again keeps the session and its partners with a new cookie
+    // (PROTOCOLS §1); anyone else's session in this browser ends.
+    let kept = match pages::current_session(state, req).await? {
+        Some((sid, owner)) if owner == user.id => {
+            sessions::reauthenticate(state, &sid, browser_key.clone(), amr).await?;
+            Some(sid)
+        }
+        Some((old, _)) => {
+            sessions::end(state, Which::One(&old), EndReason::SignOut).await?;
+            None
+        }
+        None => None,
+    };
+    let sid = match kept {
+        Some(sid) => sid,
+        None => {
+            let (_, claims) = sessions::start(
+                state,
+                NewSession {
+                    user_id: &user.id,
+                    phone: user.phone.as_deref(),
+                    openid: user.openid.as_deref(),
+                    terminal: "pc",
+                    user_agent: &crate::accounts::routes::user_agent(req),
+                    ip: client_ip(req, &state.proxies).to_string(),
+                    client_id: None,
+                    browser_key: Some(browser_key),
+                    amr: Some(amr),
+                },
+            )
+            .await?;
+            claims.sid
+        }
+    };
+    let location = match onward {
+        Onward {
+            flow: Some((id, flow)),
+            ..
+        } => {
+            let at = flow.resume_at(id);
+            flow.signed_in(state, id, &sid).await?;
+            at
+        }
+        Onward {
+            target: Some((client, url)),
+            ..
+        } => back_to_partner(state, &sid, client, url).await?,
+        Onward { .. } => Location::page("/account"),
     };
     Ok(pages::redirect(state, StatusCode::SEE_OTHER, location)
         .cookie(pages::cookie(
@@ -336,9 +438,16 @@ pub async fn logout(
             .cookie(clear)
             .finish();
     }
-    let t = i18n::texts(&req);
-    let mut res = pages::render(
-        &state,
+    let mut res = signed_out_page(&state, &req);
+    let _ = res.add_cookie(&clear);
+    res
+}
+
+/// The page after signing out.
+pub fn signed_out_page(state: &AppState, req: &HttpRequest) -> HttpResponse {
+    let t = i18n::texts(req);
+    pages::render(
+        state,
         StatusCode::OK,
         &pages::MessagePage {
             t,
@@ -348,9 +457,7 @@ pub async fn logout(
             detail: "",
             link: Some(("/login", t.sign_in)),
         },
-    );
-    let _ = res.add_cookie(&clear);
-    res
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,6 +13,7 @@ pub mod assets;
 pub mod form;
 pub mod i18n;
 pub mod login;
+pub mod oidc;
 pub mod register;
 
 use actix_web::cookie::{Cookie, SameSite, time};
@@ -203,6 +204,7 @@ pub fn error_page(
     let text = match reason {
         "callback_not_registered" => t.err_callback,
         "forbidden" => t.err_forbidden,
+        "flow_expired" => t.err_flow_expired,
         _ => t.err_generic,
     };
     render(

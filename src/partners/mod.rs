@@ -5,6 +5,7 @@ pub mod callback;
 pub mod logout;
 mod mode;
 pub mod redirect_uri;
+mod registration;
 pub mod tickets;
 
 use std::collections::HashMap;
@@ -25,6 +26,10 @@ use crate::http::redirect::Location;
 use crate::state::AppState;
 pub use callback::{CallbackRule, CallbackUrl};
 pub use mode::{ClientMode, UnknownMode};
+pub use redirect_uri::RegisteredUri;
+pub use registration::{AuthMethod, ClientError, NewClient, Registration};
+
+use crate::tokens::ClientAlg;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = clients, treat_none_as_null = true)]
@@ -40,9 +45,71 @@ pub struct ClientRow {
     pub enabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// JSON arrays of exact URLs (OpenID Connect partners).
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    token_endpoint_auth_method: Option<String>,
+    id_token_signed_response_alg: Option<String>,
+}
+
+fn strings(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+fn json(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
 impl ClientRow {
+    pub fn redirect_uris(&self) -> Vec<String> {
+        strings(&self.redirect_uris)
+    }
+
+    pub fn post_logout_redirect_uris(&self) -> Vec<String> {
+        strings(&self.post_logout_redirect_uris)
+    }
+
+    /// How an OpenID Connect partner authenticates (`None` for the other modes).
+    pub fn auth_method(&self) -> Option<AuthMethod> {
+        self.token_endpoint_auth_method
+            .as_deref()
+            .map(|m| AuthMethod::parse(m).unwrap_or_default())
+    }
+
+    /// The algorithm of an OpenID Connect partner's ID and logout tokens; EdDSA, the token
+    /// key's, for every other partner.
+    pub fn alg(&self) -> ClientAlg {
+        match self.mode() {
+            ClientMode::Oidc => self
+                .id_token_signed_response_alg
+                .as_deref()
+                .and_then(ClientAlg::parse)
+                .unwrap_or_default(),
+            ClientMode::Token | ClientMode::Ticket => ClientAlg::EdDsa,
+        }
+    }
+
+    /// `presented`, when it is one of the partner's redirect URIs byte for byte.
+    pub fn redirect_uri(&self, presented: &str) -> Option<RegisteredUri> {
+        RegisteredUri::find(&self.redirect_uris(), presented)
+    }
+
+    /// `presented`, when it is one of the partner's post-logout redirect URIs byte for byte.
+    pub fn post_logout_redirect_uri(&self, presented: &str) -> Option<RegisteredUri> {
+        RegisteredUri::find(&self.post_logout_redirect_uris(), presented)
+    }
+
+    /// Whether the partner holds a secret: all but public OpenID Connect clients.
+    pub fn has_secret(&self) -> bool {
+        self.auth_method().is_none_or(AuthMethod::confidential)
+    }
+
+    /// Whether a PUT may turn this registration into `new`: the mode only between `token`
+    /// and `ticket`, the auth method only between the two that use the same secret.
+    pub fn may_become(&self, new: &Registration) -> bool {
+        let mode = self.mode() == new.mode || (self.mode().by_callback() && new.mode.by_callback());
+        mode && self.has_secret() == new.has_secret()
+    }
     pub fn mode(&self) -> ClientMode {
         ClientMode::from_stored(&self.mode)
     }
@@ -60,15 +127,17 @@ impl ClientRow {
     }
 
     pub fn accepts(&self, url: &CallbackUrl) -> bool {
-        self.enabled && self.rules().iter().any(|r| r.matches(url))
+        self.enabled && self.mode().by_callback() && self.rules().iter().any(|r| r.matches(url))
     }
 
     pub fn secret_matches(&self, secret: &str) -> bool {
-        aws_lc_rs::constant_time::verify_slices_are_equal(
-            self.secret_hash.as_bytes(),
-            hash_secret(secret).as_bytes(),
-        )
-        .is_ok()
+        // A public client's empty hash matches nothing: every hash is 64 hex digits.
+        !self.secret_hash.is_empty()
+            && aws_lc_rs::constant_time::verify_slices_are_equal(
+                self.secret_hash.as_bytes(),
+                hash_secret(secret).as_bytes(),
+            )
+            .is_ok()
     }
 }
 
@@ -82,6 +151,13 @@ pub struct ClientView {
     pub mode: ClientMode,
     pub enabled: bool,
     pub created_at: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// OpenID Connect partners only; null for the other modes.
+    #[schema(value_type = Option<String>, example = "client_secret_basic")]
+    pub token_endpoint_auth_method: Option<&'static str>,
+    #[schema(value_type = Option<String>, example = "RS256")]
+    pub id_token_signed_response_alg: Option<&'static str>,
 }
 
 impl From<&ClientRow> for ClientView {
@@ -89,11 +165,15 @@ impl From<&ClientRow> for ClientView {
         ClientView {
             client_id: c.client_id.clone(),
             name: c.name.clone(),
-            callbacks: serde_json::from_str(&c.callbacks).unwrap_or_default(),
+            callbacks: strings(&c.callbacks),
             logout_url: c.logout_url.clone(),
             mode: c.mode(),
             enabled: c.enabled,
             created_at: crate::accounts::model::rfc3339(c.created_at),
+            redirect_uris: c.redirect_uris(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris(),
+            token_endpoint_auth_method: c.auth_method().map(AuthMethod::as_str),
+            id_token_signed_response_alg: (c.mode() == ClientMode::Oidc).then(|| c.alg().as_str()),
         }
     }
 }
@@ -109,79 +189,53 @@ fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
-/// What an operator gives to register a partner.
-#[derive(Debug, Clone)]
-pub struct NewClient {
-    pub name: String,
-    pub callbacks: Vec<String>,
-    pub logout_url: Option<String>,
-    pub mode: ClientMode,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("name: must be 1 to 100 characters")]
-    Name,
-    #[error("callback `{0}`: {1}")]
-    Callback(String, String),
-    #[error("at least one callback rule is required")]
-    NoCallback,
-    #[error("logout_url: must be an absolute http(s) URL without credentials or fragment")]
-    LogoutUrl,
-}
-
-impl NewClient {
-    /// Validates and normalises the registration.
-    pub fn validate(mut self) -> Result<Self, ClientError> {
-        self.name = self.name.trim().to_owned();
-        if self.name.is_empty() || self.name.chars().count() > 100 {
-            return Err(ClientError::Name);
-        }
-        if self.callbacks.is_empty() {
-            return Err(ClientError::NoCallback);
-        }
-        self.callbacks = self
-            .callbacks
-            .iter()
-            .map(|c| {
-                CallbackRule::parse(c)
-                    .map(|r| r.as_str().to_owned())
-                    .map_err(|e| ClientError::Callback(c.clone(), e.to_string()))
-            })
-            .collect::<Result<_, _>>()?;
-        if let Some(url) = &self.logout_url
-            && CallbackUrl::parse(url).is_none()
-        {
-            return Err(ClientError::LogoutUrl);
-        }
-        Ok(self)
-    }
-}
-
 /// A new client secret: 256 random bits.
 pub fn new_secret() -> String {
     random_token(32)
 }
 
-/// Inserts a validated client; returns the row and the one-time secret.
-pub fn insert(conn: &mut DbConnection, new: NewClient) -> QueryResult<(ClientRow, String)> {
-    let secret = new_secret();
+/// Inserts a validated client; returns the row and the one-time secret (none for a public
+/// OpenID Connect client).
+pub fn insert(
+    conn: &mut DbConnection,
+    new: Registration,
+) -> QueryResult<(ClientRow, Option<String>)> {
+    let secret = new.has_secret().then(new_secret);
     let now = crate::db::now();
-    let row = ClientRow {
+    let mut row = ClientRow {
         client_id: format!("gh_{}", &uuid::Uuid::new_v4().simple().to_string()[..20]),
-        name: new.name,
-        callbacks: serde_json::to_string(&new.callbacks).unwrap_or_else(|_| "[]".into()),
-        logout_url: new.logout_url,
-        mode: new.mode.as_str().to_owned(),
-        secret_hash: hash_secret(&secret),
+        name: String::new(),
+        callbacks: String::new(),
+        logout_url: None,
+        mode: String::new(),
+        secret_hash: secret.as_deref().map(hash_secret).unwrap_or_default(),
         enabled: true,
         created_at: now,
         updated_at: now,
+        redirect_uris: String::new(),
+        post_logout_redirect_uris: String::new(),
+        token_endpoint_auth_method: None,
+        id_token_signed_response_alg: None,
     };
+    row.assign(new);
     diesel::insert_into(clients::table)
         .values(&row)
         .execute(conn)?;
     Ok((row, secret))
+}
+
+impl ClientRow {
+    /// Takes every registered field from `new` (not the id, secret or times).
+    fn assign(&mut self, new: Registration) {
+        self.name = new.name;
+        self.callbacks = json(&new.callbacks);
+        self.logout_url = new.logout_url;
+        self.set_mode(new.mode);
+        self.redirect_uris = json(&new.redirect_uris);
+        self.post_logout_redirect_uris = json(&new.post_logout_redirect_uris);
+        self.token_endpoint_auth_method = new.auth_method.map(|m| m.as_str().to_owned());
+        self.id_token_signed_response_alg = new.alg.map(|a| a.as_str().to_owned());
+    }
 }
 
 /// Replaces a partner's registration with `new` (its id, secret and creation time kept) and
@@ -189,13 +243,10 @@ pub fn insert(conn: &mut DbConnection, new: NewClient) -> QueryResult<(ClientRow
 pub fn replace(
     conn: &mut DbConnection,
     row: &mut ClientRow,
-    new: NewClient,
+    new: Registration,
     enabled: bool,
 ) -> QueryResult<()> {
-    row.name = new.name;
-    row.callbacks = serde_json::to_string(&new.callbacks).unwrap_or_else(|_| "[]".into());
-    row.logout_url = new.logout_url;
-    row.set_mode(new.mode);
+    row.assign(new);
     row.enabled = enabled;
     row.updated_at = crate::db::now();
     diesel::update(clients::table.find(&row.client_id))
@@ -242,6 +293,16 @@ pub async fn names(state: &AppState) -> ApiResult<HashMap<String, String>> {
     Ok(rows.into_iter().map(|c| (c.client_id, c.name)).collect())
 }
 
+/// The enabled OpenID Connect partner with this `client_id`.
+pub async fn oidc_client(state: &AppState, client_id: &str) -> ApiResult<Option<ClientRow>> {
+    if client_id.len() > 64 {
+        return Ok(None);
+    }
+    Ok(by_id(state, client_id)
+        .await?
+        .filter(|c| c.enabled && c.mode() == ClientMode::Oidc))
+}
+
 /// The partner system with this `client_id`, enabled or not.
 pub async fn by_id(state: &AppState, client_id: &str) -> ApiResult<Option<ClientRow>> {
     let id = client_id.to_owned();
@@ -265,7 +326,11 @@ pub async fn authenticate(state: &AppState, client_id: &str, secret: &str) -> Ap
         return Err(ApiError::ClientAuthFailed);
     }
     match by_id(state, client_id).await? {
-        Some(client) if client.enabled && client.secret_matches(secret) => Ok(client),
+        Some(client)
+            if client.enabled && client.mode().by_callback() && client.secret_matches(secret) =>
+        {
+            Ok(client)
+        }
         _ => Err(ApiError::ClientAuthFailed),
     }
 }
@@ -309,4 +374,27 @@ pub async fn for_callback(state: &AppState, raw: &str) -> ApiResult<(ClientRow, 
         .find(|c| c.accepts(&url))
         .map(|c| (c, Registered(url)))
         .ok_or(ApiError::CallbackNotRegistered)
+}
+
+/// The origins of enabled public OpenID Connect clients' redirect URIs: the pages that may
+/// call the token, revocation and userinfo endpoints from a browser (CORS).
+pub async fn public_origins(state: &AppState) -> ApiResult<Vec<String>> {
+    let rows = state
+        .db
+        .run(|conn| {
+            clients::table
+                .filter(clients::enabled.eq(true))
+                .filter(clients::mode.eq(ClientMode::Oidc.as_str()))
+                .select(ClientRow::as_select())
+                .load(conn)
+                .map_err(ApiError::from)
+        })
+        .await?;
+    Ok(rows
+        .iter()
+        .filter(|c| !c.has_secret())
+        .flat_map(|c| c.redirect_uris())
+        .filter_map(|u| url::Url::parse(&u).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .collect())
 }

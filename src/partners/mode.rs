@@ -16,17 +16,33 @@ pub enum ClientMode {
     /// `callback_url?ticket=<opaque>`: a single-use ticket the partner redeems server-to-server,
     /// so no bearer token travels in a URL.
     Ticket,
+    /// OpenID Connect (PROTOCOLS §3): found by `client_id` at `/oauth2/*`, never by a
+    /// callback URL.
+    Oidc,
 }
 
 impl ClientMode {
-    pub const ALL: [ClientMode; 2] = [ClientMode::Token, ClientMode::Ticket];
+    pub const ALL: [ClientMode; 3] = [ClientMode::Token, ClientMode::Ticket, ClientMode::Oidc];
     /// The names, as the contract spells them (for the CLI's list of possible values).
-    pub const NAMES: [&'static str; 2] = [ClientMode::Token.as_str(), ClientMode::Ticket.as_str()];
+    pub const NAMES: [&'static str; 3] = [
+        ClientMode::Token.as_str(),
+        ClientMode::Ticket.as_str(),
+        ClientMode::Oidc.as_str(),
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             ClientMode::Token => "token",
             ClientMode::Ticket => "ticket",
+            ClientMode::Oidc => "oidc",
+        }
+    }
+
+    /// Whether the partner is found by its callback URL (`/login`, `/logout`, `POST /token`).
+    pub const fn by_callback(self) -> bool {
+        match self {
+            ClientMode::Token | ClientMode::Ticket => true,
+            ClientMode::Oidc => false,
         }
     }
 
@@ -44,7 +60,7 @@ impl ClientMode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("mode: must be `token` or `ticket`")]
+#[error("mode: must be `token`, `ticket` or `oidc`")]
 pub struct UnknownMode;
 
 impl FromStr for ClientMode {
@@ -76,7 +92,7 @@ mod tests {
 
     #[test]
     fn names_are_exact() {
-        for bad in ["", "Token", "TICKET", " token", "oidc"] {
+        for bad in ["", "Token", "TICKET", " token", "OIDC", "cas"] {
             assert_eq!(bad.parse::<ClientMode>(), Err(UnknownMode), "{bad:?}");
         }
         assert_eq!(ClientMode::from_stored("garbled"), ClientMode::Ticket);

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use url::{Host, Url};
 
 use super::callback::{RuleError, parse_strict};
+use crate::http::redirect::Location;
 
 /// Why a redirect URI cannot be registered.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,6 +49,38 @@ impl RedirectUri {
     /// Whether an authorization request's `redirect_uri` names this one: byte equality only.
     pub fn is(&self, presented: &str) -> bool {
         self.0 == presented
+    }
+}
+
+/// A URI a request presented that is byte-equal to one its partner registered: the only
+/// kind an OpenID Connect redirect is built from.
+#[derive(Debug, Clone)]
+pub struct RegisteredUri(Url);
+
+impl RegisteredUri {
+    /// `presented`, when it is one of `registered` byte for byte.
+    pub(super) fn find(registered: &[String], presented: &str) -> Option<RegisteredUri> {
+        registered
+            .iter()
+            .any(|r| r == presented)
+            .then(|| Url::parse(presented).ok().map(RegisteredUri))
+            .flatten()
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The URI with `params` added to its query (its own query kept).
+    pub fn location_with(&self, params: &[(&str, &str)]) -> Location {
+        let mut url = self.0.clone();
+        if !params.is_empty() {
+            let mut query = url.query_pairs_mut();
+            for (name, value) in params {
+                query.append_pair(name, value);
+            }
+        }
+        Location::registered_callback(&url)
     }
 }
 

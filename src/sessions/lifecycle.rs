@@ -5,7 +5,8 @@ use diesel::prelude::*;
 
 use super::end::{EndReason, Which, end};
 use super::live::{OwnMark, ensure_live};
-use super::{SessionRow, absolute_end, at, key, revoked_key, until};
+use super::{Amr, SessionRow, absolute_end, at, key, revoked_key, until};
+use crate::accounts::UserRow;
 use crate::db::schema::{revoked_tokens, session_clients, sessions};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -23,6 +24,8 @@ pub struct NewSession<'a> {
     pub client_id: Option<&'a str>,
     /// For browser sign-ins: the hash of the session cookie's secret.
     pub browser_key: Option<String>,
+    /// How the sign-in was proven (recorded for OpenID Connect's `amr`).
+    pub amr: Option<super::Amr>,
 }
 
 /// Starts a session and returns its first token.
@@ -51,6 +54,8 @@ pub async fn start(state: &AppState, new: NewSession<'_>) -> ApiResult<(String, 
         ended_at: None,
         end_reason: None,
         browser_key: new.browser_key,
+        auth_time: Some(now),
+        amr: new.amr.map(|a| a.as_stored().to_owned()),
     };
     let client = new.client_id.map(str::to_owned);
     state
@@ -103,6 +108,10 @@ fn truncate(s: &str, max: usize) -> String {
 #[tracing::instrument(skip_all)]
 pub async fn refresh(state: &AppState, token: &str) -> ApiResult<String> {
     let claims = state.tokens.decode(token)?;
+    // An OpenID Connect access token is refreshed with its refresh token, at /oauth2/token.
+    if claims.is_oauth() {
+        return Err(ApiError::TokenAudience);
+    }
     if chrono::Utc::now().timestamp() >= claims.delay_time {
         return Err(ApiError::RefreshWindowPassed);
     }
@@ -245,4 +254,139 @@ pub async fn record_client(state: &AppState, sid: &str, client_id: &str) -> ApiR
             }
         })
         .await
+}
+
+/// The same person signing in again in a live browser session (PROTOCOLS §1): the session
+/// and its partners stay, the cookie changes (`browser_key` is the new one's hash) and the
+/// sign-in's time and method are the new ones.
+#[tracing::instrument(skip_all)]
+pub async fn reauthenticate(
+    state: &AppState,
+    sid: &str,
+    browser_key: String,
+    amr: Amr,
+) -> ApiResult<()> {
+    let id = sid.to_owned();
+    let key = browser_key.clone();
+    let old: Option<String> = state
+        .db
+        .run(move |conn| {
+            crate::db::write_transaction(conn, |conn| {
+                let old = sessions::table
+                    .find(&id)
+                    .select(sessions::browser_key)
+                    .first::<Option<String>>(conn)?;
+                diesel::update(sessions::table.find(&id))
+                    .set((
+                        sessions::browser_key.eq(Some(key)),
+                        sessions::auth_time.eq(Some(crate::db::now())),
+                        sessions::amr.eq(Some(amr.as_stored())),
+                    ))
+                    .execute(conn)?;
+                Ok::<_, diesel::result::Error>(old)
+            })
+            .map_err(ApiError::from)
+        })
+        .await?;
+    // The old cookie no longer opens the session on any instance.
+    if let Some(old) = old {
+        state.store.del(&format!("bsess:{old}")).await?;
+    }
+    Ok(())
+}
+
+/// A live session and its user, for a partner about to be given tokens in it: the partner
+/// is recorded (single logout reaches it) and the session lasts at least until `until` (unix
+/// seconds; never past the session's absolute end, which is returned).
+#[tracing::instrument(skip(state))]
+pub async fn extend_for_partner(
+    state: &AppState,
+    sid: &str,
+    client_id: &str,
+    until_unix: i64,
+) -> ApiResult<(SessionRow, UserRow, i64)> {
+    let lookup = sid.to_owned();
+    let (session, user) = state
+        .db
+        .run(move |conn| {
+            let session: Option<SessionRow> = sessions::table
+                .find(&lookup)
+                .select(SessionRow::as_select())
+                .first(conn)
+                .optional()?;
+            let user = match &session {
+                Some(s) => crate::accounts::model::find_by_id(conn, &s.user_id)?,
+                None => None,
+            };
+            Ok((session, user))
+        })
+        .await?;
+    let (Some(session), Some(user)) = (session, user) else {
+        return Err(ApiError::TokenRevoked);
+    };
+    let end = absolute_end(state, session.created_at);
+    if !session.is_live() || chrono::Utc::now().timestamp() >= end || !user.is_active() {
+        return Err(ApiError::TokenRevoked);
+    }
+    let expires = at(until_unix.min(end)).max(session.expires_at);
+    if expires > session.expires_at {
+        let id = sid.to_owned();
+        state
+            .db
+            .run(move |conn| {
+                diesel::update(sessions::table.find(&id))
+                    .filter(sessions::ended_at.is_null())
+                    .set(sessions::expires_at.eq(expires))
+                    .execute(conn)
+                    .map(|_| ())
+                    .map_err(ApiError::from)
+            })
+            .await?;
+        state.store.set(&key(sid), &user.id, until(expires)).await?;
+    }
+    record_client(state, sid, client_id).await?;
+    Ok((session, user, end))
+}
+
+/// Revokes tokens of a session by id (`jti`, with each token's last usable moment), at once on
+/// every instance; the session itself stays.
+pub async fn revoke_tokens(
+    state: &AppState,
+    sid: &str,
+    tokens: Vec<(String, chrono::NaiveDateTime)>,
+) -> ApiResult<()> {
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let (id, rows) = (sid.to_owned(), tokens.clone());
+    state
+        .db
+        .run(move |conn| {
+            for (jti, expires) in rows {
+                let inserted = diesel::insert_into(revoked_tokens::table)
+                    .values((
+                        revoked_tokens::jti.eq(&jti),
+                        revoked_tokens::sid.eq(&id),
+                        revoked_tokens::expires_at.eq(expires),
+                    ))
+                    .execute(conn);
+                match inserted {
+                    Ok(_)
+                    | Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    )) => {}
+                    Err(e) => return Err(ApiError::from(e)),
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    for (jti, expires) in tokens {
+        state
+            .store
+            .set(&revoked_key(&jti), "1", until(expires))
+            .await?;
+    }
+    Ok(())
 }

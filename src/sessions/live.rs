@@ -180,3 +180,31 @@ pub async fn live_of_user(
         })
         .await
 }
+
+/// Whether session `sid` is live for `user_id` (the store's word, else the database's).
+pub async fn is_live(state: &AppState, sid: &str, user_id: &str) -> ApiResult<bool> {
+    match state.store.get(&key(sid)).await? {
+        Some(uid) => Ok(uid == user_id),
+        None => Ok(from_database(state, sid)
+            .await?
+            .0
+            .is_some_and(|r| r.user_id == user_id)),
+    }
+}
+
+/// When the person last signed in to session `sid` (unix seconds), if it exists.
+pub async fn auth_time(state: &AppState, sid: &str) -> ApiResult<Option<i64>> {
+    let lookup = sid.to_owned();
+    let row: Option<SessionRow> = state
+        .db
+        .run(move |conn| {
+            sessions::table
+                .find(lookup)
+                .select(SessionRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(ApiError::from)
+        })
+        .await?;
+    Ok(row.map(|r| r.auth_time()))
+}

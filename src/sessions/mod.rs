@@ -27,8 +27,11 @@ mod terminal;
 mod tests;
 
 pub use end::{EndReason, Which, end, end_own};
-pub use lifecycle::{NewSession, issue_in, record_client, refresh, start};
-pub use live::{authenticate, by_browser_key, live_of_user};
+pub use lifecycle::{
+    NewSession, extend_for_partner, issue_in, reauthenticate, record_client, refresh,
+    revoke_tokens, start,
+};
+pub use live::{auth_time, authenticate, by_browser_key, is_live, live_of_user};
 pub use partner::{Presented, audience_is, check_for_partner};
 
 /// The store's mark for a session that has ended.
@@ -68,12 +71,65 @@ pub struct SessionRow {
     pub end_reason: Option<String>,
     /// SHA-256 of the browser session cookie, for sessions started on the sign-in page.
     pub browser_key: Option<String>,
+    /// The last primary sign-in (a re-authentication moves it); `created_at` when unset.
+    pub auth_time: Option<NaiveDateTime>,
+    /// How that sign-in was proven: [`Amr`]'s stored form.
+    pub amr: Option<String>,
 }
 
 impl SessionRow {
     /// The database's rule for a live session: not ended, and its last token still usable.
     fn is_live(&self) -> bool {
         self.ended_at.is_none() && self.expires_at > crate::db::now()
+    }
+
+    /// When the person last proved who they are in this session (unix seconds).
+    pub fn auth_time(&self) -> i64 {
+        self.auth_time
+            .unwrap_or(self.created_at)
+            .and_utc()
+            .timestamp()
+    }
+
+    /// The `amr` values of that sign-in (OpenID Connect; RFC 8176 names).
+    pub fn amr(&self) -> Vec<&'static str> {
+        self.amr
+            .as_deref()
+            .and_then(Amr::from_stored)
+            .map(|a| a.values().to_vec())
+            .unwrap_or_default()
+    }
+}
+
+/// How a sign-in was proven (PROTOCOLS §1 "Re-authentication").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amr {
+    Password,
+    SmsCode,
+    EmailCode,
+}
+
+impl Amr {
+    const ALL: [Amr; 3] = [Amr::Password, Amr::SmsCode, Amr::EmailCode];
+
+    pub fn values(self) -> &'static [&'static str] {
+        match self {
+            Amr::Password => &["pwd"],
+            Amr::SmsCode => &["otp", "sms"],
+            Amr::EmailCode => &["otp"],
+        }
+    }
+
+    fn as_stored(self) -> &'static str {
+        match self {
+            Amr::Password => "pwd",
+            Amr::SmsCode => "otp sms",
+            Amr::EmailCode => "otp",
+        }
+    }
+
+    fn from_stored(stored: &str) -> Option<Amr> {
+        Amr::ALL.into_iter().find(|a| a.as_stored() == stored)
     }
 }
 

@@ -44,6 +44,7 @@ pub async fn check_for_partner(
         }
         Presented::Token(token) => {
             let claims = authenticate(state, &token).await?;
+            crate::auth::not_oauth(&claims)?;
             if authenticated {
                 audience_is(&claims, client)?;
             }

@@ -54,6 +54,7 @@ async fn sign_in(state: &AppState, user_id: &str, terminal: &str) -> (String, Cl
             ip: "127.0.0.1".into(),
             client_id: None,
             browser_key: None,
+            amr: None,
         },
     )
     .await

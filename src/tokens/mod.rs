@@ -4,7 +4,7 @@
 mod oidc;
 pub mod routes;
 
-pub use oidc::ClientAlg;
+pub use oidc::{ClientAlg, IdTokenHint};
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -35,6 +35,20 @@ pub struct Claims {
     pub openid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub aud: Option<String>,
+    /// OpenID Connect access tokens only (PROTOCOLS §3.4): the granted scopes, space-separated.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scope: Option<String>,
+    /// OpenID Connect access tokens only: the client it was issued to (also its `aud`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub client_id: Option<String>,
+}
+
+impl Claims {
+    /// Whether this is an OpenID Connect access token: good for `GET /token`, userinfo,
+    /// introspection and revocation, and for nothing else.
+    pub fn is_oauth(&self) -> bool {
+        self.client_id.is_some() || self.scope.is_some()
+    }
 }
 
 /// What a new token is issued for.
@@ -117,8 +131,37 @@ impl TokenService {
     }
 
     pub fn issue(&self, req: &TokenRequest<'_>) -> ApiResult<(String, Claims)> {
+        self.issue_with(req, self.ttl_secs, None)
+    }
+
+    /// An OpenID Connect access token (PROTOCOLS §3.4): the same claims for `client_id`, with
+    /// `scope` and `client_id`, lasting `ttl_secs` with no refresh window (`delayTime` =
+    /// `exp`: OAuth refreshes with its own refresh token).
+    pub fn issue_oauth(
+        &self,
+        req: &TokenRequest<'_>,
+        client_id: &str,
+        scope: &str,
+        ttl_secs: i64,
+    ) -> ApiResult<(String, Claims)> {
+        let req = TokenRequest {
+            aud: Some(client_id),
+            phone: None,
+            openid: None,
+            ..req.clone()
+        };
+        self.issue_with(&req, ttl_secs, Some((client_id, scope)))
+    }
+
+    fn issue_with(
+        &self,
+        req: &TokenRequest<'_>,
+        ttl_secs: i64,
+        oauth: Option<(&str, &str)>,
+    ) -> ApiResult<(String, Claims)> {
         let now = chrono::Utc::now().timestamp();
-        let exp = (now + self.ttl_secs).min(req.not_after);
+        let exp = (now + ttl_secs).min(req.not_after);
+        let grace = if oauth.is_some() { 0 } else { self.grace_secs };
         let claims = Claims {
             iss: self.issuer.clone(),
             sub: req.user_id.to_owned(),
@@ -127,12 +170,14 @@ impl TokenService {
             jti: uuid::Uuid::new_v4().to_string(),
             iat: now,
             exp,
-            delay_time: (exp + self.grace_secs).min(req.not_after),
+            delay_time: (exp + grace).min(req.not_after),
             terminal: req.terminal.to_ascii_uppercase(),
             user_agent: req.user_agent.to_owned(),
             phone: req.phone.map(str::to_owned),
             openid: req.openid.map(str::to_owned),
             aud: req.aud.map(str::to_owned),
+            scope: oauth.map(|(_, scope)| scope.to_owned()),
+            client_id: oauth.map(|(client, _)| client.to_owned()),
         };
         let token = self.sign(&claims, "JWT")?;
         Ok((token, claims))

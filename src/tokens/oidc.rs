@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, Header};
+use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::Serialize;
 use sha2::{Digest, Sha256, Sha512};
 
@@ -64,6 +64,55 @@ impl TokenService {
         header.typ = Some(typ.to_owned());
         jsonwebtoken::encode(&header, claims, &self.rsa.encoding)
             .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))
+    }
+}
+
+/// What an `id_token_hint` tells (OpenID Connect Core §3.1.2.1, RP-Initiated Logout §2).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct IdTokenHint {
+    pub sub: String,
+    pub aud: String,
+    pub sid: Option<String>,
+}
+
+impl TokenService {
+    /// An ID token we signed (either key, as its header says), with our `iss`; its `exp` is not
+    /// judged (a logout hint is often expired). Only an ID token: it carries `auth_time`,
+    /// which no access or logout token has.
+    pub fn decode_id_token(&self, token: &str) -> ApiResult<IdTokenHint> {
+        if token.len() > 8192 {
+            return Err(ApiError::TokenInvalid);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::TokenInvalid)?;
+        let (kid, key) = match header.alg {
+            Algorithm::RS256 => (&self.rsa.kid, &self.rsa.decoding),
+            Algorithm::EdDSA => (&self.key.kid, &self.key.decoding),
+            _ => return Err(ApiError::TokenInvalid),
+        };
+        if header.kid.as_deref() != Some(kid.as_str())
+            || header.jwk.is_some()
+            || header.jku.is_some()
+            || header.x5u.is_some()
+            || header
+                .typ
+                .as_deref()
+                .is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))
+        {
+            return Err(ApiError::TokenInvalid);
+        }
+        let mut validation = Validation::new(header.alg);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        validation.set_issuer(&[self.issuer()]);
+        validation.required_spec_claims = ["iss", "sub", "aud"].map(str::to_owned).into();
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, key, &validation)
+            .map_err(|_| ApiError::TokenInvalid)?
+            .claims;
+        if claims.get("auth_time").is_none() {
+            return Err(ApiError::TokenInvalid);
+        }
+        serde_json::from_value(claims).map_err(|_| ApiError::TokenInvalid)
     }
 }
 

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{AnySession, MaybeToken};
+use crate::auth::{CheckedToken, MaybeToken};
 use crate::error::{Answer, ApiError};
 use crate::http::envelope;
 use crate::http::input::Input;
@@ -65,7 +65,7 @@ refusals!(CheckTokenRefusals: [SIGNED_IN, UNREADABLE, DOWN]
     )
 )]
 #[get("/token")]
-pub async fn check_token(state: Shared, req: HttpRequest, session: AnySession) -> Answer {
+pub async fn check_token(state: Shared, req: HttpRequest, session: CheckedToken) -> Answer {
     if let Some((id, secret)) = basic_credentials(&req) {
         let client = partners::authenticate(&state, &id, &secret).await?;
         sessions::audience_is(&session, &client)?;

@@ -13,6 +13,7 @@ mod email;
 mod hardening;
 mod limits;
 mod multiterminal;
+mod oidc;
 mod pages;
 mod partners;
 mod profile;

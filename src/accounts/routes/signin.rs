@@ -71,6 +71,7 @@ pub async fn start_session(
             ip: client_ip(req, &state.proxies).to_string(),
             client_id: client.map(|c| c.client_id.as_str()),
             browser_key: None,
+            amr: None,
         },
     )
     .await?;

@@ -38,7 +38,44 @@ pub fn client_name() -> Schema {
 pub fn mode_opt() -> Schema {
     choice_opt(
         &crate::partners::ClientMode::NAMES,
-        "How the browser brings the login back: `token` (the default) or `ticket`.",
+        "How the browser brings the login back: `token` (the default), `ticket`, or `oidc` \
+         (an OpenID Connect relying party).",
+    )
+}
+
+/// Exact URLs (OpenID Connect redirect and post-logout redirect URIs): already canonical, so
+/// only lower-case hosts, an explicit path and no default port.
+pub fn exact_urls() -> Schema {
+    let label = r"(?!xn--)[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?";
+    let top = r"(?!xn--)[a-z](?:[a-z0-9-]{0,20}[a-z0-9])?";
+    let segment = r"(?:[A-Za-z0-9_~-][A-Za-z0-9._~-]*)?";
+    let uri =
+        format!(r"https://(?:{label}\.){{0,4}}{top}(?:/{segment}){{1,6}}(?:\?[A-Za-z0-9._~=&-]*)?");
+    from_json(json!({
+        "description": "OpenID Connect partners: exact URLs, compared byte for byte (https, or \
+            http on a loopback host; query allowed; no fragment, user-info or `*`; written as \
+            the server's URL parser writes them). A JSON array (at most 20), or one string with \
+            a URL per line. Other modes: absent or empty.",
+        "anyOf": [
+            { "type": "array", "maxItems": 20, "items": { "type": "string", "pattern": format!("^{uri}$") } },
+            { "type": "string", "pattern": format!(r"^(?:{uri}(?:\n{uri}){{0,19}})?$") },
+            { "type": "null" },
+        ],
+    }))
+}
+
+pub fn auth_method_opt() -> Schema {
+    choice_opt(
+        &crate::partners::AuthMethod::ALL.map(crate::partners::AuthMethod::as_str),
+        "OpenID Connect partners: how they authenticate at the token endpoint (default \
+         `client_secret_basic`; `none` is a public client without a secret, PKCE required).",
+    )
+}
+
+pub fn alg_opt() -> Schema {
+    choice_opt(
+        &crate::tokens::ClientAlg::ALL.map(crate::tokens::ClientAlg::as_str),
+        "OpenID Connect partners: the ID and logout tokens' algorithm (default `RS256`).",
     )
 }
 

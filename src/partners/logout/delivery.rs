@@ -28,7 +28,8 @@ pub fn logout_token(state: &AppState, d: &DeliveryRow) -> ApiResult<String> {
         sid: &d.sid,
         events: serde_json::json!({ LOGOUT_EVENT: {} }),
     };
-    state.tokens.sign(&claims, "logout+jwt")
+    let alg = ClientAlg::parse(&d.alg).unwrap_or(ClientAlg::EdDsa);
+    state.tokens.sign_for(alg, &claims, "logout+jwt")
 }
 
 pub(super) enum Outcome {

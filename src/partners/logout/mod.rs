@@ -26,7 +26,9 @@ use utoipa::ToSchema;
 use crate::db::DbConnection;
 use crate::db::schema::{clients, logout_deliveries, session_clients};
 use crate::error::ApiResult;
+use crate::partners::ClientRow;
 use crate::state::AppState;
+use crate::tokens::ClientAlg;
 
 pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
@@ -54,7 +56,13 @@ pub struct DeliveryRow {
     pub updated_at: NaiveDateTime,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,
+    /// What is sent: `logout_token` (OpenID Connect back-channel logout).
+    pub kind: String,
+    /// The logout token's algorithm: the partner's ID-token algorithm when it was queued.
+    pub alg: String,
 }
+
+pub const LOGOUT_TOKEN: &str = "logout_token";
 
 impl DeliveryRow {
     /// A new pending delivery, due at once.
@@ -63,9 +71,12 @@ impl DeliveryRow {
         sid: String,
         sub: String,
         logout_url: String,
+        alg: ClientAlg,
         now: NaiveDateTime,
     ) -> Self {
         DeliveryRow {
+            kind: LOGOUT_TOKEN.into(),
+            alg: alg.as_str().into(),
             id: uuid::Uuid::new_v4().to_string(),
             client_id,
             sid,
@@ -118,20 +129,24 @@ pub fn enqueue(conn: &mut DbConnection, ended: &[(String, String)]) -> QueryResu
     let now = crate::db::now();
     let mut queued = 0;
     for (sid, sub) in ended {
-        let targets: Vec<(String, Option<String>)> = session_clients::table
+        let targets: Vec<ClientRow> = session_clients::table
             .inner_join(clients::table)
             .filter(session_clients::session_id.eq(sid))
             .filter(clients::logout_url.is_not_null())
-            .select((clients::client_id, clients::logout_url))
+            .select(ClientRow::as_select())
             .load(conn)?;
-        for (client_id, url) in targets {
-            let Some(logout_url) = url else { continue };
+        for client in targets {
+            let alg = client.alg();
+            let Some(logout_url) = client.logout_url else {
+                continue;
+            };
             diesel::insert_into(logout_deliveries::table)
                 .values(DeliveryRow::due(
-                    client_id,
+                    client.client_id,
                     sid.clone(),
                     sub.clone(),
                     logout_url,
+                    alg,
                     now,
                 ))
                 .execute(conn)?;

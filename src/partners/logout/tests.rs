@@ -6,7 +6,14 @@ fn row(client: &str, state: &str) -> DeliveryRow {
     let sid = uuid::Uuid::new_v4().to_string();
     DeliveryRow {
         state: state.into(),
-        ..DeliveryRow::due(client.into(), sid, "1".into(), url, crate::db::now())
+        ..DeliveryRow::due(
+            client.into(),
+            sid,
+            "1".into(),
+            url,
+            ClientAlg::EdDsa,
+            crate::db::now(),
+        )
     }
 }
 

@@ -174,14 +174,14 @@ impl TestApp {
         let new = gatehouse::partners::NewClient {
             name: "Partner".into(),
             callbacks: callbacks.iter().map(|s| s.to_string()).collect(),
-            logout_url: None,
             mode: gatehouse::partners::ClientMode::Token,
+            ..Default::default()
         }
         .validate()
         .unwrap();
         self.db(move |conn| {
             let (row, secret) = gatehouse::partners::insert(conn, new).unwrap();
-            (row.client_id, secret)
+            (row.client_id, secret.expect("token partners have a secret"))
         })
         .await
     }

@@ -24,8 +24,9 @@ async fn logout_ends_the_session_and_returns_to_a_registered_callback() {
 }
 
 #[tokio::test]
-async fn a_new_sign_in_replaces_the_browser_session() {
+async fn signing_in_again_keeps_the_session_with_a_new_cookie_and_another_person_replaces_it() {
     let (app, _, _) = shop_and_user().await;
+    app.signup("13900139000").await;
     let mut b = Browser::new(&app);
     let first = b.sign_in("13800138000", SHOP).await;
     let old_cookie = b.cookies["gh_session"].clone();
@@ -38,16 +39,26 @@ async fn a_new_sign_in_replaces_the_browser_session() {
         .insert("gh_session".into(), old_cookie.clone());
     let second = again.submit_password(&page, "13800138000", SHOP).await;
     assert_eq!(second.status, 303);
-    assert_ne!(again.cookies["gh_session"], old_cookie);
+    let new_cookie = again.cookies["gh_session"].clone();
+    assert_ne!(new_cookie, old_cookie, "a new cookie value at every sign-in");
+    // The same person: the session (and the partners in it) stays (PROTOCOLS §1).
     let old = query_param(&first.location, "token");
-    let (status, body) = app.get_with_token("/token", &old).await;
+    let new = query_param(&second.location, "token");
+    assert_eq!(claims(&old)["sid"], claims(&new)["sid"]);
+    assert_eq!(app.get_with_token("/token", &old).await.0, 200);
+    // The old cookie no longer opens it.
+    let mut stale = Browser::new(&app);
+    stale.cookies.insert("gh_session".into(), old_cookie);
+    assert_eq!(stale.get("/login").await.status, 200, "the form, not silent SSO");
+    // Someone else signing in on this browser ends that session.
+    let mut other = Browser::new(&app);
+    let form = other.get("/login").await;
+    other.cookies.insert("gh_session".into(), new_cookie);
+    let third = other.submit_password(&form, "13900139000", SHOP).await;
+    assert_eq!(third.status, 303);
+    let (status, body) = app.get_with_token("/token", &new).await;
     assert_error(status, &body, 401, "token_revoked");
-    assert_eq!(
-        app.get_with_token("/token", &query_param(&second.location, "token"))
-            .await
-            .0,
-        200
-    );
+    assert_ne!(claims(&query_param(&third.location, "token"))["sid"], claims(&new)["sid"]);
 }
 
 #[tokio::test]

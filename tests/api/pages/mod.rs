@@ -12,27 +12,27 @@ mod console;
 mod signin;
 
 /// A minimal browser: keeps cookies, never follows redirects.
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookies: BTreeMap<String, String>,
+pub(crate) struct Browser<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) cookies: BTreeMap<String, String>,
 }
 
-struct Page {
-    status: u16,
-    location: String,
-    headers: reqwest::header::HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) location: String,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: String,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub(crate) fn new(app: &'a TestApp) -> Self {
         Browser {
             app,
             cookies: BTreeMap::new(),
         }
     }
 
-    fn cookie_header(&self) -> String {
+    pub(crate) fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -40,7 +40,7 @@ impl<'a> Browser<'a> {
             .join("; ")
     }
 
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+    pub(crate) async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
         let res = req
             .header("cookie", self.cookie_header())
             .send()
@@ -68,22 +68,22 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let req = self.app.client.get(self.app.url(path));
         self.send(req).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let req = self.app.client.post(self.app.url(path)).form(form);
         self.send(req).await
     }
 
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         self.cookies["gh_csrf"].clone()
     }
 
     /// Posts a form of `fields` as a page of this browser does: with its CSRF token first.
-    async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let csrf = self.csrf();
         let form: Vec<(&str, &str)> = [("csrf", csrf.as_str())]
             .into_iter()
@@ -93,14 +93,19 @@ impl<'a> Browser<'a> {
     }
 
     /// Signs in through the form; returns the answer to the POST.
-    async fn sign_in(&mut self, number: &str, callback: &str) -> Page {
+    pub(crate) async fn sign_in(&mut self, number: &str, callback: &str) -> Page {
         let page = self.get(&with_callback("/login", callback)).await;
         assert_eq!(page.status, 200, "{}", page.body);
         self.submit_password(&page, number, callback).await
     }
 
     /// Posts the password form of a sign-in `page` this browser was shown.
-    async fn submit_password(&mut self, page: &Page, number: &str, callback: &str) -> Page {
+    pub(crate) async fn submit_password(
+        &mut self,
+        page: &Page,
+        number: &str,
+        callback: &str,
+    ) -> Page {
         let captcha_id = attr(&page.body, "name=\"captcha_id\" id=\"captcha_id\" value=\"");
         let answer = attr(&page.body, "data-test-answer=\"");
         self.submit(
@@ -118,7 +123,7 @@ impl<'a> Browser<'a> {
     }
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -126,7 +131,7 @@ fn with_callback(path: &str, callback: &str) -> String {
     format!("{path}?callback_url={}", urlencode(callback))
 }
 
-fn attr(html: &str, prefix: &str) -> String {
+pub(crate) fn attr(html: &str, prefix: &str) -> String {
     let start = html
         .find(prefix)
         .unwrap_or_else(|| panic!("{prefix} not in page"))
@@ -134,7 +139,7 @@ fn attr(html: &str, prefix: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-fn query_param(location: &str, name: &str) -> String {
+pub(crate) fn query_param(location: &str, name: &str) -> String {
     let url = url::Url::parse(location).unwrap();
     url.query_pairs()
         .find(|(k, _)| k == name)

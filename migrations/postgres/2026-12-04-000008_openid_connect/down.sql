@@ -1,0 +1,11 @@
+DROP TABLE oauth_tokens;
+ALTER TABLE logout_deliveries DROP COLUMN alg;
+ALTER TABLE logout_deliveries DROP COLUMN kind;
+ALTER TABLE sessions DROP COLUMN amr;
+ALTER TABLE sessions DROP COLUMN auth_time;
+ALTER TABLE users DROP COLUMN email_verified_at;
+ALTER TABLE users DROP COLUMN phone_verified_at;
+ALTER TABLE clients DROP COLUMN id_token_signed_response_alg;
+ALTER TABLE clients DROP COLUMN token_endpoint_auth_method;
+ALTER TABLE clients DROP COLUMN post_logout_redirect_uris;
+ALTER TABLE clients DROP COLUMN redirect_uris;

@@ -1,0 +1,455 @@
+//! Codes, tokens and their revocation (PROTOCOLS §3.3-3.5).
+//!
+//! A code lives 60 s in the shared store and is taken by its first presentation; a mark of
+//! its use stays 10 minutes so a replay can revoke what it issued. Access tokens are the
+//! session's own JWTs (so `GET /token`, session revocation and the JWKS work unchanged);
+//! refresh tokens are opaque and kept hashed in `oauth_tokens`, beside the ids of the access
+//! tokens issued, so a client's tokens in one session can be revoked together.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::claims;
+use crate::db::schema::oauth_tokens;
+use crate::domain::pkce::CodeChallenge;
+use crate::error::{ApiError, ApiResult};
+use crate::partners::ClientRow;
+use crate::sessions::{self, SessionRow};
+use crate::state::AppState;
+use crate::tokens::{Claims, TokenRequest};
+
+const CODE_TTL: Duration = Duration::from_secs(60);
+const USED_CODE_TTL: Duration = Duration::from_secs(600);
+const ACCESS: &str = "access";
+const REFRESH: &str = "refresh";
+
+fn random() -> String {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn digest(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn at(unix: i64) -> NaiveDateTime {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|d| d.naive_utc())
+        .unwrap_or_default()
+}
+
+/// What a code was issued for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub challenge: Option<String>,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub sid: String,
+}
+
+/// A new code for `grant`.
+pub async fn issue_code(state: &AppState, grant: &CodeGrant) -> ApiResult<String> {
+    let code = random();
+    let json = serde_json::to_string(grant).map_err(|e| ApiError::Internal(e.to_string()))?;
+    state
+        .store
+        .set(&format!("code:{}", digest(&code)), &json, CODE_TTL)
+        .await?;
+    Ok(code)
+}
+
+/// Why a code exchange failed (`invalid_grant`, with this description).
+pub type Refused = &'static str;
+
+/// Exchanges a code: taken by its first presentation, whoever presents it. A code shown again
+/// (within 10 minutes) revokes every token of its client in its session.
+pub async fn redeem_code(
+    state: &AppState,
+    client: &ClientRow,
+    code: &str,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+) -> ApiResult<Result<CodeGrant, Refused>> {
+    let hash = digest(code);
+    let used_key = format!("code_used:{hash}");
+    let Some(json) = state.store.take(&format!("code:{hash}")).await? else {
+        if let Some(mark) = state.store.get(&used_key).await?
+            && let Some((sid, owner)) = mark.split_once(' ')
+            && owner == client.client_id
+        {
+            tracing::warn!(client = %client.client_id, "authorization code replayed; revoking its grant");
+            revoke_client_in_session(state, sid, owner).await?;
+        }
+        return Ok(Err("the code is unknown, expired or already used"));
+    };
+    let grant: CodeGrant =
+        serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
+    state
+        .store
+        .set(
+            &used_key,
+            &format!("{} {}", grant.sid, grant.client_id),
+            USED_CODE_TTL,
+        )
+        .await?;
+    if grant.client_id != client.client_id {
+        return Ok(Err("the code was issued to another client"));
+    }
+    if redirect_uri != Some(grant.redirect_uri.as_str()) {
+        return Ok(Err("redirect_uri differs from the authorization request's"));
+    }
+    let pkce_met = match (&grant.challenge, verifier) {
+        (None, None) => true,
+        (Some(challenge), Some(verifier)) => CodeChallenge::parse(challenge, Some("S256"))
+            .map(|c| c.is_met_by(verifier))
+            .unwrap_or(false),
+        _ => false,
+    };
+    if !pkce_met {
+        return Ok(Err("code_verifier does not match the code challenge"));
+    }
+    Ok(Ok(grant))
+}
+
+/// A token endpoint answer's content.
+#[derive(Debug, Serialize)]
+pub struct Issued {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub id_token: String,
+    pub scope: String,
+}
+
+/// Issues an access token, a refresh token and an ID token to `client` in session `sid`,
+/// recording the client in the session and extending it to the refresh token's expiry.
+pub async fn issue(
+    state: &AppState,
+    client: &ClientRow,
+    sid: &str,
+    scope: &str,
+    nonce: Option<&str>,
+) -> ApiResult<Issued> {
+    let settings = &state.settings;
+    let now = chrono::Utc::now().timestamp();
+    let refresh_until = now.saturating_add(settings.oidc_refresh_token_ttl_secs as i64);
+    let (session, user, end) =
+        sessions::extend_for_partner(state, sid, &client.client_id, refresh_until).await?;
+    let (access_token, access) = state.tokens.issue_oauth(
+        &TokenRequest {
+            user_id: &user.id,
+            sid,
+            terminal: &session.terminal.to_ascii_lowercase(),
+            user_agent: &session.user_agent,
+            phone: None,
+            openid: None,
+            aud: None,
+            not_after: end,
+        },
+        &client.client_id,
+        scope,
+        settings.oidc_access_token_ttl_secs as i64,
+    )?;
+    let refresh_token = random();
+    let rows = vec![
+        token_row(ACCESS, access.jti.clone(), &access, at(access.exp)),
+        token_row(
+            REFRESH,
+            digest(&refresh_token),
+            &access,
+            at(refresh_until.min(end)),
+        ),
+    ];
+    state
+        .db
+        .run(move |conn| {
+            for row in rows {
+                diesel::insert_into(oauth_tokens::table)
+                    .values(row)
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+        .await?;
+    let id_token = id_token(
+        state,
+        client,
+        &session,
+        &user,
+        &access,
+        &access_token,
+        nonce,
+    )?;
+    Ok(Issued {
+        expires_in: (access.exp - now).max(0),
+        access_token,
+        token_type: "Bearer",
+        refresh_token,
+        id_token,
+        scope: scope.to_owned(),
+    })
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_tokens)]
+pub struct TokenRow {
+    pub id: String,
+    pub kind: String,
+    pub client_id: String,
+    pub sid: String,
+    pub user_id: String,
+    pub scope: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub spent_at: Option<NaiveDateTime>,
+}
+
+fn token_row(kind: &str, id: String, access: &Claims, expires_at: NaiveDateTime) -> TokenRow {
+    TokenRow {
+        id,
+        kind: kind.to_owned(),
+        client_id: access.client_id.clone().unwrap_or_default(),
+        sid: access.sid.clone(),
+        user_id: access.sub.clone(),
+        scope: access.scope.clone().unwrap_or_default(),
+        created_at: crate::db::now(),
+        expires_at,
+        spent_at: None,
+    }
+}
+
+#[derive(Serialize)]
+struct IdClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    iat: i64,
+    exp: i64,
+    auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    amr: Vec<&'static str>,
+    sid: &'a str,
+    at_hash: String,
+    #[serde(flatten)]
+    scoped: serde_json::Map<String, serde_json::Value>,
+}
+
+fn id_token(
+    state: &AppState,
+    client: &ClientRow,
+    session: &SessionRow,
+    user: &crate::accounts::UserRow,
+    access: &Claims,
+    access_token: &str,
+    nonce: Option<&str>,
+) -> ApiResult<String> {
+    let alg = client.alg();
+    let claims = IdClaims {
+        iss: state.tokens.issuer(),
+        sub: &user.id,
+        aud: &client.client_id,
+        iat: access.iat,
+        exp: access.exp,
+        auth_time: session.auth_time(),
+        nonce,
+        amr: session.amr(),
+        sid: &session.id,
+        at_hash: alg.at_hash(access_token),
+        scoped: claims::for_scopes(user, access.scope.as_deref().unwrap_or("")),
+    };
+    state.tokens.sign_for(alg, &claims, "JWT")
+}
+
+/// A refresh token rotated: the new tokens, or why not (`invalid_grant` / `invalid_scope`).
+pub enum Rotation {
+    Issued(Issued),
+    InvalidGrant(&'static str),
+    InvalidScope,
+}
+
+/// Rotates a refresh token (PROTOCOLS §3.4): spent once, by a conditional update, so of two
+/// concurrent uses one wins and the other counts as reuse, which revokes the client's tokens
+/// in that session.
+pub async fn refresh(
+    state: &AppState,
+    client: &ClientRow,
+    presented: &str,
+    scope: Option<&str>,
+) -> ApiResult<Rotation> {
+    let id = digest(presented);
+    let lookup = id.clone();
+    let row: Option<TokenRow> = state
+        .db
+        .run(move |conn| {
+            oauth_tokens::table
+                .find(lookup)
+                .filter(oauth_tokens::kind.eq(REFRESH))
+                .select(TokenRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(ApiError::from)
+        })
+        .await?;
+    let Some(row) = row.filter(|r| r.client_id == client.client_id) else {
+        return Ok(Rotation::InvalidGrant("the refresh token is unknown"));
+    };
+    let scope = match scope {
+        None => row.scope.clone(),
+        Some(asked) => {
+            let granted: Vec<&str> = row.scope.split(' ').collect();
+            let asked = super::granted_scopes(asked);
+            if asked.iter().any(|s| !granted.contains(s)) || !asked.contains(&"openid") {
+                return Ok(Rotation::InvalidScope);
+            }
+            asked.join(" ")
+        }
+    };
+    let spend = id.clone();
+    let won = state
+        .db
+        .run(move |conn| {
+            let now = crate::db::now();
+            diesel::update(
+                oauth_tokens::table
+                    .find(spend)
+                    .filter(oauth_tokens::spent_at.is_null())
+                    .filter(oauth_tokens::expires_at.gt(now)),
+            )
+            .set(oauth_tokens::spent_at.eq(Some(now)))
+            .execute(conn)
+            .map_err(ApiError::from)
+        })
+        .await?;
+    if won == 0 {
+        if row.spent_at.is_some() || row.expires_at > crate::db::now() {
+            tracing::warn!(client = %client.client_id, "refresh token reused; revoking its grant");
+            revoke_client_in_session(state, &row.sid, &client.client_id).await?;
+        }
+        return Ok(Rotation::InvalidGrant(
+            "the refresh token was already used or has expired",
+        ));
+    }
+    match issue(state, client, &row.sid, &scope, None).await {
+        Ok(issued) => Ok(Rotation::Issued(issued)),
+        Err(ApiError::TokenRevoked) => Ok(Rotation::InvalidGrant("the session has ended")),
+        Err(err) => Err(err),
+    }
+}
+
+/// Revokes every token `client_id` holds in session `sid` (a replayed code or refresh token,
+/// or the client revoking its refresh token); the session and other partners stay.
+pub async fn revoke_client_in_session(
+    state: &AppState,
+    sid: &str,
+    client_id: &str,
+) -> ApiResult<()> {
+    let (id, client) = (sid.to_owned(), client_id.to_owned());
+    let access: Vec<(String, NaiveDateTime)> = state
+        .db
+        .run(move |conn| {
+            crate::db::write_transaction(conn, |conn| {
+                let now = crate::db::now();
+                let grant = oauth_tokens::table
+                    .filter(oauth_tokens::sid.eq(&id))
+                    .filter(oauth_tokens::client_id.eq(&client));
+                let access = grant
+                    .filter(oauth_tokens::kind.eq(ACCESS))
+                    .filter(oauth_tokens::expires_at.gt(now))
+                    .select((oauth_tokens::id, oauth_tokens::expires_at))
+                    .load(conn)?;
+                diesel::update(
+                    oauth_tokens::table
+                        .filter(oauth_tokens::sid.eq(&id))
+                        .filter(oauth_tokens::client_id.eq(&client))
+                        .filter(oauth_tokens::spent_at.is_null()),
+                )
+                .set(oauth_tokens::spent_at.eq(Some(now)))
+                .execute(conn)?;
+                Ok::<_, diesel::result::Error>(access)
+            })
+            .map_err(ApiError::from)
+        })
+        .await?;
+    sessions::revoke_tokens(state, sid, access).await
+}
+
+/// What introspection and revocation find behind a presented token, for `client` only.
+pub enum Found {
+    /// A live access token of the client.
+    Access(std::sync::Arc<Claims>),
+    /// A live refresh token of the client.
+    Refresh(TokenRow),
+    None,
+}
+
+/// Looks a token up as the client's access token, then as its refresh token.
+pub async fn find(state: &AppState, client: &ClientRow, token: &str) -> ApiResult<Found> {
+    if token.contains('.') {
+        return match sessions::authenticate(state, token).await {
+            Ok(claims) if claims.client_id.as_deref() == Some(client.client_id.as_str()) => {
+                Ok(Found::Access(claims))
+            }
+            Ok(_) => Ok(Found::None),
+            Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => Err(e),
+            Err(_) => Ok(Found::None),
+        };
+    }
+    if token.len() > 128 {
+        return Ok(Found::None);
+    }
+    let id = digest(token);
+    let row: Option<TokenRow> = state
+        .db
+        .run(move |conn| {
+            oauth_tokens::table
+                .find(id)
+                .filter(oauth_tokens::kind.eq(REFRESH))
+                .select(TokenRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(ApiError::from)
+        })
+        .await?;
+    let Some(row) = row.filter(|r| {
+        r.client_id == client.client_id && r.spent_at.is_none() && r.expires_at > crate::db::now()
+    }) else {
+        return Ok(Found::None);
+    };
+    match sessions::is_live(state, &row.sid, &row.user_id).await? {
+        true => Ok(Found::Refresh(row)),
+        false => Ok(Found::None),
+    }
+}
+
+/// Revokes one access token of a client (RFC 7009: alone).
+pub async fn revoke_access(state: &AppState, claims: &Claims) -> ApiResult<()> {
+    let jti = claims.jti.clone();
+    state
+        .db
+        .run(move |conn| {
+            diesel::update(oauth_tokens::table.find(jti))
+                .set(oauth_tokens::spent_at.eq(Some(crate::db::now())))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(ApiError::from)
+        })
+        .await?;
+    sessions::revoke_tokens(
+        state,
+        &claims.sid,
+        vec![(claims.jti.clone(), at(claims.exp))],
+    )
+    .await
+}
