@@ -49,6 +49,9 @@ fn at(unix: i64) -> NaiveDateTime {
 /// What a code was issued for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CodeGrant {
+    /// When the code was taken (ms), set at redemption.
+    #[serde(default)]
+    pub taken_at: i64,
     pub client_id: String,
     pub redirect_uri: String,
     pub challenge: Option<String>,
@@ -82,6 +85,7 @@ pub async fn redeem_code(
 ) -> ApiResult<Result<CodeGrant, Refused>> {
     let hash = digest(code);
     let used_key = format!("code_used:{hash}");
+    let since = now_ms();
     let Some(json) = state.store.take(&format!("code:{hash}")).await? else {
         if let Some(mark) = state.store.get(&used_key).await?
             && let Some((sid, owner)) = mark.split_once(' ')
@@ -92,8 +96,9 @@ pub async fn redeem_code(
         }
         return Ok(Err("the code is unknown, expired or already used"));
     };
-    let grant: CodeGrant =
+    let mut grant: CodeGrant =
         serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
+    grant.taken_at = since;
     state
         .store
         .set(
@@ -132,14 +137,26 @@ pub struct Issued {
     pub scope: String,
 }
 
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The store's mark that `client_id`'s grant in `sid` was revoked, and when (ms).
+fn revoked_mark(sid: &str, client_id: &str) -> String {
+    format!("grant_rev:{sid}:{client_id}")
+}
+
 /// Issues an access token, a refresh token and an ID token to `client` in session `sid`,
 /// recording the client in the session and extending it to the refresh token's expiry.
+/// `since` (ms) is when the code or refresh token was taken: a revocation of the grant after
+/// that (a concurrent reuse) also takes what this issued, and the caller gets `TokenRevoked`.
 pub async fn issue(
     state: &AppState,
     client: &ClientRow,
     sid: &str,
     scope: &str,
     nonce: Option<&str>,
+    since: i64,
 ) -> ApiResult<Issued> {
     let settings = &state.settings;
     let now = chrono::Utc::now().timestamp();
@@ -182,6 +199,16 @@ pub async fn issue(
             Ok(())
         })
         .await?;
+    // Rows are in: a revocation from now on finds them. One that ran meanwhile did not.
+    if let Some(at) = state
+        .store
+        .get(&revoked_mark(sid, &client.client_id))
+        .await?
+        && at.parse::<i64>().is_ok_and(|at| at >= since)
+    {
+        revoke_client_in_session(state, sid, &client.client_id).await?;
+        return Err(ApiError::TokenRevoked);
+    }
     let id_token = id_token(
         state,
         client,
@@ -305,6 +332,7 @@ pub async fn refresh(
     let Some(row) = row.filter(|r| r.client_id == client.client_id) else {
         return Ok(Rotation::InvalidGrant("the refresh token is unknown"));
     };
+    let since = now_ms();
     let scope = match scope {
         None => row.scope.clone(),
         Some(asked) => {
@@ -341,7 +369,7 @@ pub async fn refresh(
             "the refresh token was already used or has expired",
         ));
     }
-    match issue(state, client, &row.sid, &scope, None).await {
+    match issue(state, client, &row.sid, &scope, None, since).await {
         Ok(issued) => Ok(Rotation::Issued(issued)),
         Err(ApiError::TokenRevoked) => Ok(Rotation::InvalidGrant("the session has ended")),
         Err(err) => Err(err),

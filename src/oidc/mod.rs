@@ -79,6 +79,7 @@ pub async fn issue_code(
     let code = grants::issue_code(
         state,
         &grants::CodeGrant {
+            taken_at: 0,
             client_id: request.client_id.clone(),
             redirect_uri: request.redirect_uri.clone(),
             challenge: request.code_challenge.clone(),

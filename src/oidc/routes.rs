@@ -186,6 +186,7 @@ async fn exchange_code(
         &grant.sid,
         &grant.scope,
         grant.nonce.as_deref(),
+        grant.taken_at,
     )
     .await
     .map_err(|e| match e {
