@@ -371,7 +371,9 @@ pub async fn refresh(
     }
     match issue(state, client, &row.sid, &scope, None, since).await {
         Ok(issued) => Ok(Rotation::Issued(issued)),
-        Err(ApiError::TokenRevoked) => Ok(Rotation::InvalidGrant("the session has ended")),
+        Err(ApiError::TokenRevoked) => Ok(Rotation::InvalidGrant(
+            "the session has ended or the grant was revoked",
+        )),
         Err(err) => Err(err),
     }
 }
@@ -383,6 +385,14 @@ pub async fn revoke_client_in_session(
     sid: &str,
     client_id: &str,
 ) -> ApiResult<()> {
+    state
+        .store
+        .set(
+            &revoked_mark(sid, client_id),
+            &now_ms().to_string(),
+            USED_CODE_TTL,
+        )
+        .await?;
     let (id, client) = (sid.to_owned(), client_id.to_owned());
     let access: Vec<(String, NaiveDateTime)> = state
         .db

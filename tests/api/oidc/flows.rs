@@ -5,6 +5,7 @@ use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::both_backends;
 
 /// Verifies a JWT we issued against the published JWKS; its claims.
 pub(crate) async fn verify_with_jwks(app: &TestApp, token: &str, aud: &str) -> Value {
@@ -100,81 +101,81 @@ async fn discovery_describes_the_provider_as_the_contract_lists() {
     assert_eq!(algs, ["EdDSA", "RS256"]);
 }
 
-#[tokio::test]
-async fn a_code_with_pkce_gives_tokens_that_userinfo_and_get_token_accept_and_account_routes_refuse()
- {
-    let (app, admin) = provider().await;
-    let rp = register(&app, &admin, json!({})).await;
-    let mut browser = Browser::new(&app);
-    let (verifier, challenge) = pkce();
-    let to = authorize(
-        &mut browser,
-        &rp,
-        &[
-            ("state", "s-1"),
-            ("nonce", "n-1"),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
-    assert!(to.starts_with(REDIRECT), "{to}");
-    assert_eq!(query_param(&to, "state"), "s-1");
-    let code = code_of(&app, &to);
-    let (status, tokens) = exchange(&app, &rp, &code, Some(&verifier)).await;
-    assert_eq!(status, 200, "{tokens}");
-    assert_eq!(tokens["token_type"], "Bearer");
-    assert_eq!(tokens["scope"], "openid profile email phone");
-    assert!(tokens["expires_in"].as_i64().unwrap() > 3500);
-    let id = verify_with_jwks(&app, tokens["id_token"].as_str().unwrap(), &rp.client_id).await;
-    assert_eq!(
-        jsonwebtoken::decode_header(tokens["id_token"].as_str().unwrap())
-            .unwrap()
-            .alg,
-        jsonwebtoken::Algorithm::RS256
-    );
-    assert_eq!(id["nonce"], "n-1");
-    assert_eq!(id["amr"], json!(["pwd"]));
-    assert_eq!(id["phone_number"], "+8613800138000");
-    assert_eq!(id["phone_number_verified"], true);
-    assert!(id["auth_time"].is_i64() && id["sid"].is_string() && id["at_hash"].is_string());
-    assert!(id.get("azp").is_none() && id.get("acr").is_none());
-    let access = tokens["access_token"].as_str().unwrap();
-    let at = verify_with_jwks(&app, access, &rp.client_id).await;
-    assert_eq!(at["scope"], "openid profile email phone");
-    assert_eq!(at["client_id"], rp.client_id);
-    assert_eq!(at["delayTime"], at["exp"]);
-    assert!(at["phone"].is_null() && at["openid"].is_null());
-
-    let info = app
-        .client
-        .get(app.url("/oauth2/userinfo"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(info.headers()["cache-control"], "no-store");
-    let info: Value = info.json().await.unwrap();
-    assert_eq!(info["sub"], id["sub"]);
-    assert_eq!(info["phone_number"], "+8613800138000");
-
-    let (status, check) = app.get_with_token("/token", access).await;
-    assert_eq!(status, 200, "{check}");
-    for (method, path) in [
-        (reqwest::Method::GET, "/users/token"),
-        (reqwest::Method::PUT, "/users"),
-        (reqwest::Method::PATCH, "/users/signout"),
-        (reqwest::Method::GET, "/users/token/refresh"),
-        (reqwest::Method::GET, "/users/info/self"),
-        (reqwest::Method::GET, "/admin/api/clients"),
-    ] {
-        let (status, body) = app.send_with_token(method, path, access, json!({})).await;
-        assert_error(status, &body, 403, "token_audience");
-    }
-    let (status, body) = app
-        .get_with_token("/token", tokens["id_token"].as_str().unwrap())
+both_backends! {
+    async fn a_code_with_pkce_gives_tokens_that_userinfo_get_token_accept_and_others_refuse(app) {
+        let admin = prepare(&app).await;
+        let rp = register(&app, &admin, json!({})).await;
+        let mut browser = Browser::new(&app);
+        let (verifier, challenge) = pkce();
+        let to = authorize(
+            &mut browser,
+            &rp,
+            &[
+                ("state", "s-1"),
+                ("nonce", "n-1"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        )
         .await;
-    assert_error(status, &body, 401, "token_invalid");
+        assert!(to.starts_with(REDIRECT), "{to}");
+        assert_eq!(query_param(&to, "state"), "s-1");
+        let code = code_of(&app, &to);
+        let (status, tokens) = exchange(&app, &rp, &code, Some(&verifier)).await;
+        assert_eq!(status, 200, "{tokens}");
+        assert_eq!(tokens["token_type"], "Bearer");
+        assert_eq!(tokens["scope"], "openid profile email phone");
+        assert!(tokens["expires_in"].as_i64().unwrap() > 3500);
+        let id = verify_with_jwks(&app, tokens["id_token"].as_str().unwrap(), &rp.client_id).await;
+        assert_eq!(
+            jsonwebtoken::decode_header(tokens["id_token"].as_str().unwrap())
+                .unwrap()
+                .alg,
+            jsonwebtoken::Algorithm::RS256
+        );
+        assert_eq!(id["nonce"], "n-1");
+        assert_eq!(id["amr"], json!(["pwd"]));
+        assert_eq!(id["phone_number"], "+8613800138000");
+        assert_eq!(id["phone_number_verified"], true);
+        assert!(id["auth_time"].is_i64() && id["sid"].is_string() && id["at_hash"].is_string());
+        assert!(id.get("azp").is_none() && id.get("acr").is_none());
+        let access = tokens["access_token"].as_str().unwrap();
+        let at = verify_with_jwks(&app, access, &rp.client_id).await;
+        assert_eq!(at["scope"], "openid profile email phone");
+        assert_eq!(at["client_id"], rp.client_id);
+        assert_eq!(at["delayTime"], at["exp"]);
+        assert!(at["phone"].is_null() && at["openid"].is_null());
+
+        let info = app
+            .client
+            .get(app.url("/oauth2/userinfo"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(info.headers()["cache-control"], "no-store");
+        let info: Value = info.json().await.unwrap();
+        assert_eq!(info["sub"], id["sub"]);
+        assert_eq!(info["phone_number"], "+8613800138000");
+
+        let (status, check) = app.get_with_token("/token", access).await;
+        assert_eq!(status, 200, "{check}");
+        for (method, path) in [
+            (reqwest::Method::GET, "/users/token"),
+            (reqwest::Method::PUT, "/users"),
+            (reqwest::Method::PATCH, "/users/signout"),
+            (reqwest::Method::GET, "/users/token/refresh"),
+            (reqwest::Method::GET, "/users/info/self"),
+            (reqwest::Method::GET, "/admin/api/clients"),
+        ] {
+            let (status, body) = app.send_with_token(method, path, access, json!({})).await;
+            assert_error(status, &body, 403, "token_audience");
+        }
+        let (status, body) = app
+            .get_with_token("/token", tokens["id_token"].as_str().unwrap())
+            .await;
+        assert_error(status, &body, 401, "token_invalid");
+    }
 }
 
 /// An authorization request's error redirect: the error, checking `iss` and the echoed state.
@@ -341,56 +342,57 @@ async fn pkce_plain_and_a_missing_challenge_for_public_clients_are_refused() {
     );
 }
 
-#[tokio::test]
-async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
-    let (app, admin) = provider().await;
-    let rp = register(&app, &admin, json!({})).await;
-    let other = register(&app, &admin, json!({ "name": "Other" })).await;
-    let mut browser = Browser::new(&app);
-    let to = authorize(&mut browser, &other, &[]).await;
-    let (_, other_tokens) = exchange(&app, &other, &code_of(&app, &to), None).await;
-    let to = authorize(&mut browser, &rp, &[]).await;
-    let code = code_of(&app, &to);
-    let (status, tokens) = exchange(&app, &rp, &code, None).await;
-    assert_eq!(status, 200, "{tokens}");
-    let access = tokens["access_token"].as_str().unwrap();
-    assert_eq!(app.get_with_token("/token", access).await.0, 200);
-    let (status, body) = exchange(&app, &rp, &code, None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
-    let (status, body) = app.get_with_token("/token", access).await;
-    assert_error(status, &body, 401, "token_revoked");
-    let refresh = tokens["refresh_token"].as_str().unwrap();
-    let (status, body) = token_request(
-        &app,
-        &rp,
-        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
-    // The session and the other client are untouched.
-    let other_access = other_tokens["access_token"].as_str().unwrap();
-    assert_eq!(app.get_with_token("/token", other_access).await.0, 200);
-    assert_eq!(browser.get(&authorize_path(&rp, &[])).await.status, 302);
-    // A code shown by another client is refused and does not revoke the owner's tokens.
-    let to = authorize(&mut browser, &rp, &[]).await;
-    let code = code_of(&app, &to);
-    let (status, body) = exchange(&app, &other, &code, None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
-    let (status, body) = exchange(&app, &other, &code, None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
-    assert_eq!(app.get_with_token("/token", other_access).await.0, 200);
+both_backends! {
+    async fn a_replayed_code_is_refused_and_revokes_what_it_issued(app) {
+        let admin = prepare(&app).await;
+        let rp = register(&app, &admin, json!({})).await;
+        let other = register(&app, &admin, json!({ "name": "Other" })).await;
+        let mut browser = Browser::new(&app);
+        let to = authorize(&mut browser, &other, &[]).await;
+        let (_, other_tokens) = exchange(&app, &other, &code_of(&app, &to), None).await;
+        let to = authorize(&mut browser, &rp, &[]).await;
+        let code = code_of(&app, &to);
+        let (status, tokens) = exchange(&app, &rp, &code, None).await;
+        assert_eq!(status, 200, "{tokens}");
+        let access = tokens["access_token"].as_str().unwrap();
+        assert_eq!(app.get_with_token("/token", access).await.0, 200);
+        let (status, body) = exchange(&app, &rp, &code, None).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        let (status, body) = app.get_with_token("/token", access).await;
+        assert_error(status, &body, 401, "token_revoked");
+        let refresh = tokens["refresh_token"].as_str().unwrap();
+        let (status, body) = token_request(
+            &app,
+            &rp,
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        // The session and the other client are untouched.
+        let other_access = other_tokens["access_token"].as_str().unwrap();
+        assert_eq!(app.get_with_token("/token", other_access).await.0, 200);
+        assert_eq!(browser.get(&authorize_path(&rp, &[])).await.status, 302);
+        // A code shown by another client is refused and does not revoke the owner's tokens.
+        let to = authorize(&mut browser, &rp, &[]).await;
+        let code = code_of(&app, &to);
+        let (status, body) = exchange(&app, &other, &code, None).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        let (status, body) = exchange(&app, &other, &code, None).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        assert_eq!(app.get_with_token("/token", other_access).await.0, 200);
+    }
 }
 
 #[tokio::test]
@@ -487,150 +489,155 @@ async fn other_authorization_errors_go_back_to_the_client_with_state_and_iss() {
     );
 }
 
-#[tokio::test]
-async fn refresh_rotates_and_reuse_revokes_the_clients_tokens() {
-    let (app, admin) = provider().await;
-    let rp = register(
-        &app,
-        &admin,
-        json!({ "token_endpoint_auth_method": "client_secret_post" }),
-    )
-    .await;
-    let mut browser = Browser::new(&app);
-    let to = authorize(&mut browser, &rp, &[("nonce", "n")]).await;
-    let code = code_of(&app, &to);
-    let secret = rp.secret.clone().unwrap();
-    let post = |form: Vec<(&'static str, String)>| {
-        let app = &app;
-        let rp = &rp;
-        let secret = secret.clone();
-        async move {
-            let mut form = form;
-            form.push(("client_id", rp.client_id.clone()));
-            form.push(("client_secret", secret));
-            let res = app
-                .client
-                .post(app.url("/oauth2/token"))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
-            (status, res.json::<Value>().await.unwrap())
-        }
-    };
-    let (status, first) = post(vec![
-        ("grant_type", "authorization_code".into()),
-        ("code", code),
-        ("redirect_uri", REDIRECT.into()),
-    ])
-    .await;
-    assert_eq!(status, 200, "{first}");
-    let id1 = verify_with_jwks(&app, first["id_token"].as_str().unwrap(), &rp.client_id).await;
-    let (status, second) = post(vec![
-        ("grant_type", "refresh_token".into()),
-        (
-            "refresh_token",
-            first["refresh_token"].as_str().unwrap().into(),
-        ),
-        ("scope", "openid email".into()),
-    ])
-    .await;
-    assert_eq!(status, 200, "{second}");
-    assert_eq!(second["scope"], "openid email");
-    assert_ne!(second["refresh_token"], first["refresh_token"]);
-    let id2 = verify_with_jwks(&app, second["id_token"].as_str().unwrap(), &rp.client_id).await;
-    for same in ["sub", "sid", "auth_time", "amr"] {
-        assert_eq!(id1[same], id2[same], "{same}");
-    }
-    assert!(
-        id2.get("nonce").is_none(),
-        "a refreshed ID token carries no nonce"
-    );
-    let (status, body) = post(vec![
-        ("grant_type", "refresh_token".into()),
-        (
-            "refresh_token",
-            second["refresh_token"].as_str().unwrap().into(),
-        ),
-        ("scope", "openid profile email phone".into()),
-    ])
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_scope")),
-        "wider than granted"
-    );
-    // The first refresh token again: reuse; the client's tokens in the session are revoked.
-    let (status, body) = post(vec![
-        ("grant_type", "refresh_token".into()),
-        (
-            "refresh_token",
-            first["refresh_token"].as_str().unwrap().into(),
-        ),
-    ])
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
-    for access in [&first["access_token"], &second["access_token"]] {
-        let (status, body) = app.get_with_token("/token", access.as_str().unwrap()).await;
-        assert_error(status, &body, 401, "token_revoked");
-    }
-    let (status, _) = post(vec![
-        ("grant_type", "refresh_token".into()),
-        (
-            "refresh_token",
-            second["refresh_token"].as_str().unwrap().into(),
-        ),
-    ])
-    .await;
-    assert_eq!(status, 400, "the unspent refresh token went with the grant");
-    // The browser session itself lives on.
-    let page = browser
-        .get(&authorize_path(&rp, &[("prompt", "none")]))
+both_backends! {
+    async fn refresh_rotates_and_reuse_revokes_the_clients_tokens(app) {
+        let admin = prepare(&app).await;
+        let rp = register(
+            &app,
+            &admin,
+            json!({ "token_endpoint_auth_method": "client_secret_post" }),
+        )
         .await;
-    code_of(&app, &page.location);
+        let mut browser = Browser::new(&app);
+        let to = authorize(&mut browser, &rp, &[("nonce", "n")]).await;
+        let code = code_of(&app, &to);
+        let secret = rp.secret.clone().unwrap();
+        let post = |form: Vec<(&'static str, String)>| {
+            let app = &app;
+            let rp = &rp;
+            let secret = secret.clone();
+            async move {
+                let mut form = form;
+                form.push(("client_id", rp.client_id.clone()));
+                form.push(("client_secret", secret));
+                let res = app
+                    .client
+                    .post(app.url("/oauth2/token"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status().as_u16();
+                (status, res.json::<Value>().await.unwrap())
+            }
+        };
+        let (status, first) = post(vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code),
+            ("redirect_uri", REDIRECT.into()),
+        ])
+        .await;
+        assert_eq!(status, 200, "{first}");
+        let id1 = verify_with_jwks(&app, first["id_token"].as_str().unwrap(), &rp.client_id).await;
+        let (status, second) = post(vec![
+            ("grant_type", "refresh_token".into()),
+            (
+                "refresh_token",
+                first["refresh_token"].as_str().unwrap().into(),
+            ),
+            ("scope", "openid email".into()),
+        ])
+        .await;
+        assert_eq!(status, 200, "{second}");
+        assert_eq!(second["scope"], "openid email");
+        assert_ne!(second["refresh_token"], first["refresh_token"]);
+        let id2 = verify_with_jwks(&app, second["id_token"].as_str().unwrap(), &rp.client_id).await;
+        for same in ["sub", "sid", "auth_time", "amr"] {
+            assert_eq!(id1[same], id2[same], "{same}");
+        }
+        assert!(
+            id2.get("nonce").is_none(),
+            "a refreshed ID token carries no nonce"
+        );
+        let (status, body) = post(vec![
+            ("grant_type", "refresh_token".into()),
+            (
+                "refresh_token",
+                second["refresh_token"].as_str().unwrap().into(),
+            ),
+            ("scope", "openid profile email phone".into()),
+        ])
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_scope")),
+            "wider than granted"
+        );
+        // The first refresh token again: reuse; the client's tokens in the session are revoked.
+        let (status, body) = post(vec![
+            ("grant_type", "refresh_token".into()),
+            (
+                "refresh_token",
+                first["refresh_token"].as_str().unwrap().into(),
+            ),
+        ])
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        for access in [&first["access_token"], &second["access_token"]] {
+            let (status, body) = app.get_with_token("/token", access.as_str().unwrap()).await;
+            assert_error(status, &body, 401, "token_revoked");
+        }
+        let (status, _) = post(vec![
+            ("grant_type", "refresh_token".into()),
+            (
+                "refresh_token",
+                second["refresh_token"].as_str().unwrap().into(),
+            ),
+        ])
+        .await;
+        assert_eq!(status, 400, "the unspent refresh token went with the grant");
+        // The browser session itself lives on.
+        let page = browser
+            .get(&authorize_path(&rp, &[("prompt", "none")]))
+            .await;
+        code_of(&app, &page.location);
+    }
 }
 
-#[tokio::test]
-async fn concurrent_refreshes_count_as_reuse() {
-    let (app, admin) = provider().await;
-    let rp = register(&app, &admin, json!({})).await;
-    let mut browser = Browser::new(&app);
-    let to = authorize(&mut browser, &rp, &[]).await;
-    let (_, tokens) = exchange(&app, &rp, &code_of(&app, &to), None).await;
-    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
-    let attempts = (0..8).map(|_| {
-        let refresh = refresh.clone();
-        let (app, rp) = (&app, &rp);
-        async move {
-            token_request(
-                app,
-                rp,
-                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-            )
-            .await
-        }
-    });
-    let results = futures_util::future::join_all(attempts).await;
-    let won: Vec<&Value> = results
-        .iter()
-        .filter(|(s, _)| *s == 200)
-        .map(|(_, b)| b)
-        .collect();
-    assert_eq!(won.len(), 1, "{results:?}");
-    assert!(
-        results
+both_backends! {
+    async fn concurrent_refreshes_count_as_reuse(app) {
+        let admin = prepare(&app).await;
+        let rp = register(&app, &admin, json!({})).await;
+        let mut browser = Browser::new(&app);
+        let to = authorize(&mut browser, &rp, &[]).await;
+        let (_, tokens) = exchange(&app, &rp, &code_of(&app, &to), None).await;
+        let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+        let attempts = (0..8).map(|_| {
+            let refresh = refresh.clone();
+            let (app, rp) = (&app, &rp);
+            async move {
+                token_request(
+                    app,
+                    rp,
+                    &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+                )
+                .await
+            }
+        });
+        let results = futures_util::future::join_all(attempts).await;
+        let won: Vec<&Value> = results
             .iter()
-            .all(|(s, b)| *s == 200 || b["error"] == "invalid_grant")
-    );
-    // The losers were reuse: the winner's new tokens are revoked too.
-    let (status, body) = app
-        .get_with_token("/token", won[0]["access_token"].as_str().unwrap())
-        .await;
-    assert_error(status, &body, 401, "token_revoked");
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, b)| b)
+            .collect();
+        // One use at most succeeds, and the others are reuse: whatever the winner got is
+        // revoked (or it was refused too, when the reuse was seen before it finished).
+        assert!(won.len() <= 1, "{results:?}");
+        assert!(
+            results
+                .iter()
+                .all(|(s, b)| *s == 200 || b["error"] == "invalid_grant")
+        );
+        for tokens in won {
+            let (status, body) = app
+                .get_with_token("/token", tokens["access_token"].as_str().unwrap())
+                .await;
+            assert_error(status, &body, 401, "token_revoked");
+        }
+    }
 }
 
 #[tokio::test]
@@ -765,84 +772,85 @@ async fn client_authentication_takes_only_the_registered_method_and_one_at_a_tim
     assert_eq!(res.status(), 413);
 }
 
-#[tokio::test]
-async fn introspection_and_revocation_answer_only_the_callers_tokens() {
-    let (app, admin) = provider().await;
-    let rp = register(&app, &admin, json!({})).await;
-    let other = register(&app, &admin, json!({ "name": "Other" })).await;
-    let public = register(
-        &app,
-        &admin,
-        json!({ "token_endpoint_auth_method": "none" }),
-    )
-    .await;
-    let mut browser = Browser::new(&app);
-    let to = authorize(&mut browser, &rp, &[]).await;
-    let (_, tokens) = exchange(&app, &rp, &code_of(&app, &to), None).await;
-    let access = tokens["access_token"].as_str().unwrap();
-    let refresh = tokens["refresh_token"].as_str().unwrap();
-    let (status, body) = oauth_post(&app, &rp, "/oauth2/introspect", &[("token", access)]).await;
-    assert_eq!(status, 200);
-    assert_eq!(body["active"], true);
-    assert_eq!(body["client_id"], rp.client_id);
-    assert_eq!(body["aud"], rp.client_id);
-    assert_eq!(body["token_type"], "Bearer");
-    for field in ["scope", "sub", "iss", "exp", "iat", "sid", "jti"] {
-        assert!(!body[field].is_null(), "{field}");
-    }
-    let (_, body) = oauth_post(&app, &rp, "/oauth2/introspect", &[("token", refresh)]).await;
-    assert_eq!(body["active"], true);
-    assert!(
-        body.get("aud").is_none() && body.get("jti").is_none() && body.get("token_type").is_none()
-    );
-    for foreign in [access, refresh, "garbage", "a.b.c"] {
+both_backends! {
+    async fn introspection_and_revocation_answer_only_the_callers_tokens(app) {
+        let admin = prepare(&app).await;
+        let rp = register(&app, &admin, json!({})).await;
+        let other = register(&app, &admin, json!({ "name": "Other" })).await;
+        let public = register(
+            &app,
+            &admin,
+            json!({ "token_endpoint_auth_method": "none" }),
+        )
+        .await;
+        let mut browser = Browser::new(&app);
+        let to = authorize(&mut browser, &rp, &[]).await;
+        let (_, tokens) = exchange(&app, &rp, &code_of(&app, &to), None).await;
+        let access = tokens["access_token"].as_str().unwrap();
+        let refresh = tokens["refresh_token"].as_str().unwrap();
+        let (status, body) = oauth_post(&app, &rp, "/oauth2/introspect", &[("token", access)]).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["active"], true);
+        assert_eq!(body["client_id"], rp.client_id);
+        assert_eq!(body["aud"], rp.client_id);
+        assert_eq!(body["token_type"], "Bearer");
+        for field in ["scope", "sub", "iss", "exp", "iat", "sid", "jti"] {
+            assert!(!body[field].is_null(), "{field}");
+        }
+        let (_, body) = oauth_post(&app, &rp, "/oauth2/introspect", &[("token", refresh)]).await;
+        assert_eq!(body["active"], true);
+        assert!(
+            body.get("aud").is_none() && body.get("jti").is_none() && body.get("token_type").is_none()
+        );
+        for foreign in [access, refresh, "garbage", "a.b.c"] {
+            let (status, body) =
+                oauth_post(&app, &other, "/oauth2/introspect", &[("token", foreign)]).await;
+            assert_eq!((status, &body), (200, &json!({ "active": false })));
+        }
         let (status, body) =
-            oauth_post(&app, &other, "/oauth2/introspect", &[("token", foreign)]).await;
-        assert_eq!((status, &body), (200, &json!({ "active": false })));
+            oauth_post(&app, &public, "/oauth2/introspect", &[("token", access)]).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "confidential clients only"
+        );
+        // Another client's revocation does nothing.
+        let (status, _) = oauth_post(&app, &other, "/oauth2/revoke", &[("token", access)]).await;
+        assert_eq!(status, 200);
+        assert_eq!(app.get_with_token("/token", access).await.0, 200);
+        // The owner revoking its access token: that token alone.
+        let (status, body) = oauth_post(&app, &rp, "/oauth2/revoke", &[("token", access)]).await;
+        assert_eq!((status, body), (200, Value::String(String::new())));
+        let (status, body) = app.get_with_token("/token", access).await;
+        assert_error(status, &body, 401, "token_revoked");
+        let (_, body) = oauth_post(&app, &rp, "/oauth2/introspect", &[("token", refresh)]).await;
+        assert_eq!(body["active"], true, "the refresh token stays");
+        // Revoking the refresh token revokes the client's tokens in that session.
+        let (_, renewed) = token_request(
+            &app,
+            &rp,
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+        )
+        .await;
+        let (status, _) = oauth_post(
+            &app,
+            &rp,
+            "/oauth2/revoke",
+            &[("token", renewed["refresh_token"].as_str().unwrap())],
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (_, body) = oauth_post(
+            &app,
+            &rp,
+            "/oauth2/introspect",
+            &[("token", renewed["access_token"].as_str().unwrap())],
+        )
+        .await;
+        assert_eq!(body, json!({ "active": false }));
+        let (status, _) = oauth_post(&app, &rp, "/oauth2/revoke", &[("token", "unknown")]).await;
+        assert_eq!(status, 200, "always 200");
     }
-    let (status, body) =
-        oauth_post(&app, &public, "/oauth2/introspect", &[("token", access)]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("invalid_client")),
-        "confidential clients only"
-    );
-    // Another client's revocation does nothing.
-    let (status, _) = oauth_post(&app, &other, "/oauth2/revoke", &[("token", access)]).await;
-    assert_eq!(status, 200);
-    assert_eq!(app.get_with_token("/token", access).await.0, 200);
-    // The owner revoking its access token: that token alone.
-    let (status, body) = oauth_post(&app, &rp, "/oauth2/revoke", &[("token", access)]).await;
-    assert_eq!((status, body), (200, Value::String(String::new())));
-    let (status, body) = app.get_with_token("/token", access).await;
-    assert_error(status, &body, 401, "token_revoked");
-    let (_, body) = oauth_post(&app, &rp, "/oauth2/introspect", &[("token", refresh)]).await;
-    assert_eq!(body["active"], true, "the refresh token stays");
-    // Revoking the refresh token revokes the client's tokens in that session.
-    let (_, renewed) = token_request(
-        &app,
-        &rp,
-        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-    )
-    .await;
-    let (status, _) = oauth_post(
-        &app,
-        &rp,
-        "/oauth2/revoke",
-        &[("token", renewed["refresh_token"].as_str().unwrap())],
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (_, body) = oauth_post(
-        &app,
-        &rp,
-        "/oauth2/introspect",
-        &[("token", renewed["access_token"].as_str().unwrap())],
-    )
-    .await;
-    assert_eq!(body, json!({ "active": false }));
-    let (status, _) = oauth_post(&app, &rp, "/oauth2/revoke", &[("token", "unknown")]).await;
-    assert_eq!(status, 200, "always 200");
 }
 
 #[tokio::test]
@@ -864,117 +872,118 @@ async fn one_browser_session_serves_seed_partners_and_oidc_clients() {
     assert_eq!(id["sid"], claims(&shop_token)["sid"], "one session");
 }
 
-#[tokio::test]
-async fn rp_initiated_logout_ends_the_session_and_every_partner_is_told() {
-    let (app, admin) = provider().await;
-    let (received, receiver) = logout_receiver();
-    let rp = register(
-        &app,
-        &admin,
-        json!({
-            "logout_url": format!("{receiver}/rp?x=1"),
-            "post_logout_redirect_uris": ["https://rp.example/bye"],
-        }),
-    )
-    .await;
-    let shop = "https://shop.example/cb";
-    app.register_partner(
-        &admin,
-        json!({ "name": "Shop", "callbacks": [shop], "logout_url": format!("{receiver}/shop") }),
-    )
-    .await;
-    let mut browser = Browser::new(&app);
-    let page = browser.sign_in(USER, shop).await;
-    let shop_token = query_param(&page.location, "token");
-    let to = authorize(&mut browser, &rp, &[]).await;
-    let (_, tokens) = exchange(&app, &rp, &code_of(&app, &to), None).await;
-    let id_token = tokens["id_token"].as_str().unwrap();
-    let sid = claims(id_token)["sid"].as_str().unwrap().to_owned();
-
-    // Refusals end nothing: a forged hint, a hint for another client, an unregistered URI.
-    let bad = format!("{}x", &id_token[..id_token.len() - 1]);
-    for (query, reason) in [
-        (
-            format!("id_token_hint={}", urlencode(&bad)),
-            "token_invalid",
-        ),
-        (
-            format!("id_token_hint={id_token}&client_id=gh_other"),
-            "invalid_client",
-        ),
-        (
-            format!(
-                "id_token_hint={id_token}&post_logout_redirect_uri={}",
-                urlencode("https://evil.example/")
-            ),
-            "callback_not_registered",
-        ),
-        (
-            format!(
-                "post_logout_redirect_uri={}",
-                urlencode("https://rp.example/bye")
-            ),
-            "callback_not_registered",
-        ),
-    ] {
-        let page = browser.get(&format!("/oauth2/logout?{query}")).await;
-        assert_eq!(page.status, 400, "{query}");
-        assert!(page.body.contains(reason), "{query}");
-        assert_eq!(
-            app.get_with_token("/token", &shop_token).await.0,
-            200,
-            "{query}"
-        );
-    }
-    // Without a hint naming this session, a page asks first (CSRF-protected).
-    let page = browser
-        .get(&format!("/oauth2/logout?client_id={}", rp.client_id))
-        .await;
-    assert_eq!(page.status, 200);
-    assert!(page.body.contains("logout-confirm"));
-    assert_eq!(app.get_with_token("/token", &shop_token).await.0, 200);
-    let flow = attr(&page.body, "name=\"flow\" value=\"");
-    let forged = browser
-        .post(
-            "/oauth2/logout",
-            &[("csrf", "nope"), ("flow", &flow), ("confirm", "1")],
+both_backends! {
+    async fn rp_initiated_logout_ends_the_session_and_every_partner_is_told(app) {
+        let admin = prepare(&app).await;
+        let (received, receiver) = logout_receiver();
+        let rp = register(
+            &app,
+            &admin,
+            json!({
+                "logout_url": format!("{receiver}/rp?x=1"),
+                "post_logout_redirect_uris": ["https://rp.example/bye"],
+            }),
         )
         .await;
-    assert_eq!(forged.status, 403);
-    // The hint for this session: at once, back to the registered URI with the state.
-    let page = browser
-        .get(&format!(
-            "/oauth2/logout?id_token_hint={id_token}&post_logout_redirect_uri={}&state=bye-1",
-            urlencode("https://rp.example/bye")
-        ))
+        let shop = "https://shop.example/cb";
+        app.register_partner(
+            &admin,
+            json!({ "name": "Shop", "callbacks": [shop], "logout_url": format!("{receiver}/shop") }),
+        )
         .await;
-    assert_eq!(page.status, 302, "{}", page.body);
-    assert_eq!(page.location, "https://rp.example/bye?state=bye-1");
-    assert!(!browser.cookies.contains_key("gh_session"));
-    let (status, body) = app.get_with_token("/token", &shop_token).await;
-    assert_error(status, &body, 401, "token_revoked");
-    let (status, body) = app
-        .get_with_token("/token", tokens["access_token"].as_str().unwrap())
-        .await;
-    assert_error(status, &body, 401, "token_revoked");
-    // Both partners are told: the OIDC client with a logout token in its alg (RS256).
-    let got = wait_for(&received, 2).await;
-    let rp_call = got
-        .iter()
-        .find(|(path, _)| path.starts_with("/rp"))
-        .expect("the OIDC client is told");
-    assert_eq!(rp_call.0, "/rp?x=1");
-    let logout = verify_with_jwks(&app, &rp_call.1, &rp.client_id).await;
-    let header = jsonwebtoken::decode_header(&rp_call.1).unwrap();
-    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
-    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
-    assert_eq!(logout["sid"], sid);
-    assert!(logout["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
-    assert!(logout.get("nonce").is_none());
-    assert!(
-        got.iter().any(|(path, _)| path == "/shop"),
-        "the seed partner is told too"
-    );
+        let mut browser = Browser::new(&app);
+        let page = browser.sign_in(USER, shop).await;
+        let shop_token = query_param(&page.location, "token");
+        let to = authorize(&mut browser, &rp, &[]).await;
+        let (_, tokens) = exchange(&app, &rp, &code_of(&app, &to), None).await;
+        let id_token = tokens["id_token"].as_str().unwrap();
+        let sid = claims(id_token)["sid"].as_str().unwrap().to_owned();
+
+        // Refusals end nothing: a forged hint, a hint for another client, an unregistered URI.
+        let bad = format!("{}x", &id_token[..id_token.len() - 1]);
+        for (query, reason) in [
+            (
+                format!("id_token_hint={}", urlencode(&bad)),
+                "token_invalid",
+            ),
+            (
+                format!("id_token_hint={id_token}&client_id=gh_other"),
+                "invalid_client",
+            ),
+            (
+                format!(
+                    "id_token_hint={id_token}&post_logout_redirect_uri={}",
+                    urlencode("https://evil.example/")
+                ),
+                "callback_not_registered",
+            ),
+            (
+                format!(
+                    "post_logout_redirect_uri={}",
+                    urlencode("https://rp.example/bye")
+                ),
+                "callback_not_registered",
+            ),
+        ] {
+            let page = browser.get(&format!("/oauth2/logout?{query}")).await;
+            assert_eq!(page.status, 400, "{query}");
+            assert!(page.body.contains(reason), "{query}");
+            assert_eq!(
+                app.get_with_token("/token", &shop_token).await.0,
+                200,
+                "{query}"
+            );
+        }
+        // Without a hint naming this session, a page asks first (CSRF-protected).
+        let page = browser
+            .get(&format!("/oauth2/logout?client_id={}", rp.client_id))
+            .await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("logout-confirm"));
+        assert_eq!(app.get_with_token("/token", &shop_token).await.0, 200);
+        let flow = attr(&page.body, "name=\"flow\" value=\"");
+        let forged = browser
+            .post(
+                "/oauth2/logout",
+                &[("csrf", "nope"), ("flow", &flow), ("confirm", "1")],
+            )
+            .await;
+        assert_eq!(forged.status, 403);
+        // The hint for this session: at once, back to the registered URI with the state.
+        let page = browser
+            .get(&format!(
+                "/oauth2/logout?id_token_hint={id_token}&post_logout_redirect_uri={}&state=bye-1",
+                urlencode("https://rp.example/bye")
+            ))
+            .await;
+        assert_eq!(page.status, 302, "{}", page.body);
+        assert_eq!(page.location, "https://rp.example/bye?state=bye-1");
+        assert!(!browser.cookies.contains_key("gh_session"));
+        let (status, body) = app.get_with_token("/token", &shop_token).await;
+        assert_error(status, &body, 401, "token_revoked");
+        let (status, body) = app
+            .get_with_token("/token", tokens["access_token"].as_str().unwrap())
+            .await;
+        assert_error(status, &body, 401, "token_revoked");
+        // Both partners are told: the OIDC client with a logout token in its alg (RS256).
+        let got = wait_for(&received, 2).await;
+        let rp_call = got
+            .iter()
+            .find(|(path, _)| path.starts_with("/rp"))
+            .expect("the OIDC client is told");
+        assert_eq!(rp_call.0, "/rp?x=1");
+        let logout = verify_with_jwks(&app, &rp_call.1, &rp.client_id).await;
+        let header = jsonwebtoken::decode_header(&rp_call.1).unwrap();
+        assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+        assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+        assert_eq!(logout["sid"], sid);
+        assert!(logout["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+        assert!(logout.get("nonce").is_none());
+        assert!(
+            got.iter().any(|(path, _)| path == "/shop"),
+            "the seed partner is told too"
+        );
+    }
 }
 
 type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;

@@ -46,9 +46,15 @@ pub(crate) async fn register(app: &TestApp, admin: &str, extra: Value) -> Rp {
 /// A server with an operator and a person with an account (number `USER`).
 pub(crate) async fn provider() -> (TestApp, String) {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let admin = prepare(&app).await;
+    (app, admin)
+}
+
+/// An operator (whose token this returns) and a person with an account (number `USER`).
+pub(crate) async fn prepare(app: &TestApp) -> String {
     let (_, admin) = app.admin("13700137000").await;
     app.signup(USER).await;
-    (app, admin)
+    admin
 }
 
 pub(crate) const USER: &str = "13800138000";
