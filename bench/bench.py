@@ -6,12 +6,14 @@ Sections follow the benchmark issue: 1 token check vs healthz, 2 password sign-i
 bcrypt ceiling (and token checks during that storm), 3 refresh and sign-out with single
 logout to 5 partners, 4 captcha, 5 memory, 6 start-up, 7 the user list over 1,000,000 users
 on PostgreSQL, 8 the oidc-provider peer; and from issue 13, 9 the pages during a 300-connection
-sign-in storm.
+sign-in storm; and from issue 15, 10 the OpenID Connect round trip and introspection against
+oidc-provider.
 
 A run of every section writes BENCHMARKS.md; a run of some sections (`--only`) writes only
 where `--out` says, so it cannot replace the full report with a part of it.
 """
-import argparse, base64, os, platform, signal, statistics, subprocess, sys, tempfile, time, urllib.parse
+import argparse, base64, json, os, platform, re, signal, statistics, subprocess, sys, tempfile, time
+import urllib.error, urllib.parse, urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness
@@ -19,7 +21,7 @@ from harness import (ADMIN_NUMBER, Load, PeakRss, Postgres, Server, free_port, h
                      seed_users_sqlite, services_up, wrk, wrk_post_script)
 
 ROWS, NOTES = [], []
-SECTIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
+SECTIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 
 
 def row(section, name, result, target="", met=None, ratio=""):
@@ -357,6 +359,162 @@ def peer(a, binary, load, signin_rate):
             f"{signin_rate:.2f}/s vs {c:,.0f}/s", "", None, f"{signin_rate / c:.4f}×")
 
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def browser():
+    """A cookie-keeping client that does not follow redirects: (open, jar)."""
+    import http.cookiejar
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+
+    def go(url, data=None):
+        try:
+            res = opener.open(urllib.request.Request(url, data=data))
+            return res.status, res.headers.get("location"), res.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("location"), e.read().decode()
+    return go, jar
+
+
+def cookie_header(jar):
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def pkce_pair():
+    import hashlib
+    verifier = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return verifier, challenge
+
+
+def authorize_url(base, path, client_id, redirect, challenge):
+    return f"{base}{path}?" + urllib.parse.urlencode({
+        "client_id": client_id, "redirect_uri": redirect, "response_type": "code", "scope": "openid",
+        "code_challenge": challenge, "code_challenge_method": "S256"})
+
+
+def code_of(location):
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))["code"]
+
+
+def exchange(token_url, basic, code, redirect, verifier):
+    body = urllib.parse.urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
+                                   "code_verifier": verifier}).encode()
+    req = urllib.request.Request(token_url, data=body, headers={"Authorization": basic})
+    return json.loads(urllib.request.urlopen(req).read())
+
+
+def cpu_seconds(pid):
+    """The process's user + system CPU time so far."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_request(pid, measure):
+    """Runs `measure` (a wrk run) and returns it with the server's CPU µs per request answered."""
+    before = cpu_seconds(pid)
+    r = measure()
+    used = cpu_seconds(pid) - before
+    r["cpu_us"] = used * 1e6 / max(r["requests"], 1)
+    return r
+
+
+def oidc_peer(a, binary, load):
+    """Issue 15: the authorization-code round trip with a live session, and introspection,
+    against oidc-provider on the same cores."""
+    node_dir = os.environ.get("GATEHOUSE_BENCH_PEER_DIR")
+    if not node_dir or not os.path.exists(os.path.join(node_dir, "node_modules", "oidc-provider")):
+        NOTES.append("oidc-provider is not installed (bench/run installs it): section 10 is missing.")
+        return
+    redirect = "http://127.0.0.1:1/cb"
+    port = free_port()
+    node = subprocess.Popen(["node", os.path.join(node_dir, "provider.mjs"), str(port)], cwd=node_dir,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    harness._CHILDREN.append(node)
+    node.stdout.readline()
+    pbase = f"http://127.0.0.1:{port}"
+    pbasic = "Basic " + base64.b64encode(b"rp:rp-secret-rp-secret-rp-secret-rp-secret").decode()
+    # Signed in once through oidc-provider's own login and consent pages.
+    go, pjar = browser()
+    pver, pchal = pkce_pair()
+    status, location, _ = go(authorize_url(pbase, "/auth", "rp", redirect, pchal))
+    for prompt in ("login", "consent"):
+        assert location and "/interaction/" in location, (status, location)
+        form = {"prompt": prompt, "login": "bench-user", "password": "x"} if prompt == "login" else {"prompt": prompt}
+        status, location, _ = go(pbase + location if location.startswith("/") else location,
+                                 urllib.parse.urlencode(form).encode())
+        status, location, _ = go(pbase + location if location.startswith("/") else location)
+    ptokens = exchange(pbase + "/token", pbasic, code_of(location), redirect, pver)
+    pcookie = cookie_header(pjar)
+
+    s = Server(binary)
+    s.start()
+    s.create_admin()
+    rp = json.loads(s.cli("client", "add", "--name", "bench RP", "--mode", "oidc", "--redirect-uri", redirect))
+    basic = "Basic " + base64.b64encode(f"{rp['client_id']}:{rp['client_secret']}".encode()).decode()
+    go, jar = browser()
+    verifier, challenge = pkce_pair()
+    status, location, _ = go(authorize_url(s.base, "/oauth2/authorize", rp["client_id"], redirect, challenge))
+    status, _, page = go(s.base + location)
+    field = lambda name: re.search(name, page).group(1)
+    form = {"csrf": next(c.value for c in jar if c.name == "gh_csrf"), "method": "password", "number": ADMIN_NUMBER,
+            "pwd": harness.PASSWORD, "captcha_id": field(r'name="captcha_id" id="captcha_id" value="([^"]*)"'),
+            "client_code": field(r'data-test-answer="([^"]*)"'), "flow": field(r'name="flow" value="([^"]*)"')}
+    status, location, _ = go(s.base + "/login", urllib.parse.urlencode(form).encode())
+    assert status == 303, status
+    status, location, _ = go(s.base + location)
+    tokens = exchange(s.base + "/oauth2/token", basic, code_of(location), redirect, verifier)
+    cookie = cookie_header(jar)
+
+    tmp = tempfile.mkdtemp(prefix="gh-oidc-")
+    theirs_intro = wrk_post_script(os.path.join(tmp, "pintro.lua"), f"token={ptokens['access_token']}",
+                                   {"Authorization": pbasic})
+    ours_intro = wrk_post_script(os.path.join(tmp, "intro.lua"), f"token={tokens['access_token']}",
+                                 {"Authorization": basic})
+
+    def alone(proc, other, measure):
+        os.kill(other.pid, signal.SIGSTOP)
+        try:
+            return measure()
+        finally:
+            os.kill(other.pid, signal.SIGCONT)
+
+    def trips(base, path, client_id, cookie, token, userinfo, basic):
+        ver, chal = pkce_pair()
+        return load.run("oidc-round-trip", "--authorize", authorize_url(base, path, client_id, redirect, chal),
+                        "--cookie", cookie, "--token", base + token, "--userinfo", base + userinfo,
+                        "--basic", basic, "--redirect-uri", redirect, "--verifier", ver,
+                        "--concurrency", 16, "--seconds", a.seconds)
+
+    rt_theirs, rt_ours, in_theirs, in_ours = [], [], [], []
+    for _ in range(a.runs):
+        rt_theirs.append(alone(node, s.proc, lambda: trips(pbase, "/auth", "rp", pcookie, "/token", "/me", pbasic)))
+        rt_ours.append(alone(s.proc, node, lambda: trips(s.base, "/oauth2/authorize", rp["client_id"], cookie,
+                                                          "/oauth2/token", "/oauth2/userinfo", basic)))
+        in_theirs.append(alone(node, s.proc, lambda: cpu_per_request(
+            node.pid, lambda: wrk(pbase + "/token/introspection", a.seconds, script=theirs_intro))))
+        in_ours.append(alone(s.proc, node, lambda: cpu_per_request(
+            s.pid, lambda: wrk(s.base + "/oauth2/introspect", a.seconds, script=ours_intro))))
+    s.stop()
+    node.terminate()
+    node.wait()
+    for r in rt_theirs + rt_ours:
+        assert r["failed"] == 0, r["errors"]
+    assert all(r["bad"] == 0 for r in in_theirs + in_ours), "an introspection failed"
+    t, o = med(r["steady_per_sec"] for r in rt_theirs), med(r["steady_per_sec"] for r in rt_ours)
+    row(10, "OpenID Connect round trip with a live session (authorize → code → token exchange with PKCE → userinfo), "
+        "16 loops: ours vs oidc-provider",
+        f"{o:,.0f}/s vs {t:,.0f}/s (p99 {med(r['latency']['p99_ms'] for r in rt_ours):.1f} ms vs "
+        f"{med(r['latency']['p99_ms'] for r in rt_theirs):.1f} ms)", "≥ 5×", o / t >= 5, f"{o / t:.1f}×")
+    tc, oc = med(r["cpu_us"] for r in in_theirs), med(r["cpu_us"] for r in in_ours)
+    row(10, "Introspection (RFC 7662, Basic + live access token): server CPU per request, oidc-provider vs ours",
+        f"{tc:,.0f} µs vs {oc:,.1f} µs ({med(r['rps'] for r in in_theirs):,.0f}/s vs {med(r['rps'] for r in in_ours):,.0f}/s)",
+        "≥ 20× less", tc / oc >= 20, f"{tc / oc:.1f}×")
+
+
 STORM_PROBES = ("/client_code", "/login", "/token")
 
 
@@ -467,6 +625,8 @@ def main():
         peer(a, a.binary, load, signin_rate)
     if 9 in only:
         storm_pages(a, a.binary, load)
+    if 10 in only:
+        oidc_peer(a, a.binary, load)
     lines = report(a, started)
     if os.path.exists(a.notes):
         lines += ["", open(a.notes).read().strip()]

@@ -197,7 +197,9 @@ def wrk(url, seconds, connections=64, headers=(), script=None, threads=2):
 
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    total = re.search(r"(\d+) requests in", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": pct("50%"), "p99": pct("99%"),
+            "requests": int(total.group(1)) if total else 0,
             "bad": int(non2xx.group(1)) if non2xx else 0, "socket_errors": sum(map(int, errors.groups())) if errors else 0}
 
 

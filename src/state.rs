@@ -17,7 +17,7 @@ pub struct AppState {
     pub db: Db,
     pub store: Store,
     pub lanes: Lanes,
-    pub tokens: TokenService,
+    pub tokens: std::sync::Arc<TokenService>,
     pub proxies: Vec<IpNet>,
     /// Outbound HTTP (WeChat, SMS vendors, partners' logout URLs), made on first use: loading
     /// the TLS trust roots is work an instance that never calls out should not pay for.
@@ -51,7 +51,7 @@ impl AppState {
             db,
             store,
             lanes,
-            tokens,
+            tokens: std::sync::Arc::new(tokens),
             proxies,
             http: std::sync::OnceLock::new(),
             logout_wakeup: Default::default(),
@@ -79,6 +79,24 @@ impl AppState {
                 answer.status()
             ))),
         }
+    }
+
+    /// Signs `claims` for a client registered with `alg`: an RSA signature (about a
+    /// millisecond) in the RSA lane, off the async workers; EdDSA at once.
+    pub async fn sign_for(
+        &self,
+        alg: crate::tokens::ClientAlg,
+        claims: serde_json::Value,
+        typ: &'static str,
+    ) -> ApiResult<String> {
+        if alg == crate::tokens::ClientAlg::EdDsa {
+            return self.tokens.sign_for(alg, &claims, typ);
+        }
+        let tokens = self.tokens.clone();
+        self.lanes
+            .rsa
+            .run(move || tokens.sign_for(alg, &claims, typ))
+            .await?
     }
 
     /// The outbound HTTP client: 3 s to connect, 5 s in all, no redirects followed.

@@ -22,12 +22,14 @@ use serde_json::{Value, json};
 
 mod local;
 mod measure;
+mod oidc;
 mod probe;
 mod sessions;
 mod signin;
 
 use local::*;
 use measure::*;
+use oidc::*;
 use probe::*;
 use sessions::*;
 use signin::*;
@@ -119,6 +121,31 @@ enum Scenario {
         #[arg(long, default_value_t = 30_000)]
         timeout_ms: u64,
     },
+    /// OpenID Connect round trips with a live session: authorize (with COOKIE) → code →
+    /// token exchange (Basic, PKCE) → userinfo, from CONCURRENCY loops, against any provider.
+    OidcRoundTrip {
+        /// The whole authorization URL (client, redirect URI, scope, S256 challenge of VERIFIER).
+        #[arg(long)]
+        authorize: String,
+        /// The `Cookie` header of a signed-in browser.
+        #[arg(long)]
+        cookie: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        userinfo: String,
+        /// `Authorization` header value for the token endpoint (`Basic …`).
+        #[arg(long)]
+        basic: String,
+        #[arg(long)]
+        redirect_uri: String,
+        #[arg(long)]
+        verifier: String,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// A partner's back-channel logout endpoint: `POST /logout/{n}` answers 200 after
     /// DELAY_MS; `GET /count` tells how many each `n` received.
     Partner {
@@ -207,6 +234,28 @@ fn main() {
                     Duration::from_millis(timeout_ms),
                 )
                 .await
+            }
+            Scenario::OidcRoundTrip {
+                authorize,
+                cookie,
+                token,
+                userinfo,
+                basic,
+                redirect_uri,
+                verifier,
+                concurrency,
+                seconds,
+            } => {
+                let rt = RoundTrip {
+                    authorize,
+                    cookie,
+                    token,
+                    userinfo,
+                    basic,
+                    redirect_uri,
+                    verifier,
+                };
+                round_trips(rt, concurrency, seconds).await
             }
             Scenario::Partner { .. } => unreachable!("handled above"),
         }

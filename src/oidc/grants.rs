@@ -217,7 +217,8 @@ pub async fn issue(
         &access,
         &access_token,
         nonce,
-    )?;
+    )
+    .await?;
     Ok(Issued {
         expires_in: (access.exp - now).max(0),
         access_token,
@@ -273,7 +274,7 @@ struct IdClaims<'a> {
     scoped: serde_json::Map<String, serde_json::Value>,
 }
 
-fn id_token(
+async fn id_token(
     state: &AppState,
     client: &ClientRow,
     session: &SessionRow,
@@ -296,7 +297,8 @@ fn id_token(
         at_hash: alg.at_hash(access_token),
         scoped: claims::for_scopes(user, access.scope.as_deref().unwrap_or("")),
     };
-    state.tokens.sign_for(alg, &claims, "JWT")
+    let claims = serde_json::to_value(&claims).map_err(|e| ApiError::Internal(e.to_string()))?;
+    state.sign_for(alg, claims, "JWT").await
 }
 
 /// A refresh token rotated: the new tokens, or why not (`invalid_grant` / `invalid_scope`).

@@ -375,13 +375,7 @@ pub async fn revoke(
 }
 
 /// CORS preflight for the endpoints a public client's page calls (PROTOCOLS §3.6).
-#[utoipa::path(
-    tag = "oidc",
-    params(("endpoint" = String, Path, pattern = "^(token|revoke|userinfo)$")),
-    responses((status = 204, description = "Preflight answered; the origin is allowed only when it is a public client's"))
-)]
-#[options("/oauth2/{endpoint:token|revoke|userinfo}")]
-pub async fn preflight(state: Shared, req: HttpRequest) -> HttpResponse {
+async fn preflight(state: &AppState, req: &HttpRequest) -> HttpResponse {
     let res = HttpResponse::NoContent()
         .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
         .insert_header((
@@ -390,7 +384,28 @@ pub async fn preflight(state: Shared, req: HttpRequest) -> HttpResponse {
         ))
         .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
         .finish();
-    with_cors(&state, &req, res).await
+    with_cors(state, req, res).await
+}
+
+/// CORS preflight: the origin is allowed only when it is a public client's.
+#[utoipa::path(tag = "oidc", responses((status = 204, description = "Preflight answered")))]
+#[options("/oauth2/token")]
+pub async fn token_preflight(state: Shared, req: HttpRequest) -> HttpResponse {
+    preflight(&state, &req).await
+}
+
+/// CORS preflight: the origin is allowed only when it is a public client's.
+#[utoipa::path(tag = "oidc", responses((status = 204, description = "Preflight answered")))]
+#[options("/oauth2/revoke")]
+pub async fn revoke_preflight(state: Shared, req: HttpRequest) -> HttpResponse {
+    preflight(&state, &req).await
+}
+
+/// CORS preflight: the origin is allowed only when it is a public client's.
+#[utoipa::path(tag = "oidc", responses((status = 204, description = "Preflight answered")))]
+#[options("/oauth2/userinfo")]
+pub async fn userinfo_preflight(state: Shared, req: HttpRequest) -> HttpResponse {
+    preflight(&state, &req).await
 }
 
 /// Reflects the request's `Origin` when it is the origin of a public client's redirect URI;

@@ -56,7 +56,7 @@ pub async fn authorize(state: Shared, req: HttpRequest) -> HttpResponse {
 /// POST /oauth2/authorize: kept, then its GET form.
 #[utoipa::path(
     tag = "oidc",
-    request_body(content = Object, content_type = "application/x-www-form-urlencoded",
+    request_body(content = Option<Object>, content_type = "application/x-www-form-urlencoded",
         description = "The parameters of GET /oauth2/authorize"),
     responses(
         (status = 303, description = "To GET /oauth2/authorize?flow=…, or an error response as for GET"),
@@ -338,7 +338,7 @@ pub async fn logout(state: Shared, req: HttpRequest) -> HttpResponse {
 /// POST /oauth2/logout: the confirmation, or a request kept and answered with its GET form.
 #[utoipa::path(
     tag = "oidc",
-    request_body(content = Object, content_type = "application/x-www-form-urlencoded",
+    request_body(content = Option<Object>, content_type = "application/x-www-form-urlencoded",
         description = "The parameters of GET /oauth2/logout; or `csrf`, `flow` and `confirm` from the confirmation page"),
     responses(
         (status = 200, description = "The signed-out page", content_type = "text/html"),

@@ -16,7 +16,7 @@ struct LogoutClaims<'a> {
 }
 
 /// A freshly signed logout token for one delivery attempt.
-pub fn logout_token(state: &AppState, d: &DeliveryRow) -> ApiResult<String> {
+pub async fn logout_token(state: &AppState, d: &DeliveryRow) -> ApiResult<String> {
     let now = chrono::Utc::now().timestamp();
     let claims = LogoutClaims {
         iss: state.tokens.issuer(),
@@ -28,8 +28,10 @@ pub fn logout_token(state: &AppState, d: &DeliveryRow) -> ApiResult<String> {
         sid: &d.sid,
         events: serde_json::json!({ LOGOUT_EVENT: {} }),
     };
+    let claims = serde_json::to_value(&claims)
+        .map_err(|e| crate::error::ApiError::Internal(e.to_string()))?;
     let alg = ClientAlg::parse(&d.alg).unwrap_or(ClientAlg::EdDsa);
-    state.tokens.sign_for(alg, &claims, "logout+jwt")
+    state.sign_for(alg, claims, "logout+jwt").await
 }
 
 pub(super) enum Outcome {
@@ -39,7 +41,7 @@ pub(super) enum Outcome {
 }
 
 pub(super) async fn attempt(state: &AppState, d: &DeliveryRow) -> Outcome {
-    let token = match logout_token(state, d) {
+    let token = match logout_token(state, d).await {
         Ok(t) => t,
         Err(e) => return Outcome::Retry(e.to_string()),
     };

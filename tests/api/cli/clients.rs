@@ -209,3 +209,144 @@ fn client_add_rejects_bad_callback_rules() {
     assert!(listed.status.success(), "{listed}");
     assert_eq!(single_json(&listed.stdout), json!([]), "{listed}");
 }
+
+#[test]
+fn client_add_registers_openid_connect_clients_and_refuses_other_modes_fields() {
+    let sandbox = Sandbox::new();
+    let added = client_add(
+        &sandbox,
+        "Grafana",
+        &[
+            "--mode",
+            "oidc",
+            "--redirect-uri",
+            "https://grafana.example/login/generic_oauth",
+            "--redirect-uri",
+            "http://127.0.0.1:3000/cb",
+            "--post-logout-redirect-uri",
+            "https://grafana.example/login",
+            "--id-token-signed-response-alg",
+            "EdDSA",
+        ],
+    );
+    assert!(added.status.success(), "{added}");
+    let created = single_json(&added.stdout);
+    let issuer = created["issuer"].as_str().expect("issuer");
+    assert!(!issuer.ends_with('/'), "{created}");
+    assert_eq!(
+        created["discovery_url"],
+        format!("{issuer}/.well-known/openid-configuration")
+    );
+    assert!(created["client_secret"].as_str().unwrap().len() >= 32);
+    let public = client_add(
+        &sandbox,
+        "SPA",
+        &[
+            "--mode",
+            "oidc",
+            "--redirect-uri",
+            "https://spa.example/cb",
+            "--token-endpoint-auth-method",
+            "none",
+        ],
+    );
+    assert!(public.status.success(), "{public}");
+    assert_eq!(single_json(&public.stdout)["client_secret"], Value::Null);
+
+    let refused: &[(&[&str], &str)] = &[
+        (&["--mode", "oidc"], "redirect_uris"),
+        (
+            &["--mode", "oidc", "--redirect-uri", "https://a.example/cb#x"],
+            "redirect_uris",
+        ),
+        (
+            &["--mode", "oidc", "--redirect-uri", "http://a.example/cb"],
+            "redirect_uris",
+        ),
+        (
+            &["--mode", "oidc", "--redirect-uri", "https://A.example/cb"],
+            "redirect_uris",
+        ),
+        (
+            &[
+                "--mode",
+                "oidc",
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--callback",
+                "https://a.example/cb",
+            ],
+            "callbacks",
+        ),
+        (
+            &[
+                "--mode",
+                "oidc",
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--token-endpoint-auth-method",
+                "private_key_jwt",
+            ],
+            "token_endpoint_auth_method",
+        ),
+        (
+            &[
+                "--mode",
+                "oidc",
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--id-token-signed-response-alg",
+                "HS256",
+            ],
+            "id_token_signed_response_alg",
+        ),
+        (
+            &[
+                "--callback",
+                "https://a.example/cb",
+                "--redirect-uri",
+                "https://a.example/cb",
+            ],
+            "redirect_uris",
+        ),
+    ];
+    for (args, field) in refused {
+        let out = client_add(&sandbox, "Evil", args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}:\n{out}");
+        assert!(out.stdout.trim().is_empty(), "{args:?}:\n{out}");
+        assert!(
+            out.stderr.contains(field),
+            "{args:?} should name {field}:\n{out}"
+        );
+    }
+    let mut list = sandbox.gatehouse();
+    list.args(["client", "list"]);
+    let listed = run(list);
+    let clients = single_json(&listed.stdout);
+    assert_eq!(
+        clients.as_array().unwrap().len(),
+        2,
+        "nothing refused was stored: {listed}"
+    );
+    let grafana = clients
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Grafana")
+        .unwrap();
+    assert_eq!(grafana["mode"], "oidc");
+    assert_eq!(grafana["callbacks"], json!([]));
+    assert_eq!(
+        grafana["redirect_uris"],
+        json!([
+            "https://grafana.example/login/generic_oauth",
+            "http://127.0.0.1:3000/cb"
+        ])
+    );
+    assert_eq!(
+        grafana["post_logout_redirect_uris"],
+        json!(["https://grafana.example/login"])
+    );
+    assert_eq!(grafana["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(grafana["id_token_signed_response_alg"], "EdDSA");
+}

@@ -11,6 +11,7 @@ use crate::pages::{Browser, Page, attr, query_param, urlencode};
 
 mod authlib;
 mod flows;
+mod registration;
 
 /// A registered relying party.
 #[derive(Debug, Clone)]
