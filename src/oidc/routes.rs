@@ -129,25 +129,30 @@ fn no_store(body: &impl serde::Serialize) -> HttpResponse {
     )
 )]
 #[post("/oauth2/token")]
-pub async fn token_endpoint(
-    state: Shared,
-    req: HttpRequest,
+pub async fn token_endpoint(state: Shared, req: HttpRequest, body: web::Payload) -> HttpResponse {
+    let answer = token_answer(&state, &req, body).await;
+    with_cors(&state, &req, answer).await
+}
+
+async fn token_answer(
+    state: &AppState,
+    req: &HttpRequest,
     body: web::Payload,
 ) -> OAuthResult<HttpResponse> {
-    let p = Params::from_form(&req, body).await?;
-    let client = client_auth::authenticate(&state, &req, &p, Public::Allowed).await?;
+    let p = Params::from_form(req, body).await?;
+    let client = client_auth::authenticate(state, req, &p, Public::Allowed).await?;
     if let Some(name) = p.repeated() {
         return Err(OAuthError::invalid_request(format!(
             "`{name}` given more than once"
         )));
     }
     let issued = match p.get("grant_type") {
-        Some("authorization_code") => exchange_code(&state, &client, &p).await?,
+        Some("authorization_code") => exchange_code(state, &client, &p).await?,
         Some("refresh_token") => {
             let presented = p
                 .get("refresh_token")
                 .ok_or_else(|| OAuthError::invalid_request("`refresh_token` is required"))?;
-            match grants::refresh(&state, &client, presented, p.get("scope")).await? {
+            match grants::refresh(state, &client, presented, p.get("scope")).await? {
                 Rotation::Issued(issued) => issued,
                 Rotation::InvalidGrant(why) => return Err(OAuthError::invalid_grant(why)),
                 Rotation::InvalidScope => {
@@ -160,7 +165,7 @@ pub async fn token_endpoint(
         None => return Err(OAuthError::invalid_request("`grant_type` is required")),
         Some(_) => return Err(OAuthError::unsupported_grant_type()),
     };
-    Ok(with_cors(&state, &req, no_store(&issued)).await)
+    Ok(no_store(&issued))
 }
 
 async fn exchange_code(
@@ -238,9 +243,12 @@ async fn bearer(req: &HttpRequest, body: Option<web::Payload>) -> OAuthResult<Op
     )
 )]
 #[get("/oauth2/userinfo")]
-pub async fn userinfo(state: Shared, req: HttpRequest) -> OAuthResult<HttpResponse> {
-    let token = bearer(&req, None).await?;
-    answer_userinfo(&state, &req, token).await
+pub async fn userinfo(state: Shared, req: HttpRequest) -> HttpResponse {
+    let answer = match bearer(&req, None).await {
+        Ok(token) => answer_userinfo(&state, token).await,
+        Err(e) => Err(e),
+    };
+    with_cors(&state, &req, answer).await
 }
 
 /// Userinfo by POST (the token in the header or the form's `access_token`).
@@ -257,13 +265,12 @@ pub async fn userinfo(state: Shared, req: HttpRequest) -> OAuthResult<HttpRespon
     )
 )]
 #[post("/oauth2/userinfo")]
-pub async fn userinfo_post(
-    state: Shared,
-    req: HttpRequest,
-    body: web::Payload,
-) -> OAuthResult<HttpResponse> {
-    let token = bearer(&req, Some(body)).await?;
-    answer_userinfo(&state, &req, token).await
+pub async fn userinfo_post(state: Shared, req: HttpRequest, body: web::Payload) -> HttpResponse {
+    let answer = match bearer(&req, Some(body)).await {
+        Ok(token) => answer_userinfo(&state, token).await,
+        Err(e) => Err(e),
+    };
+    with_cors(&state, &req, answer).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -271,11 +278,7 @@ pub struct UserinfoForm {
     pub access_token: Option<String>,
 }
 
-async fn answer_userinfo(
-    state: &AppState,
-    req: &HttpRequest,
-    token: Option<String>,
-) -> OAuthResult<HttpResponse> {
+async fn answer_userinfo(state: &AppState, token: Option<String>) -> OAuthResult<HttpResponse> {
     let Some(token) = token else {
         return Err(OAuthError::invalid_token(false));
     };
@@ -296,7 +299,7 @@ async fn answer_userinfo(
         .ok_or_else(|| OAuthError::invalid_token(true))?;
     let mut body = claims::for_scopes(&user, scope);
     body.insert("sub".into(), Value::from(user.id));
-    Ok(with_cors(state, req, no_store(&body)).await)
+    Ok(no_store(&body))
 }
 
 /// RFC 7662 introspection, for confidential clients and their own tokens.
@@ -354,24 +357,29 @@ pub async fn introspect(
     )
 )]
 #[post("/oauth2/revoke")]
-pub async fn revoke(
-    state: Shared,
-    req: HttpRequest,
+pub async fn revoke(state: Shared, req: HttpRequest, body: web::Payload) -> HttpResponse {
+    let answer = revoke_answer(&state, &req, body).await;
+    with_cors(&state, &req, answer).await
+}
+
+async fn revoke_answer(
+    state: &AppState,
+    req: &HttpRequest,
     body: web::Payload,
 ) -> OAuthResult<HttpResponse> {
-    let p = Params::from_form(&req, body).await?;
-    let client = client_auth::authenticate(&state, &req, &p, Public::Allowed).await?;
+    let p = Params::from_form(req, body).await?;
+    let client = client_auth::authenticate(state, req, &p, Public::Allowed).await?;
     let token = p
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("`token` is required"))?;
-    match grants::find(&state, &client, token).await? {
-        Found::Access(claims) => grants::revoke_access(&state, &claims).await?,
+    match grants::find(state, &client, token).await? {
+        Found::Access(claims) => grants::revoke_access(state, &claims).await?,
         Found::Refresh(row) => {
-            grants::revoke_client_in_session(&state, &row.sid, &client.client_id).await?
+            grants::revoke_client_in_session(state, &row.sid, &client.client_id).await?
         }
         Found::None => {}
     }
-    Ok(with_cors(&state, &req, HttpResponse::Ok().finish()).await)
+    Ok(HttpResponse::Ok().finish())
 }
 
 /// CORS preflight for the endpoints a public client's page calls (PROTOCOLS §3.6).
@@ -384,7 +392,7 @@ async fn preflight(state: &AppState, req: &HttpRequest) -> HttpResponse {
         ))
         .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
         .finish();
-    with_cors(state, req, res).await
+    with_cors(state, req, Ok(res)).await
 }
 
 /// CORS preflight: the origin is allowed only when it is a public client's.
@@ -410,7 +418,13 @@ pub async fn userinfo_preflight(state: Shared, req: HttpRequest) -> HttpResponse
 
 /// Reflects the request's `Origin` when it is the origin of a public client's redirect URI;
 /// never with credentials.
-async fn with_cors(state: &AppState, req: &HttpRequest, mut res: HttpResponse) -> HttpResponse {
+async fn with_cors(
+    state: &AppState,
+    req: &HttpRequest,
+    answer: OAuthResult<HttpResponse>,
+) -> HttpResponse {
+    // Errors too: a public client's page must be able to read why it was refused.
+    let mut res = answer.unwrap_or_else(|e| actix_web::ResponseError::error_response(&e));
     res.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Origin"));
     let Some(origin) = req

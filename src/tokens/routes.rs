@@ -156,5 +156,7 @@ pub async fn record_token(
 pub async fn jwks(state: Shared) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
+        // Public keys: any origin may read them (PROTOCOLS §3.6).
+        .insert_header(("Access-Control-Allow-Origin", "*"))
         .json(state.tokens.jwks())
 }

@@ -91,7 +91,9 @@ async fn discovery_describes_the_provider_as_the_contract_lists() {
     ] {
         assert_eq!(d[no], false, "{no}");
     }
-    let (_, jwks) = app.get("/.well-known/jwks.json").await;
+    let res = app.get_response("/.well-known/jwks.json").await;
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let jwks: Value = res.json().await.unwrap();
     let algs: Vec<&str> = jwks["keys"]
         .as_array()
         .unwrap()
@@ -1022,5 +1024,64 @@ async fn wait_for(received: &Received, n: usize) -> Vec<(String, String)> {
     panic!(
         "{n} logout deliveries expected, got {:?}",
         received.lock().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn cors_reflects_only_a_public_clients_origin_and_never_credentials() {
+    let (app, admin) = provider().await;
+    register(
+        &app,
+        &admin,
+        json!({ "token_endpoint_auth_method": "none", "redirect_uris": ["https://spa.example/cb"] }),
+    )
+    .await;
+    register(&app, &admin, json!({})).await;
+    for path in ["/oauth2/token", "/oauth2/revoke", "/oauth2/userinfo"] {
+        let res = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("origin", "https://spa.example")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204, "{path}");
+        assert_eq!(
+            res.headers()["access-control-allow-origin"],
+            "https://spa.example"
+        );
+        assert_eq!(res.headers()["vary"], "Origin");
+        assert!(
+            !res.headers()
+                .contains_key("access-control-allow-credentials")
+        );
+        for other in ["https://rp.example", "https://evil.example", "null"] {
+            let res = app
+                .client
+                .request(reqwest::Method::OPTIONS, app.url(path))
+                .header("origin", other)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                !res.headers().contains_key("access-control-allow-origin"),
+                "{path} {other}"
+            );
+        }
+    }
+    // An error answer carries it too, so the page can read why.
+    let res = app
+        .client
+        .post(app.url("/oauth2/token"))
+        .header("origin", "https://spa.example")
+        .form(&[("grant_type", "authorization_code")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://spa.example"
     );
 }
