@@ -282,17 +282,34 @@ def user_list(a, binary):
         pg.drop()
 
 
-def peer(a, binary, load, signin_rate):
+def start_peer(missing):
+    """oidc-provider on a free port: (process, base URL), or (None, None) when not installed."""
     node_dir = os.environ.get("GATEHOUSE_BENCH_PEER_DIR")
     if not node_dir or not os.path.exists(os.path.join(node_dir, "node_modules", "oidc-provider")):
-        NOTES.append("oidc-provider is not installed (bench/run installs it): the peer figures are missing.")
-        return
+        NOTES.append(f"oidc-provider is not installed (bench/run installs it): {missing}.")
+        return None, None
     port = free_port()
     node = subprocess.Popen(["node", os.path.join(node_dir, "provider.mjs"), str(port)], cwd=node_dir,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     harness._CHILDREN.append(node)
     node.stdout.readline()
-    pbase = f"http://127.0.0.1:{port}"
+    return node, f"http://127.0.0.1:{port}"
+
+
+def alone(proc, other, measure):
+    # Each server gets the machine to itself while it is measured: the other one is paused
+    # (SIGSTOP), so neither pays for the other's garbage collection or timers.
+    os.kill(other.pid, signal.SIGSTOP)
+    try:
+        return measure()
+    finally:
+        os.kill(other.pid, signal.SIGCONT)
+
+
+def peer(a, binary, load, signin_rate):
+    node, pbase = start_peer("the peer figures are missing")
+    if not node:
+        return
     basic = "Basic " + base64.b64encode(b"bench:bench-secret-bench-secret-bench-secret").decode()
     tmp = tempfile.mkdtemp(prefix="gh-peer-")
     cc_script = wrk_post_script(os.path.join(tmp, "cc.lua"), "grant_type=client_credentials", {"Authorization": basic})
@@ -317,15 +334,6 @@ def peer(a, binary, load, signin_rate):
                                     urllib.parse.urlencode({"token": token, "callback_url": "http://127.0.0.1:1/cb"}),
                                     {"Authorization": ours_basic})
     theirs, ours, cc, rec, hz = [], [], [], [], []
-
-    def alone(proc, other, measure):
-        # Each server gets the machine to itself while it is measured: the other one is
-        # paused (SIGSTOP), so neither pays for the other's garbage collection or timers.
-        os.kill(other.pid, signal.SIGSTOP)
-        try:
-            return measure()
-        finally:
-            os.kill(other.pid, signal.SIGCONT)
 
     for _ in range(a.runs):
         theirs.append(alone(node, s.proc, lambda: wrk(pbase + "/token/introspection", a.seconds, script=intro_script)))
@@ -425,17 +433,10 @@ def cpu_per_request(pid, measure):
 def oidc_peer(a, binary, load):
     """Issue 15: the authorization-code round trip with a live session, and introspection,
     against oidc-provider on the same cores."""
-    node_dir = os.environ.get("GATEHOUSE_BENCH_PEER_DIR")
-    if not node_dir or not os.path.exists(os.path.join(node_dir, "node_modules", "oidc-provider")):
-        NOTES.append("oidc-provider is not installed (bench/run installs it): section 10 is missing.")
+    node, pbase = start_peer("section 10 is missing")
+    if not node:
         return
     redirect = "http://127.0.0.1:1/cb"
-    port = free_port()
-    node = subprocess.Popen(["node", os.path.join(node_dir, "provider.mjs"), str(port)], cwd=node_dir,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    harness._CHILDREN.append(node)
-    node.stdout.readline()
-    pbase = f"http://127.0.0.1:{port}"
     pbasic = "Basic " + base64.b64encode(b"rp:rp-secret-rp-secret-rp-secret-rp-secret").decode()
     # Signed in once through oidc-provider's own login and consent pages.
     go, pjar = browser()
@@ -474,13 +475,6 @@ def oidc_peer(a, binary, load):
                                    {"Authorization": pbasic})
     ours_intro = wrk_post_script(os.path.join(tmp, "intro.lua"), f"token={tokens['access_token']}",
                                  {"Authorization": basic})
-
-    def alone(proc, other, measure):
-        os.kill(other.pid, signal.SIGSTOP)
-        try:
-            return measure()
-        finally:
-            os.kill(other.pid, signal.SIGCONT)
 
     def trips(base, path, client_id, cookie, token, userinfo, basic):
         ver, chal = pkce_pair()

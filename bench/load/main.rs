@@ -124,23 +124,8 @@ enum Scenario {
     /// OpenID Connect round trips with a live session: authorize (with COOKIE) → code →
     /// token exchange (Basic, PKCE) → userinfo, from CONCURRENCY loops, against any provider.
     OidcRoundTrip {
-        /// The whole authorization URL (client, redirect URI, scope, S256 challenge of VERIFIER).
-        #[arg(long)]
-        authorize: String,
-        /// The `Cookie` header of a signed-in browser.
-        #[arg(long)]
-        cookie: String,
-        #[arg(long)]
-        token: String,
-        #[arg(long)]
-        userinfo: String,
-        /// `Authorization` header value for the token endpoint (`Basic …`).
-        #[arg(long)]
-        basic: String,
-        #[arg(long)]
-        redirect_uri: String,
-        #[arg(long)]
-        verifier: String,
+        #[command(flatten)]
+        rt: RoundTrip,
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
         #[arg(long, default_value_t = 10.0)]
@@ -236,27 +221,10 @@ fn main() {
                 .await
             }
             Scenario::OidcRoundTrip {
-                authorize,
-                cookie,
-                token,
-                userinfo,
-                basic,
-                redirect_uri,
-                verifier,
+                rt,
                 concurrency,
                 seconds,
-            } => {
-                let rt = RoundTrip {
-                    authorize,
-                    cookie,
-                    token,
-                    userinfo,
-                    basic,
-                    redirect_uri,
-                    verifier,
-                };
-                round_trips(rt, concurrency, seconds).await
-            }
+            } => round_trips(rt, concurrency, seconds).await,
             Scenario::Partner { .. } => unreachable!("handled above"),
         }
     });

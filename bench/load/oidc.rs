@@ -5,13 +5,25 @@
 
 use super::*;
 
+/// The provider and the signed-in browser a round trip runs against.
+#[derive(clap::Args)]
 pub(crate) struct RoundTrip {
+    /// The whole authorization URL (client, redirect URI, scope, S256 challenge of VERIFIER).
+    #[arg(long)]
     pub(crate) authorize: String,
+    /// The `Cookie` header of a signed-in browser.
+    #[arg(long)]
     pub(crate) cookie: String,
+    #[arg(long)]
     pub(crate) token: String,
+    #[arg(long)]
     pub(crate) userinfo: String,
+    /// `Authorization` header value for the token endpoint (`Basic …`).
+    #[arg(long)]
     pub(crate) basic: String,
+    #[arg(long)]
     pub(crate) redirect_uri: String,
+    #[arg(long)]
     pub(crate) verifier: String,
 }
 

@@ -301,6 +301,22 @@ async fn id_token(
     state.sign_for(alg, claims, "JWT").await
 }
 
+/// The refresh token stored under `id` (the SHA-256 of its value), spent or not.
+async fn refresh_row(state: &AppState, id: String) -> ApiResult<Option<TokenRow>> {
+    state
+        .db
+        .run(move |conn| {
+            oauth_tokens::table
+                .find(id)
+                .filter(oauth_tokens::kind.eq(REFRESH))
+                .select(TokenRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(ApiError::from)
+        })
+        .await
+}
+
 /// A refresh token rotated: the new tokens, or why not (`invalid_grant` / `invalid_scope`).
 pub enum Rotation {
     Issued(Issued),
@@ -318,19 +334,7 @@ pub async fn refresh(
     scope: Option<&str>,
 ) -> ApiResult<Rotation> {
     let id = digest(presented);
-    let lookup = id.clone();
-    let row: Option<TokenRow> = state
-        .db
-        .run(move |conn| {
-            oauth_tokens::table
-                .find(lookup)
-                .filter(oauth_tokens::kind.eq(REFRESH))
-                .select(TokenRow::as_select())
-                .first(conn)
-                .optional()
-                .map_err(ApiError::from)
-        })
-        .await?;
+    let row = refresh_row(state, id.clone()).await?;
     let Some(row) = row.filter(|r| r.client_id == client.client_id) else {
         return Ok(Rotation::InvalidGrant("the refresh token is unknown"));
     };
@@ -449,19 +453,7 @@ pub async fn find(state: &AppState, client: &ClientRow, token: &str) -> ApiResul
     if token.len() > 128 {
         return Ok(Found::None);
     }
-    let id = digest(token);
-    let row: Option<TokenRow> = state
-        .db
-        .run(move |conn| {
-            oauth_tokens::table
-                .find(id)
-                .filter(oauth_tokens::kind.eq(REFRESH))
-                .select(TokenRow::as_select())
-                .first(conn)
-                .optional()
-                .map_err(ApiError::from)
-        })
-        .await?;
+    let row = refresh_row(state, digest(token)).await?;
     let Some(row) = row.filter(|r| {
         r.client_id == client.client_id && r.spent_at.is_none() && r.expires_at > crate::db::now()
     }) else {

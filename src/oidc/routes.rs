@@ -107,6 +107,24 @@ pub struct TokenOfClient {
     pub client_secret: Option<String>,
 }
 
+/// A client's call to an OAuth endpoint: its form, and the client it authenticates as.
+async fn client_call(
+    state: &AppState,
+    req: &HttpRequest,
+    body: web::Payload,
+    public: Public,
+) -> OAuthResult<(Params, ClientRow)> {
+    let p = Params::from_form(req, body).await?;
+    let client = client_auth::authenticate(state, req, &p, public).await?;
+    Ok((p, client))
+}
+
+/// The `token` of introspection and revocation (RFC 7662 §2.1, RFC 7009 §2.1).
+fn token_param(p: &Params) -> OAuthResult<&str> {
+    p.get("token")
+        .ok_or_else(|| OAuthError::invalid_request("`token` is required"))
+}
+
 /// A JSON answer that no cache may keep (RFC 6749 §5.1).
 fn no_store(body: &impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok()
@@ -139,8 +157,7 @@ async fn token_answer(
     req: &HttpRequest,
     body: web::Payload,
 ) -> OAuthResult<HttpResponse> {
-    let p = Params::from_form(req, body).await?;
-    let client = client_auth::authenticate(state, req, &p, Public::Allowed).await?;
+    let (p, client) = client_call(state, req, body, Public::Allowed).await?;
     if let Some(name) = p.repeated() {
         return Err(OAuthError::invalid_request(format!(
             "`{name}` given more than once"
@@ -321,11 +338,8 @@ pub async fn introspect(
     req: HttpRequest,
     body: web::Payload,
 ) -> OAuthResult<HttpResponse> {
-    let p = Params::from_form(&req, body).await?;
-    let client = client_auth::authenticate(&state, &req, &p, Public::Refused).await?;
-    let token = p
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("`token` is required"))?;
+    let (p, client) = client_call(&state, &req, body, Public::Refused).await?;
+    let token = token_param(&p)?;
     let issuer = state.tokens.issuer();
     let answer = match grants::find(&state, &client, token).await? {
         Found::Access(c) => json!({
@@ -367,11 +381,8 @@ async fn revoke_answer(
     req: &HttpRequest,
     body: web::Payload,
 ) -> OAuthResult<HttpResponse> {
-    let p = Params::from_form(req, body).await?;
-    let client = client_auth::authenticate(state, req, &p, Public::Allowed).await?;
-    let token = p
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("`token` is required"))?;
+    let (p, client) = client_call(state, req, body, Public::Allowed).await?;
+    let token = token_param(&p)?;
     match grants::find(state, &client, token).await? {
         Found::Access(claims) => grants::revoke_access(state, &claims).await?,
         Found::Refresh(row) => {

@@ -203,22 +203,33 @@ pub async fn issue_in(
     let expires = at(claims.delay_time)
         .max(session.expires_at)
         .min(at(absolute_end(state, session.created_at)));
+    extend_to(state, sid, &user.id, expires).await?;
+    if let Some(client) = client_id.filter(|_| record) {
+        record_client(state, sid, client).await?;
+    }
+    Ok((token, claims))
+}
+
+/// Moves a session's last usable moment to `expires`, in the database and the store.
+async fn extend_to(
+    state: &AppState,
+    sid: &str,
+    user_id: &str,
+    expires: chrono::NaiveDateTime,
+) -> ApiResult<()> {
     let id = sid.to_owned();
     state
         .db
         .run(move |conn| {
             diesel::update(sessions::table.find(&id))
+                .filter(sessions::ended_at.is_null())
                 .set(sessions::expires_at.eq(expires))
                 .execute(conn)
                 .map(|_| ())
                 .map_err(ApiError::from)
         })
         .await?;
-    state.store.set(&key(sid), &user.id, until(expires)).await?;
-    if let Some(client) = client_id.filter(|_| record) {
-        record_client(state, sid, client).await?;
-    }
-    Ok((token, claims))
+    state.store.set(&key(sid), user_id, until(expires)).await
 }
 
 /// Records that a partner system is logged into a session (idempotent).
@@ -330,19 +341,7 @@ pub async fn extend_for_partner(
     }
     let expires = at(until_unix.min(end)).max(session.expires_at);
     if expires > session.expires_at {
-        let id = sid.to_owned();
-        state
-            .db
-            .run(move |conn| {
-                diesel::update(sessions::table.find(&id))
-                    .filter(sessions::ended_at.is_null())
-                    .set(sessions::expires_at.eq(expires))
-                    .execute(conn)
-                    .map(|_| ())
-                    .map_err(ApiError::from)
-            })
-            .await?;
-        state.store.set(&key(sid), &user.id, until(expires)).await?;
+        extend_to(state, sid, &user.id, expires).await?;
     }
     record_client(state, sid, client_id).await?;
     Ok((session, user, end))

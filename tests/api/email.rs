@@ -89,20 +89,7 @@ fn decoded(message: &str) -> String {
         for p in m.walk():\n    \
             if p.get_content_maintype() == 'text':\n        \
                 print(p.get_content_type()); print(p.get_payload(decode=True).decode('utf-8'))\n";
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(message.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = python(&["-c", script], message.as_bytes());
     String::from_utf8(out.stdout).unwrap()
 }
 

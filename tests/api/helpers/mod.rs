@@ -44,6 +44,26 @@ pub fn skip_without(what: &str) {
     eprintln!("skipping: {what} is not available");
 }
 
+/// Runs `python3 args…` with `input` on its standard input; its whole output.
+pub fn python(args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("python3")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .expect("a piped stdin")
+        .write_all(input)
+        .expect("python3 reads its input");
+    child.wait_with_output().expect("python3 finishes")
+}
+
 /// A port nothing listens on now, for a stand-in server started after this returns.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

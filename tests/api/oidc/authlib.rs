@@ -1,7 +1,6 @@
 //! authlib (PyPI, unchanged) as three relying parties: `tests/clients/authlib/rp.py`.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -67,24 +66,9 @@ async fn authlib_signs_in_validates_refreshes_revokes_and_logs_out() {
         ],
     });
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/authlib/rp.py");
-    let output = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new("python3")
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(config.to_string().as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap();
+    let output = tokio::task::spawn_blocking(move || python(&[script], config.to_string().as_bytes()))
+        .await
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

@@ -259,6 +259,10 @@ async fn pkce_plain_and_a_missing_challenge_for_public_clients_are_refused() {
     assert!(public.secret.is_none(), "a public client gets no secret");
     let mut browser = Browser::new(&app);
     let (verifier, challenge) = pkce();
+    let s256 = [
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
     for params in [
         vec![("state", "p1")],
         vec![("state", "p1"), ("code_challenge", challenge.as_str())],
@@ -281,15 +285,7 @@ async fn pkce_plain_and_a_missing_challenge_for_public_clients_are_refused() {
             "{params:?}"
         );
     }
-    let to = authorize(
-        &mut browser,
-        &public,
-        &[
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
+    let to = authorize(&mut browser, &public, &s256).await;
     let code = code_of(&app, &to);
     let (status, body) = exchange(
         &app,
@@ -298,50 +294,21 @@ async fn pkce_plain_and_a_missing_challenge_for_public_clients_are_refused() {
         Some("wrong-verifier-wrong-verifier-wrong-verifier-00"),
     )
     .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
+    assert_oauth(status, &body, 400, "invalid_grant");
     // The code was used up by that attempt.
     let (status, body) = exchange(&app, &public, &code, Some(&verifier)).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
-    let to = authorize(
-        &mut browser,
-        &public,
-        &[
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
+    assert_oauth(status, &body, 400, "invalid_grant");
+    let to = authorize(&mut browser, &public, &s256).await;
     let (status, body) = exchange(&app, &public, &code_of(&app, &to), None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "no verifier"
-    );
-    let to = authorize(
-        &mut browser,
-        &public,
-        &[
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
+    assert_oauth(status, &body, 400, "invalid_grant");
+    let to = authorize(&mut browser, &public, &s256).await;
     let (status, body) = exchange(&app, &public, &code_of(&app, &to), Some(&verifier)).await;
     assert_eq!(status, 200, "{body}");
     // A confidential client sending a verifier for a code without a challenge is refused too.
     let rp = register(&app, &admin, json!({})).await;
     let to = authorize(&mut browser, &rp, &[]).await;
     let (status, body) = exchange(&app, &rp, &code_of(&app, &to), Some(&verifier)).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
+    assert_oauth(status, &body, 400, "invalid_grant");
 }
 
 both_backends! {
@@ -359,10 +326,7 @@ both_backends! {
         let access = tokens["access_token"].as_str().unwrap();
         assert_eq!(app.get_with_token("/token", access).await.0, 200);
         let (status, body) = exchange(&app, &rp, &code, None).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (400, Some("invalid_grant"))
-        );
+        assert_oauth(status, &body, 400, "invalid_grant");
         let (status, body) = app.get_with_token("/token", access).await;
         assert_error(status, &body, 401, "token_revoked");
         let refresh = tokens["refresh_token"].as_str().unwrap();
@@ -372,10 +336,7 @@ both_backends! {
             &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
         )
         .await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (400, Some("invalid_grant"))
-        );
+        assert_oauth(status, &body, 400, "invalid_grant");
         // The session and the other client are untouched.
         let other_access = other_tokens["access_token"].as_str().unwrap();
         assert_eq!(app.get_with_token("/token", other_access).await.0, 200);
@@ -384,15 +345,9 @@ both_backends! {
         let to = authorize(&mut browser, &rp, &[]).await;
         let code = code_of(&app, &to);
         let (status, body) = exchange(&app, &other, &code, None).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (400, Some("invalid_grant"))
-        );
+        assert_oauth(status, &body, 400, "invalid_grant");
         let (status, body) = exchange(&app, &other, &code, None).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (400, Some("invalid_grant"))
-        );
+        assert_oauth(status, &body, 400, "invalid_grant");
         assert_eq!(app.get_with_token("/token", other_access).await.0, 200);
     }
 }
@@ -560,11 +515,7 @@ both_backends! {
             ("scope", "openid profile email phone".into()),
         ])
         .await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (400, Some("invalid_scope")),
-            "wider than granted"
-        );
+        assert_oauth(status, &body, 400, "invalid_scope");
         // The first refresh token again: reuse; the client's tokens in the session are revoked.
         let (status, body) = post(vec![
             ("grant_type", "refresh_token".into()),
@@ -574,10 +525,7 @@ both_backends! {
             ),
         ])
         .await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (400, Some("invalid_grant"))
-        );
+        assert_oauth(status, &body, 400, "invalid_grant");
         for access in [&first["access_token"], &second["access_token"]] {
             let (status, body) = app.get_with_token("/token", access.as_str().unwrap()).await;
             assert_error(status, &body, 401, "token_revoked");
@@ -811,11 +759,7 @@ both_backends! {
         }
         let (status, body) =
             oauth_post(&app, &public, "/oauth2/introspect", &[("token", access)]).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (401, Some("invalid_client")),
-            "confidential clients only"
-        );
+        assert_oauth(status, &body, 401, "invalid_client");
         // Another client's revocation does nothing.
         let (status, _) = oauth_post(&app, &other, "/oauth2/revoke", &[("token", access)]).await;
         assert_eq!(status, 200);

@@ -181,6 +181,17 @@ pub(crate) async fn oauth_post(
     )
 }
 
+/// An OAuth error answer (`{"error", "error_description"}`, never the envelope).
+pub(crate) fn assert_oauth(status: u16, body: &Value, want_status: u16, error: &str) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(body["error"], error, "{body}");
+    assert!(body["error_description"].is_string(), "{body}");
+    assert!(
+        body.get("code").is_none(),
+        "OAuth's format, not the envelope: {body}"
+    );
+}
+
 /// The code (and state) a redirect to the client carries, checking `iss`.
 pub(crate) fn code_of(app: &TestApp, location: &str) -> String {
     assert!(
