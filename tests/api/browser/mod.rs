@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// How long anything the browser or a partner waits for may take.
-const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const USER: &str = "13912345678";
@@ -57,18 +57,18 @@ impl Drop for Driver {
     }
 }
 
-struct Browser {
+pub(crate) struct Browser {
     client: Client,
     driver: Driver,
     _profile: tempfile::TempDir,
-    shots: PathBuf,
+    pub(crate) shots: PathBuf,
     taken: AtomicU32,
 }
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium session, or None when they are not
     /// installed (a failure under `GATEHOUSE_TEST_REQUIRE_ALL=1`).
-    async fn start(scenario: &str) -> Option<Browser> {
+    pub(crate) async fn start(scenario: &str) -> Option<Browser> {
         let missing: Vec<&str> = [CHROMEDRIVER, CHROMIUM]
             .into_iter()
             .filter(|p| !Path::new(p).exists())
@@ -108,7 +108,7 @@ impl Browser {
         })
     }
 
-    async fn goto(&self, url: &str, name: &str) {
+    pub(crate) async fn goto(&self, url: &str, name: &str) {
         self.client
             .goto(url)
             .await
@@ -117,7 +117,7 @@ impl Browser {
     }
 
     /// Saves a screenshot of the current page as `<nn>-<name>.png`.
-    async fn shot(&self, name: &str) {
+    pub(crate) async fn shot(&self, name: &str) {
         let n = self.taken.fetch_add(1, Ordering::SeqCst) + 1;
         match self.client.screenshot().await {
             Ok(png) => std::fs::write(self.shots.join(format!("{n:02}-{name}.png")), png).unwrap(),
@@ -125,12 +125,12 @@ impl Browser {
         }
     }
 
-    async fn url(&self) -> url::Url {
+    pub(crate) async fn url(&self) -> url::Url {
         self.client.current_url().await.unwrap()
     }
 
     /// Waits for an element on the current page (following redirects and navigation).
-    async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+    pub(crate) async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
         match self
             .client
             .wait()
@@ -148,11 +148,11 @@ impl Browser {
         }
     }
 
-    async fn has(&self, css: &str) -> bool {
+    pub(crate) async fn has(&self, css: &str) -> bool {
         self.client.find(Locator::Css(css)).await.is_ok()
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         self.wait_for(css).await.text().await.unwrap()
     }
 
@@ -169,7 +169,7 @@ impl Browser {
     }
 
     /// Fills in and submits Gatehouse's password sign-in form on the current page.
-    async fn sign_in(&self, number: &str, password: &str) {
+    pub(crate) async fn sign_in(&self, number: &str, password: &str) {
         self.wait_for("#password-form").await;
         self.shot("gatehouse-login").await;
         self.wait_for("#number")
@@ -204,7 +204,7 @@ impl Browser {
     }
 
     /// Ends the WebDriver session cleanly, then chromedriver.
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         let _ = self.client.clone().close().await;
         drop(self.driver);
     }

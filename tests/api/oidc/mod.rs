@@ -11,6 +11,7 @@ use crate::pages::{Browser, Page, attr, query_param, urlencode};
 
 mod authlib;
 mod flows;
+mod mod_auth_openidc;
 mod registration;
 
 /// A registered relying party.
