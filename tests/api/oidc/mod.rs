@@ -10,6 +10,7 @@ use crate::helpers::*;
 use crate::pages::{Browser, Page, attr, query_param, urlencode};
 
 mod flows;
+mod openidconnect_rs;
 
 /// A registered relying party.
 #[derive(Debug, Clone)]
@@ -117,7 +118,13 @@ pub(crate) async fn authorize(
     rp: &Rp,
     params: &[(&str, &str)],
 ) -> String {
-    let first = browser.get(&authorize_path(rp, params)).await;
+    follow_authorization(browser, &authorize_path(rp, params)).await
+}
+
+/// Drives the browser from an authorization request's path and query (as a relying party built
+/// it) through sign-in when asked; the final redirect to the client.
+pub(crate) async fn follow_authorization(browser: &mut Browser<'_>, path: &str) -> String {
+    let first = browser.get(path).await;
     assert_eq!(first.status, 302, "{}", first.body);
     if !first.location.contains("/login?flow=") {
         return first.location;
