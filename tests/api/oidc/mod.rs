@@ -12,6 +12,7 @@ use crate::pages::{Browser, Page, attr, query_param, urlencode};
 mod authlib;
 mod flows;
 mod mod_auth_openidc;
+mod openidconnect_rs;
 mod registration;
 
 /// A registered relying party.
@@ -126,7 +127,13 @@ pub(crate) async fn authorize(
     rp: &Rp,
     params: &[(&str, &str)],
 ) -> String {
-    let first = browser.get(&authorize_path(rp, params)).await;
+    follow_authorization(browser, &authorize_path(rp, params)).await
+}
+
+/// Drives the browser from an authorization request's path and query (as a relying party built
+/// it) through sign-in when asked; the final redirect to the client.
+pub(crate) async fn follow_authorization(browser: &mut Browser<'_>, path: &str) -> String {
+    let first = browser.get(path).await;
     assert_eq!(first.status, 302, "{}", first.body);
     if !first.location.contains("/login?flow=") {
         return first.location;
