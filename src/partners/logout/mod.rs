@@ -99,6 +99,8 @@ pub struct DeliveryView {
     pub id: String,
     pub client_id: String,
     pub sid: String,
+    /// What is delivered: `logout_token` (PROTOCOLS §1).
+    pub kind: String,
     pub state: String,
     pub attempts: i32,
     pub last_error: Option<String>,
@@ -114,6 +116,7 @@ impl From<&DeliveryRow> for DeliveryView {
             id: d.id.clone(),
             client_id: d.client_id.clone(),
             sid: d.sid.clone(),
+            kind: d.kind.clone(),
             state: d.state.clone(),
             attempts: d.attempts,
             last_error: d.last_error.clone(),
