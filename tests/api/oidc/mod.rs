@@ -10,6 +10,7 @@ use crate::helpers::*;
 use crate::pages::{Browser, Page, attr, query_param, urlencode};
 
 mod flows;
+mod openid_client;
 
 /// A registered relying party.
 #[derive(Debug, Clone)]
