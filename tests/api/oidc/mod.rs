@@ -12,6 +12,7 @@ use crate::pages::{Browser, Page, attr, query_param, urlencode};
 mod authlib;
 mod flows;
 mod mod_auth_openidc;
+mod openid_client;
 mod openidconnect_rs;
 mod registration;
 
