@@ -40,7 +40,10 @@ async fn signing_in_again_keeps_the_session_with_a_new_cookie_and_another_person
     let second = again.submit_password(&page, "13800138000", SHOP).await;
     assert_eq!(second.status, 303);
     let new_cookie = again.cookies["gh_session"].clone();
-    assert_ne!(new_cookie, old_cookie, "a new cookie value at every sign-in");
+    assert_ne!(
+        new_cookie, old_cookie,
+        "a new cookie value at every sign-in"
+    );
     // The same person: the session (and the partners in it) stays (PROTOCOLS §1).
     let old = query_param(&first.location, "token");
     let new = query_param(&second.location, "token");
@@ -49,7 +52,11 @@ async fn signing_in_again_keeps_the_session_with_a_new_cookie_and_another_person
     // The old cookie no longer opens it.
     let mut stale = Browser::new(&app);
     stale.cookies.insert("gh_session".into(), old_cookie);
-    assert_eq!(stale.get("/login").await.status, 200, "the form, not silent SSO");
+    assert_eq!(
+        stale.get("/login").await.status,
+        200,
+        "the form, not silent SSO"
+    );
     // Someone else signing in on this browser ends that session.
     let mut other = Browser::new(&app);
     let form = other.get("/login").await;
@@ -58,7 +65,10 @@ async fn signing_in_again_keeps_the_session_with_a_new_cookie_and_another_person
     assert_eq!(third.status, 303);
     let (status, body) = app.get_with_token("/token", &new).await;
     assert_error(status, &body, 401, "token_revoked");
-    assert_ne!(claims(&query_param(&third.location, "token"))["sid"], claims(&new)["sid"]);
+    assert_ne!(
+        claims(&query_param(&third.location, "token"))["sid"],
+        claims(&new)["sid"]
+    );
 }
 
 #[tokio::test]
