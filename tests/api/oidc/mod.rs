@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::helpers::*;
 use crate::pages::{Browser, Page, attr, query_param, urlencode};
 
+mod conformance;
 mod flows;
 
 /// A registered relying party.
