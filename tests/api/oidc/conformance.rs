@@ -437,7 +437,12 @@ async fn token_call(
     let mut form: Vec<(&str, &str)> = form.to_vec();
     let mut req = app.client.post(app.url("/oauth2/token"));
     match auth {
-        Auth::Basic => req = req.header("authorization", basic(&rp.client_id, secret)),
+        // As the suite's `AddBasicAuthClientSecretToRequest` (RFC 6749 §2.3.1): each part
+        // form-url-encoded before base64.
+        Auth::Basic => {
+            let (id, secret) = (urlencode(&rp.client_id), urlencode(secret));
+            req = req.header("authorization", basic(&id, &secret));
+        }
         Auth::Post => form.extend([
             ("client_id", rp.client_id.as_str()),
             ("client_secret", secret),
