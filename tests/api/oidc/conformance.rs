@@ -2,9 +2,10 @@
 //! against a real Gatehouse on loopback.
 //!
 //! Source: the module lists and checks of the public conformance suite (the OpenID Foundation's
-//! `conformance-suite`, classes `OIDCCBasicTestPlan`, `OIDCCRpInitiatedLogoutTestPlan`,
-//! `OIDCCBackchannelRpInitiatedLogoutTestPlan` and the modules and conditions they run, read
-//! from a snapshot of August 2026). Each test below does what the named module does to the
+//! `openid/conformance-suite`, read from its GitHub mirror `openid-certification/conformance-suite`
+//! at commit 12f2a4da of August 2026: classes `OIDCCBasicTestPlan`,
+//! `OIDCCRpInitiatedLogoutTestPlan`, `OIDCCBackchannelRpInitiatedLogoutTestPlan` and the modules
+//! and conditions they run; condition names are quoted where a check mirrors one). Each test below does what the named module does to the
 //! provider and asserts what its conditions assert (statuses, parameters, claims, the `iss`
 //! response parameter, the `state` echo, errors), with the plans' variants: discovery,
 //! a statically registered client, `response_type=code`, default response mode,
