@@ -10,6 +10,7 @@ use crate::helpers::*;
 use crate::pages::{Browser, Page, attr, query_param, urlencode};
 
 mod authlib;
+mod conformance;
 mod flows;
 mod mod_auth_openidc;
 mod openid_client;
