@@ -66,9 +66,10 @@ async fn authlib_signs_in_validates_refreshes_revokes_and_logs_out() {
         ],
     });
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/authlib/rp.py");
-    let output = tokio::task::spawn_blocking(move || python(&[script], config.to_string().as_bytes()))
-        .await
-        .unwrap();
+    let output =
+        tokio::task::spawn_blocking(move || python(&[script], config.to_string().as_bytes()))
+            .await
+            .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
