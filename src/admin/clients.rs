@@ -216,6 +216,7 @@ pub async fn update(state: &AppState, id: String, p: ClientRequest) -> ApiResult
             Ok(row)
         })
         .await?;
+    partners::forget(state, &row.client_id).await?;
     Ok(ClientView::from(&row))
 }
 
@@ -228,10 +229,12 @@ pub async fn update(state: &AppState, id: String, p: ClientRequest) -> ApiResult
 #[delete("/admin/api/clients/{client_id}")]
 pub async fn delete_client(state: Shared, _operator: Operator, path: web::Path<String>) -> Answer {
     let id = path.into_inner();
+    let gone = id.clone();
     let removed = state
         .db
-        .run(move |conn| partners::delete(conn, &id).map_err(ApiError::from))
+        .run(move |conn| partners::delete(conn, &gone).map_err(ApiError::from))
         .await?;
+    partners::forget(&state, &id).await?;
     if !removed {
         return Err(ApiError::NotFound);
     }
@@ -268,6 +271,7 @@ pub async fn rotate(state: &AppState, id: String) -> ApiResult<ClientWithSecret>
             Ok((row, secret))
         })
         .await?;
+    partners::forget(state, &row.client_id).await?;
     Ok(ClientWithSecret {
         client: ClientView::from(&row),
         client_secret: Some(secret),

@@ -161,8 +161,7 @@ pub async fn issue(
     let settings = &state.settings;
     let now = chrono::Utc::now().timestamp();
     let refresh_until = now.saturating_add(settings.oidc_refresh_token_ttl_secs as i64);
-    let (session, user, end) =
-        sessions::extend_for_partner(state, sid, &client.client_id, refresh_until).await?;
+    let (session, user, end) = sessions::live_for_partner(state, sid).await?;
     let (access_token, access) = state.tokens.issue_oauth(
         &TokenRequest {
             user_id: &user.id,
@@ -179,26 +178,32 @@ pub async fn issue(
         settings.oidc_access_token_ttl_secs as i64,
     )?;
     let refresh_token = random();
+    let lasts = at(refresh_until.min(end));
     let rows = vec![
         token_row(ACCESS, access.jti.clone(), &access, at(access.exp)),
-        token_row(
-            REFRESH,
-            digest(&refresh_token),
-            &access,
-            at(refresh_until.min(end)),
-        ),
+        token_row(REFRESH, digest(&refresh_token), &access, lasts),
     ];
-    state
+    // The partner recorded in the session, the session extended to the refresh token's
+    // expiry and the tokens kept: one transaction, one trip to the database.
+    let (held, client_id) = (session.clone(), client.client_id.clone());
+    let moved = state
         .db
         .run(move |conn| {
-            for row in rows {
-                diesel::insert_into(oauth_tokens::table)
-                    .values(row)
-                    .execute(conn)?;
-            }
-            Ok(())
+            crate::db::write_transaction(conn, |conn| {
+                let moved = sessions::record_and_extend(conn, &held, &client_id, lasts)?;
+                for row in rows {
+                    diesel::insert_into(oauth_tokens::table)
+                        .values(row)
+                        .execute(conn)?;
+                }
+                Ok::<_, diesel::result::Error>(moved)
+            })
+            .map_err(ApiError::from)
         })
         .await?;
+    if let Some(expires) = moved {
+        sessions::extended(state, sid, &user.id, expires).await?;
+    }
     // Rows are in: a revocation from now on finds them. One that ran meanwhile did not.
     if let Some(at) = state
         .store

@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rand::RngCore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
@@ -31,7 +31,7 @@ pub use registration::{AuthMethod, ClientError, NewClient, Registration};
 
 use crate::tokens::ClientAlg;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize, Deserialize)]
 #[diesel(table_name = clients, treat_none_as_null = true)]
 pub struct ClientRow {
     pub client_id: String,
@@ -293,14 +293,45 @@ pub async fn names(state: &AppState) -> ApiResult<HashMap<String, String>> {
     Ok(rows.into_iter().map(|c| (c.client_id, c.name)).collect())
 }
 
-/// The enabled OpenID Connect partner with this `client_id`.
+/// How long an OpenID Connect partner's registration is kept in the store: the token,
+/// introspection and revocation endpoints read it on every call. Every write through this
+/// module's callers forgets it at once ([`forget`]); a row edited by hand in the database
+/// counts after this long.
+const CACHED_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn cache_key(client_id: &str) -> String {
+    format!("client:{client_id}")
+}
+
+/// The enabled OpenID Connect partner with this `client_id` (from the store when it has it).
 pub async fn oidc_client(state: &AppState, client_id: &str) -> ApiResult<Option<ClientRow>> {
     if client_id.len() > 64 {
         return Ok(None);
     }
-    Ok(by_id(state, client_id)
+    let key = cache_key(client_id);
+    let cached = state
+        .store
+        .get(&key)
         .await?
-        .filter(|c| c.enabled && c.mode() == ClientMode::Oidc))
+        .and_then(|json| serde_json::from_str::<ClientRow>(&json).ok());
+    let row = match cached {
+        Some(row) => Some(row),
+        None => {
+            let row = by_id(state, client_id).await?;
+            if let Some(r) = &row
+                && let Ok(json) = serde_json::to_string(r)
+            {
+                state.store.set(&key, &json, CACHED_FOR).await?;
+            }
+            row
+        }
+    };
+    Ok(row.filter(|c| c.enabled && c.mode() == ClientMode::Oidc))
+}
+
+/// Drops a partner's cached registration after it changed or went away.
+pub async fn forget(state: &AppState, client_id: &str) -> ApiResult<()> {
+    state.store.del(&cache_key(client_id)).await
 }
 
 /// The partner system with this `client_id`, enabled or not.

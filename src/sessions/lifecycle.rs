@@ -306,15 +306,12 @@ pub async fn reauthenticate(
     Ok(())
 }
 
-/// A live session and its user, for a partner about to be given tokens in it: the partner
-/// is recorded (single logout reaches it) and the session lasts at least until `until` (unix
-/// seconds; never past the session's absolute end, which is returned).
+/// A live session and its user, for a partner about to be given tokens in it, and the
+/// session's absolute end (unix seconds). One database round trip.
 #[tracing::instrument(skip(state))]
-pub async fn extend_for_partner(
+pub async fn live_for_partner(
     state: &AppState,
     sid: &str,
-    client_id: &str,
-    until_unix: i64,
 ) -> ApiResult<(SessionRow, UserRow, i64)> {
     let lookup = sid.to_owned();
     let (session, user) = state
@@ -339,12 +336,51 @@ pub async fn extend_for_partner(
     if !session.is_live() || chrono::Utc::now().timestamp() >= end || !user.is_active() {
         return Err(ApiError::TokenRevoked);
     }
-    let expires = at(until_unix.min(end)).max(session.expires_at);
-    if expires > session.expires_at {
-        extend_to(state, sid, &user.id, expires).await?;
-    }
-    record_client(state, sid, client_id).await?;
     Ok((session, user, end))
+}
+
+/// Inside the caller's write transaction: records `client_id` in `session` (single logout
+/// reaches it) and makes the session last at least until `expires`. The new expiry when it
+/// moved, for [`extended`] to tell the store once the transaction has committed.
+pub fn record_and_extend(
+    conn: &mut crate::db::DbConnection,
+    session: &SessionRow,
+    client_id: &str,
+    expires: chrono::NaiveDateTime,
+) -> diesel::QueryResult<Option<chrono::NaiveDateTime>> {
+    let recorded: bool = diesel::select(diesel::dsl::exists(
+        session_clients::table
+            .filter(session_clients::session_id.eq(&session.id))
+            .filter(session_clients::client_id.eq(client_id)),
+    ))
+    .get_result(conn)?;
+    if !recorded {
+        diesel::insert_into(session_clients::table)
+            .values((
+                session_clients::session_id.eq(&session.id),
+                session_clients::client_id.eq(client_id),
+                session_clients::created_at.eq(crate::db::now()),
+            ))
+            .execute(conn)?;
+    }
+    if expires <= session.expires_at {
+        return Ok(None);
+    }
+    diesel::update(sessions::table.find(&session.id))
+        .filter(sessions::ended_at.is_null())
+        .set(sessions::expires_at.eq(expires))
+        .execute(conn)?;
+    Ok(Some(expires))
+}
+
+/// The store learns a session's new expiry (after [`record_and_extend`] committed).
+pub async fn extended(
+    state: &AppState,
+    sid: &str,
+    user_id: &str,
+    expires: chrono::NaiveDateTime,
+) -> ApiResult<()> {
+    state.store.set(&key(sid), user_id, until(expires)).await
 }
 
 /// Revokes tokens of a session by id (`jti`, with each token's last usable moment), at once on

@@ -28,8 +28,8 @@ mod tests;
 
 pub use end::{EndReason, Which, end, end_own};
 pub use lifecycle::{
-    NewSession, extend_for_partner, issue_in, reauthenticate, record_client, refresh,
-    revoke_tokens, start,
+    NewSession, extended, issue_in, live_for_partner, reauthenticate, record_and_extend,
+    record_client, refresh, revoke_tokens, start,
 };
 pub use live::{auth_time, authenticate, by_browser_key, is_live, live_of_user};
 pub use partner::{Presented, audience_is, check_for_partner};
