@@ -179,9 +179,16 @@ pub async fn issue(
     )?;
     let refresh_token = random();
     let lasts = at(refresh_until.min(end));
+    // Never past the session, which is not moved for less than a few minutes.
+    let session_ends = sessions::extension(&session, lasts).unwrap_or(session.expires_at);
     let rows = vec![
         token_row(ACCESS, access.jti.clone(), &access, at(access.exp)),
-        token_row(REFRESH, digest(&refresh_token), &access, lasts),
+        token_row(
+            REFRESH,
+            digest(&refresh_token),
+            &access,
+            lasts.min(session_ends),
+        ),
     ];
     // The partner recorded in the session, the session extended to the refresh token's
     // expiry and the tokens kept: one transaction, one trip to the database.

@@ -339,9 +339,22 @@ pub async fn live_for_partner(
     Ok((session, user, end))
 }
 
+/// How much shorter than asked a session may stay before [`record_and_extend`] moves it.
+const EXTEND_SLACK: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// The new expiry of `session` when it should last until `wanted`: none when it already
+/// lasts nearly as long (every exchange and refresh would otherwise rewrite it by the few
+/// seconds since the last one).
+pub fn extension(
+    session: &SessionRow,
+    wanted: chrono::NaiveDateTime,
+) -> Option<chrono::NaiveDateTime> {
+    (wanted > session.expires_at + EXTEND_SLACK).then_some(wanted)
+}
+
 /// Inside the caller's write transaction: records `client_id` in `session` (single logout
-/// reaches it) and makes the session last at least until `expires`. The new expiry when it
-/// moved, for [`extended`] to tell the store once the transaction has committed.
+/// reaches it) and makes the session last at least until `expires` (or ten minutes short of
+/// it, when it already does). The new expiry when it moved, for [`extended`] to tell the store once the transaction has committed.
 pub fn record_and_extend(
     conn: &mut crate::db::DbConnection,
     session: &SessionRow,
@@ -363,9 +376,9 @@ pub fn record_and_extend(
             ))
             .execute(conn)?;
     }
-    if expires <= session.expires_at {
+    let Some(expires) = extension(session, expires) else {
         return Ok(None);
-    }
+    };
     diesel::update(sessions::table.find(&session.id))
         .filter(sessions::ended_at.is_null())
         .set(sessions::expires_at.eq(expires))

@@ -28,7 +28,7 @@ mod tests;
 
 pub use end::{EndReason, Which, end, end_own};
 pub use lifecycle::{
-    NewSession, extended, issue_in, live_for_partner, reauthenticate, record_and_extend,
+    NewSession, extended, extension, issue_in, live_for_partner, reauthenticate, record_and_extend,
     record_client, refresh, revoke_tokens, start,
 };
 pub use live::{auth_time, authenticate, by_browser_key, is_live, live_of_user};
