@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, Header, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde::Serialize;
 use sha2::{Digest, Sha256, Sha512};
 
@@ -59,11 +59,27 @@ impl TokenService {
         if alg == ClientAlg::EdDsa {
             return self.sign(claims, typ);
         }
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(self.rsa.kid.clone());
-        header.typ = Some(typ.to_owned());
-        jsonwebtoken::encode(&header, claims, &self.rsa.encoding)
-            .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))
+        // The JWS by hand (RFC 7515 §7.1): the key stays parsed, where jsonwebtoken would
+        // parse it again for every token.
+        let header = serde_json::json!({ "alg": "RS256", "kid": self.rsa.kid, "typ": typ });
+        let json = |value: Result<Vec<u8>, serde_json::Error>| {
+            value
+                .map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
+                .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))
+        };
+        let signing_input = format!(
+            "{}.{}",
+            json(serde_json::to_vec(&header))?,
+            json(serde_json::to_vec(claims))?
+        );
+        let signature = self
+            .rsa
+            .sign(signing_input.as_bytes())
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        ))
     }
 }
 
