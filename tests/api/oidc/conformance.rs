@@ -530,26 +530,6 @@ async fn drive(browser: &mut Browser<'_>, query: &str) -> (Option<String>, Strin
     (Some(page.body), back.location)
 }
 
-/// Signs in as `USER` on a sign-in page of a flow.
-async fn submit_sign_in(browser: &mut Browser<'_>, page: &str) -> Page {
-    let flow = attr(page, "name=\"flow\" value=\"");
-    let captcha_id = attr(page, "name=\"captcha_id\" id=\"captcha_id\" value=\"");
-    let answer = attr(page, "data-test-answer=\"");
-    browser
-        .submit(
-            "/login",
-            &[
-                ("method", "password"),
-                ("number", USER),
-                ("pwd", PASSWORD),
-                ("captcha_id", &captcha_id),
-                ("client_code", &answer),
-                ("flow", &flow),
-            ],
-        )
-        .await
-}
-
 /// An authorization query for `rp` with the suite's usual parameters and `extra`.
 fn query(rp: &Rp, extra: &[(&str, &str)]) -> String {
     authorize_path(rp, extra)

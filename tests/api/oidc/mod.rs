@@ -104,9 +104,14 @@ pub(crate) fn local(location: &str) -> String {
 pub(crate) async fn sign_in_for_flow(browser: &mut Browser<'_>, login: &str) -> Page {
     let page = browser.get(&local(login)).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let flow = attr(&page.body, "name=\"flow\" value=\"");
-    let captcha_id = attr(&page.body, "name=\"captcha_id\" id=\"captcha_id\" value=\"");
-    let answer = attr(&page.body, "data-test-answer=\"");
+    submit_sign_in(browser, &page.body).await
+}
+
+/// Signs in as `USER` with the password on a flow's sign-in page (its HTML).
+pub(crate) async fn submit_sign_in(browser: &mut Browser<'_>, page: &str) -> Page {
+    let flow = attr(page, "name=\"flow\" value=\"");
+    let captcha_id = attr(page, "name=\"captcha_id\" id=\"captcha_id\" value=\"");
+    let answer = attr(page, "data-test-answer=\"");
     browser
         .submit(
             "/login",
