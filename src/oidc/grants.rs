@@ -181,7 +181,7 @@ pub async fn issue(
     let lasts = at(refresh_until.min(end));
     // Never past the session, which is not moved for less than a few minutes.
     let session_ends = sessions::extension(&session, lasts).unwrap_or(session.expires_at);
-    let rows = vec![
+    let rows = [
         token_row(ACCESS, access.jti.clone(), &access, at(access.exp)),
         token_row(
             REFRESH,
@@ -196,15 +196,27 @@ pub async fn issue(
     let moved = state
         .db
         .run(move |conn| {
-            crate::db::write_transaction(conn, |conn| {
-                let moved = sessions::record_and_extend(conn, &held, &client_id, lasts)?;
-                for row in rows {
-                    diesel::insert_into(oauth_tokens::table)
-                        .values(row)
-                        .execute(conn)?;
-                }
-                Ok::<_, diesel::result::Error>(moved)
-            })
+            // Two first exchanges for one client in one session may both record it: on
+            // PostgreSQL the second transaction fails on the key and is run again, and then
+            // finds the partner recorded.
+            let mut attempt = || {
+                crate::db::write_transaction(conn, |conn| {
+                    let moved = sessions::record_and_extend(conn, &held, &client_id, lasts)?;
+                    for row in rows.iter().cloned() {
+                        diesel::insert_into(oauth_tokens::table)
+                            .values(row)
+                            .execute(conn)?;
+                    }
+                    Ok::<_, diesel::result::Error>(moved)
+                })
+            };
+            match attempt() {
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => attempt(),
+                other => other,
+            }
             .map_err(ApiError::from)
         })
         .await?;

@@ -1029,3 +1029,22 @@ async fn cors_reflects_only_a_public_clients_origin_and_never_credentials() {
         "https://spa.example"
     );
 }
+
+both_backends! {
+    async fn a_clients_first_codes_exchanged_at_once_all_succeed(app) {
+        let admin = prepare(&app).await;
+        let rp = register(&app, &admin, json!({})).await;
+        let mut browser = Browser::new(&app);
+        // Several codes in one session before any exchange: each exchange records the client
+        // in the session for the first time, at once.
+        let mut codes = Vec::new();
+        for _ in 0..6 {
+            let to = authorize(&mut browser, &rp, &[]).await;
+            codes.push(code_of(&app, &to));
+        }
+        let exchanges = codes.iter().map(|code| exchange(&app, &rp, code, None));
+        for (status, body) in futures_util::future::join_all(exchanges).await {
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+}
