@@ -5,9 +5,6 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
@@ -58,9 +55,7 @@ fn well_formed(id: &str) -> bool {
 impl Flow {
     /// Keeps the flow; its id (256 random bits).
     pub async fn save(&self, state: &AppState) -> ApiResult<String> {
-        let mut raw = [0u8; 32];
-        rand::rng().fill_bytes(&mut raw);
-        let id = URL_SAFE_NO_PAD.encode(raw);
+        let id = crate::partners::new_secret();
         self.put(state, &id).await?;
         Ok(id)
     }

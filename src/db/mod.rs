@@ -238,3 +238,10 @@ pub fn now() -> chrono::NaiveDateTime {
         .unwrap_or(now)
         .naive_utc()
 }
+
+/// A unix time (seconds) as database time; the epoch for one out of range.
+pub fn at(unix: i64) -> chrono::NaiveDateTime {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|d| d.naive_utc())
+        .unwrap_or_default()
+}

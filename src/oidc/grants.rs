@@ -8,13 +8,9 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::claims;
 use crate::db::schema::oauth_tokens;
@@ -30,21 +26,10 @@ const USED_CODE_TTL: Duration = Duration::from_secs(600);
 const ACCESS: &str = "access";
 const REFRESH: &str = "refresh";
 
-fn random() -> String {
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    URL_SAFE_NO_PAD.encode(raw)
-}
-
-fn digest(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-fn at(unix: i64) -> NaiveDateTime {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|d| d.naive_utc())
-        .unwrap_or_default()
-}
+// Codes and refresh tokens are 256 random bits, kept only as their SHA-256, as partners'
+// secrets are.
+use crate::db::at;
+use crate::partners::{hash_secret as digest, new_secret as random};
 
 /// What a code was issued for.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -237,34 +237,39 @@ pub async fn record_client(state: &AppState, sid: &str, client_id: &str) -> ApiR
     let (sid, client_id) = (sid.to_owned(), client_id.to_owned());
     state
         .db
-        .run(move |conn| {
-            let exists: bool = diesel::select(diesel::dsl::exists(
-                session_clients::table
-                    .filter(session_clients::session_id.eq(&sid))
-                    .filter(session_clients::client_id.eq(&client_id)),
-            ))
-            .get_result(conn)?;
-            if exists {
-                return Ok(());
-            }
-            let inserted = diesel::insert_into(session_clients::table)
-                .values((
-                    session_clients::session_id.eq(&sid),
-                    session_clients::client_id.eq(&client_id),
-                    session_clients::created_at.eq(crate::db::now()),
-                ))
-                .execute(conn);
-            match inserted {
-                Ok(_) => Ok(()),
-                // Two concurrent recordings of the same pair: one wins, both succeed.
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => Ok(()),
-                Err(e) => Err(ApiError::from(e)),
-            }
+        .run(move |conn| match record_in(conn, &sid, &client_id) {
+            // Two concurrent recordings of the same pair: one wins, both succeed.
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => Ok(()),
+            other => other.map_err(ApiError::from),
         })
         .await
+}
+
+/// Records the pair unless it is there; a concurrent recording may still win the key.
+fn record_in(
+    conn: &mut crate::db::DbConnection,
+    sid: &str,
+    client_id: &str,
+) -> diesel::QueryResult<()> {
+    let exists: bool = diesel::select(diesel::dsl::exists(
+        session_clients::table
+            .filter(session_clients::session_id.eq(sid))
+            .filter(session_clients::client_id.eq(client_id)),
+    ))
+    .get_result(conn)?;
+    if !exists {
+        diesel::insert_into(session_clients::table)
+            .values((
+                session_clients::session_id.eq(sid),
+                session_clients::client_id.eq(client_id),
+                session_clients::created_at.eq(crate::db::now()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The same person signing in again in a live browser session (PROTOCOLS §1): the session
@@ -361,21 +366,7 @@ pub fn record_and_extend(
     client_id: &str,
     expires: chrono::NaiveDateTime,
 ) -> diesel::QueryResult<Option<chrono::NaiveDateTime>> {
-    let recorded: bool = diesel::select(diesel::dsl::exists(
-        session_clients::table
-            .filter(session_clients::session_id.eq(&session.id))
-            .filter(session_clients::client_id.eq(client_id)),
-    ))
-    .get_result(conn)?;
-    if !recorded {
-        diesel::insert_into(session_clients::table)
-            .values((
-                session_clients::session_id.eq(&session.id),
-                session_clients::client_id.eq(client_id),
-                session_clients::created_at.eq(crate::db::now()),
-            ))
-            .execute(conn)?;
-    }
+    record_in(conn, &session.id, client_id)?;
     let Some(expires) = extension(session, expires) else {
         return Ok(None);
     };

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::sessions;
@@ -51,11 +51,7 @@ fn until(at: NaiveDateTime) -> Duration {
     Duration::from_secs(secs.max(1) as u64)
 }
 
-fn at(unix: i64) -> NaiveDateTime {
-    DateTime::from_timestamp(unix, 0)
-        .map(|d| d.naive_utc())
-        .unwrap_or_default()
-}
+use crate::db::at;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
