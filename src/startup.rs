@@ -193,7 +193,7 @@ macro_rules! api_routes {
             .service(accounts::routes::profile::delete_account)
             .service(tokens::routes::record_token)
             .service(tokens::routes::jwks)
-            .service(oidc::routes::discovery)
+            .service(oidc::discovery::discovery)
             .service(pages::oidc::authorize)
             .service(pages::oidc::authorize_post)
             .service(oidc::routes::token_endpoint)

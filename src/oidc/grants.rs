@@ -10,19 +10,17 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::claims;
 use crate::db::schema::oauth_tokens;
-use crate::domain::pkce::CodeChallenge;
 use crate::error::{ApiError, ApiResult};
 use crate::partners::ClientRow;
 use crate::sessions::{self, SessionRow};
 use crate::state::AppState;
 use crate::tokens::{Claims, TokenRequest};
 
-const CODE_TTL: Duration = Duration::from_secs(60);
-const USED_CODE_TTL: Duration = Duration::from_secs(600);
+pub(super) const USED_CODE_TTL: Duration = Duration::from_secs(600);
 const ACCESS: &str = "access";
 const REFRESH: &str = "refresh";
 
@@ -30,86 +28,6 @@ const REFRESH: &str = "refresh";
 // secrets are.
 use crate::db::at;
 use crate::partners::{hash_secret as digest, new_secret as random};
-
-/// What a code was issued for.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CodeGrant {
-    /// When the code was taken (ms), set at redemption.
-    #[serde(default)]
-    pub taken_at: i64,
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub challenge: Option<String>,
-    pub scope: String,
-    pub nonce: Option<String>,
-    pub sid: String,
-}
-
-/// A new code for `grant`.
-pub async fn issue_code(state: &AppState, grant: &CodeGrant) -> ApiResult<String> {
-    let code = random();
-    let json = serde_json::to_string(grant).map_err(|e| ApiError::Internal(e.to_string()))?;
-    state
-        .store
-        .set(&format!("code:{}", digest(&code)), &json, CODE_TTL)
-        .await?;
-    Ok(code)
-}
-
-/// Why a code exchange failed (`invalid_grant`, with this description).
-pub type Refused = &'static str;
-
-/// Exchanges a code: taken by its first presentation, whoever presents it. A code shown again
-/// (within 10 minutes) revokes every token of its client in its session.
-pub async fn redeem_code(
-    state: &AppState,
-    client: &ClientRow,
-    code: &str,
-    redirect_uri: Option<&str>,
-    verifier: Option<&str>,
-) -> ApiResult<Result<CodeGrant, Refused>> {
-    let hash = digest(code);
-    let used_key = format!("code_used:{hash}");
-    let since = now_ms();
-    let Some(json) = state.store.take(&format!("code:{hash}")).await? else {
-        if let Some(mark) = state.store.get(&used_key).await?
-            && let Some((sid, owner)) = mark.split_once(' ')
-            && owner == client.client_id
-        {
-            tracing::warn!(client = %client.client_id, "authorization code replayed; revoking its grant");
-            revoke_client_in_session(state, sid, owner).await?;
-        }
-        return Ok(Err("the code is unknown, expired or already used"));
-    };
-    let mut grant: CodeGrant =
-        serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
-    grant.taken_at = since;
-    state
-        .store
-        .set(
-            &used_key,
-            &format!("{} {}", grant.sid, grant.client_id),
-            USED_CODE_TTL,
-        )
-        .await?;
-    if grant.client_id != client.client_id {
-        return Ok(Err("the code was issued to another client"));
-    }
-    if redirect_uri != Some(grant.redirect_uri.as_str()) {
-        return Ok(Err("redirect_uri differs from the authorization request's"));
-    }
-    let pkce_met = match (&grant.challenge, verifier) {
-        (None, None) => true,
-        (Some(challenge), Some(verifier)) => CodeChallenge::parse(challenge, Some("S256"))
-            .map(|c| c.is_met_by(verifier))
-            .unwrap_or(false),
-        _ => false,
-    };
-    if !pkce_met {
-        return Ok(Err("code_verifier does not match the code challenge"));
-    }
-    Ok(Ok(grant))
-}
 
 /// A token endpoint answer's content.
 #[derive(Debug, Serialize)]
@@ -122,7 +40,7 @@ pub struct Issued {
     pub scope: String,
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
@@ -311,7 +229,7 @@ async fn id_token(
 }
 
 /// The refresh token stored under `id` (the SHA-256 of its value), spent or not.
-async fn refresh_row(state: &AppState, id: String) -> ApiResult<Option<TokenRow>> {
+pub(super) async fn refresh_row(state: &AppState, id: String) -> ApiResult<Option<TokenRow>> {
     state
         .db
         .run(move |conn| {
@@ -436,61 +354,4 @@ pub async fn revoke_client_in_session(
         })
         .await?;
     sessions::revoke_tokens(state, sid, access).await
-}
-
-/// What introspection and revocation find behind a presented token, for `client` only.
-pub enum Found {
-    /// A live access token of the client.
-    Access(std::sync::Arc<Claims>),
-    /// A live refresh token of the client.
-    Refresh(TokenRow),
-    None,
-}
-
-/// Looks a token up as the client's access token, then as its refresh token.
-pub async fn find(state: &AppState, client: &ClientRow, token: &str) -> ApiResult<Found> {
-    if token.contains('.') {
-        return match sessions::authenticate(state, token).await {
-            Ok(claims) if claims.client_id.as_deref() == Some(client.client_id.as_str()) => {
-                Ok(Found::Access(claims))
-            }
-            Ok(_) => Ok(Found::None),
-            Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => Err(e),
-            Err(_) => Ok(Found::None),
-        };
-    }
-    if token.len() > 128 {
-        return Ok(Found::None);
-    }
-    let row = refresh_row(state, digest(token)).await?;
-    let Some(row) = row.filter(|r| {
-        r.client_id == client.client_id && r.spent_at.is_none() && r.expires_at > crate::db::now()
-    }) else {
-        return Ok(Found::None);
-    };
-    match sessions::is_live(state, &row.sid, &row.user_id).await? {
-        true => Ok(Found::Refresh(row)),
-        false => Ok(Found::None),
-    }
-}
-
-/// Revokes one access token of a client (RFC 7009: alone).
-pub async fn revoke_access(state: &AppState, claims: &Claims) -> ApiResult<()> {
-    let jti = claims.jti.clone();
-    state
-        .db
-        .run(move |conn| {
-            diesel::update(oauth_tokens::table.find(jti))
-                .set(oauth_tokens::spent_at.eq(Some(crate::db::now())))
-                .execute(conn)
-                .map(|_| ())
-                .map_err(ApiError::from)
-        })
-        .await?;
-    sessions::revoke_tokens(
-        state,
-        &claims.sid,
-        vec![(claims.jti.clone(), at(claims.exp))],
-    )
-    .await
 }

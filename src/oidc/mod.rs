@@ -3,18 +3,24 @@
 //! JWTs, and single logout through the same outbox.
 //!
 //! - `request`: the authorization request, checked once;
-//! - `grants`: codes, token issuing and rotation, revocation, introspection lookups;
+//! - `codes`: authorization codes;
+//! - `grants`: token issuing and rotation, revoking a client's grant in a session;
+//! - `presented`: what introspection and revocation find behind a token;
 //! - `claims`: what the ID token and userinfo say, by scope;
 //! - `client_auth`: a client proving who it is at the token, introspection and revocation
 //!   endpoints;
-//! - `routes`: the JSON endpoints (discovery, token, userinfo, introspection, revocation).
+//! - `discovery`, `routes`: the JSON endpoints (discovery; token, userinfo, introspection,
+//!   revocation).
 //!   The browser endpoints (`/oauth2/authorize`, `/oauth2/logout`) are pages (`pages::oidc`).
 
 pub mod claims;
 pub mod client_auth;
+pub mod codes;
+pub mod discovery;
 pub mod error;
 pub mod grants;
 pub mod params;
+pub mod presented;
 pub mod request;
 pub mod routes;
 
@@ -76,9 +82,9 @@ pub async fn issue_code(
     request: &AuthRequest,
     sid: &str,
 ) -> crate::error::ApiResult<Location> {
-    let code = grants::issue_code(
+    let code = codes::issue_code(
         state,
-        &grants::CodeGrant {
+        &codes::CodeGrant {
             taken_at: 0,
             client_id: request.client_id.clone(),
             redirect_uri: request.redirect_uri.clone(),

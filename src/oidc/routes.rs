@@ -7,80 +7,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use super::claims;
 use super::client_auth::{self, Public};
 use super::error::{OAuthError, OAuthResult};
-use super::grants::{self, Found, Rotation};
+use super::grants::{self, Rotation};
 use super::params::Params;
-use super::{SCOPES, claims};
-use crate::partners::{self, AuthMethod, ClientRow};
+use super::presented::{self, Found};
+use crate::partners::{self, ClientRow};
 use crate::state::{AppState, Shared};
-use crate::tokens::ClientAlg;
-
-/// The claims userinfo and ID tokens may carry.
-const CLAIMS: [&str; 17] = [
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "iat",
-    "auth_time",
-    "nonce",
-    "amr",
-    "sid",
-    "name",
-    "preferred_username",
-    "picture",
-    "updated_at",
-    "email",
-    "email_verified",
-    "phone_number",
-    "phone_number_verified",
-];
-
-/// The provider's metadata (OpenID Connect Discovery 1.0).
-#[utoipa::path(
-    tag = "oidc",
-    responses((status = 200, description = "Provider metadata", body = Object))
-)]
-#[get("/.well-known/openid-configuration")]
-pub async fn discovery(state: Shared) -> HttpResponse {
-    let issuer = state.tokens.issuer();
-    let at = |path: &str| format!("{issuer}{path}");
-    let methods = AuthMethod::ALL.map(AuthMethod::as_str);
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-        .json(json!({
-            "issuer": issuer,
-            "authorization_endpoint": at("/oauth2/authorize"),
-            "token_endpoint": at("/oauth2/token"),
-            "userinfo_endpoint": at("/oauth2/userinfo"),
-            "jwks_uri": at("/.well-known/jwks.json"),
-            "introspection_endpoint": at("/oauth2/introspect"),
-            "revocation_endpoint": at("/oauth2/revoke"),
-            "end_session_endpoint": at("/oauth2/logout"),
-            "scopes_supported": SCOPES,
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ClientAlg::ALL.map(ClientAlg::as_str),
-            "token_endpoint_auth_methods_supported": methods,
-            "revocation_endpoint_auth_methods_supported": methods,
-            "introspection_endpoint_auth_methods_supported": &methods[..2],
-            "code_challenge_methods_supported": ["S256"],
-            "claims_supported": CLAIMS,
-            "prompt_values_supported": ["none", "login", "consent", "select_account"],
-            "ui_locales_supported": ["zh-CN", "en"],
-            "authorization_response_iss_parameter_supported": true,
-            "backchannel_logout_supported": true,
-            "backchannel_logout_session_supported": true,
-            "request_parameter_supported": false,
-            "request_uri_parameter_supported": false,
-            "claims_parameter_supported": false,
-            "frontchannel_logout_supported": false,
-        }))
-}
 
 /// The token endpoint's form (documentation; the body is read by `Params`).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -193,7 +127,7 @@ async fn exchange_code(
     let code = p
         .get("code")
         .ok_or_else(|| OAuthError::invalid_request("`code` is required"))?;
-    let grant = grants::redeem_code(
+    let grant = super::codes::redeem_code(
         state,
         client,
         code,
@@ -341,7 +275,7 @@ pub async fn introspect(
     let (p, client) = client_call(&state, &req, body, Public::Refused).await?;
     let token = token_param(&p)?;
     let issuer = state.tokens.issuer();
-    let answer = match grants::find(&state, &client, token).await? {
+    let answer = match presented::find(&state, &client, token).await? {
         Found::Access(c) => json!({
             "active": true, "scope": c.scope, "client_id": c.client_id, "sub": c.sub,
             "aud": c.aud, "iss": issuer, "exp": c.exp, "iat": c.iat, "sid": c.sid,
@@ -383,8 +317,8 @@ async fn revoke_answer(
 ) -> OAuthResult<HttpResponse> {
     let (p, client) = client_call(state, req, body, Public::Allowed).await?;
     let token = token_param(&p)?;
-    match grants::find(state, &client, token).await? {
-        Found::Access(claims) => grants::revoke_access(state, &claims).await?,
+    match presented::find(state, &client, token).await? {
+        Found::Access(claims) => presented::revoke_access(state, &claims).await?,
         Found::Refresh(row) => {
             grants::revoke_client_in_session(state, &row.sid, &client.client_id).await?
         }

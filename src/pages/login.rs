@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::signed_in::{Onward, back_to_partner, finish_sign_in};
 use crate::accounts::routes::signin::{CodeSigninRequest, SigninRequest};
 use crate::accounts::{model, signin};
 use crate::domain::{Expect, Number};
@@ -18,8 +19,8 @@ use crate::http::redirect::Location;
 use crate::i18n::Lang;
 use crate::pages::form::Posted;
 use crate::pages::{self, Texts, i18n};
-use crate::partners::{self, ClientMode, ClientRow, Registered, tickets};
-use crate::sessions::{self, Amr, EndReason, NewSession, Which};
+use crate::partners::{self, ClientRow, Registered};
+use crate::sessions::Amr;
 use crate::state::{AppState, Shared};
 
 #[derive(Template)]
@@ -69,29 +70,7 @@ pub async fn page_captcha(state: &AppState) -> ApiResult<(String, String, String
     Ok((id, image, test_answer))
 }
 
-/// Where the browser goes back to: the callback with a fresh token or ticket for its partner.
-async fn back_to_partner(
-    state: &AppState,
-    sid: &str,
-    client: &ClientRow,
-    url: &Registered,
-) -> ApiResult<Location> {
-    Ok(match client.mode() {
-        ClientMode::Ticket => {
-            let (token, _) = sessions::issue_in(state, sid, Some(&client.client_id), false).await?;
-            let ticket = tickets::issue(state, &client.client_id, &token).await?;
-            url.location_with("ticket", &ticket)
-        }
-        ClientMode::Token => {
-            let (token, _) = sessions::issue_in(state, sid, Some(&client.client_id), true).await?;
-            url.location_with("token", &token)
-        }
-        // Never found by a callback URL (`partners::for_callback`).
-        ClientMode::Oidc => return Err(ApiError::CallbackNotRegistered),
-    })
-}
-
-async fn registered(
+pub(super) async fn registered(
     state: &AppState,
     raw: Option<&str>,
 ) -> Result<Option<(ClientRow, Registered)>, ApiError> {
@@ -101,7 +80,7 @@ async fn registered(
     }
 }
 
-fn page_error(state: &AppState, req: &HttpRequest, err: ApiError) -> HttpResponse {
+pub(super) fn page_error(state: &AppState, req: &HttpRequest, err: ApiError) -> HttpResponse {
     let status = actix_web::ResponseError::status_code(&err);
     pages::error_page(state, req, status, err.reason())
 }
@@ -315,13 +294,6 @@ pub async fn login(state: Shared, req: HttpRequest, (form, input): Posted) -> Ht
     }
 }
 
-/// Where a successful sign-in goes: back to a partner's callback, on with a protocol flow,
-/// or to the account page.
-struct Onward<'a> {
-    target: Option<&'a (ClientRow, Registered)>,
-    flow: Option<(&'a str, Flow)>,
-}
-
 /// The sign-in form again, with what was typed (never the password) and the error at its field.
 async fn form_again(
     state: &AppState,
@@ -351,113 +323,6 @@ async fn form_again(
         notice: "",
     };
     show_form(state, req, form, status).await
-}
-
-async fn finish_sign_in(
-    state: &AppState,
-    req: &HttpRequest,
-    user: &model::UserRow,
-    amr: Amr,
-    onward: Onward<'_>,
-) -> ApiResult<HttpResponse> {
-    let secret = partners::new_secret();
-    let browser_key = pages::browser_key(&secret);
-    // The same person signing in again keeps the session and its partners with a new cookie
-    // (PROTOCOLS §1); anyone else's session in this browser ends.
-    let kept = match pages::current_session(state, req).await? {
-        Some((sid, owner)) if owner == user.id => {
-            sessions::reauthenticate(state, &sid, browser_key.clone(), amr).await?;
-            Some(sid)
-        }
-        Some((old, _)) => {
-            sessions::end(state, Which::One(&old), EndReason::SignOut).await?;
-            None
-        }
-        None => None,
-    };
-    let sid = match kept {
-        Some(sid) => sid,
-        None => {
-            let (_, claims) = sessions::start(
-                state,
-                NewSession {
-                    user_id: &user.id,
-                    phone: user.phone.as_deref(),
-                    openid: user.openid.as_deref(),
-                    terminal: "pc",
-                    user_agent: &crate::accounts::routes::user_agent(req),
-                    ip: client_ip(req, &state.proxies).to_string(),
-                    client_id: None,
-                    browser_key: Some(browser_key),
-                    amr: Some(amr),
-                },
-            )
-            .await?;
-            claims.sid
-        }
-    };
-    let location = match onward {
-        Onward {
-            flow: Some((id, flow)),
-            ..
-        } => {
-            let at = flow.resume_at(id);
-            flow.signed_in(state, id, &sid).await?;
-            at
-        }
-        Onward {
-            target: Some((client, url)),
-            ..
-        } => back_to_partner(state, &sid, client, url).await?,
-        Onward { .. } => Location::page("/account"),
-    };
-    Ok(pages::redirect(state, StatusCode::SEE_OTHER, location)
-        .cookie(pages::cookie(
-            state,
-            pages::session_cookie_name(state),
-            secret,
-        ))
-        .finish())
-}
-
-/// GET /logout: ends the session (single logout runs in the background), then goes back to a
-/// registered callback or shows the signed-out page.
-pub async fn logout(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    query: web::Query<LoginQuery>,
-) -> HttpResponse {
-    if let Ok(Some((sid, _))) = pages::current_session(&state, &req).await
-        && let Err(err) = sessions::end(&state, Which::One(&sid), EndReason::SignOut).await
-    {
-        return page_error(&state, &req, err);
-    }
-    let clear = pages::clear_session_cookie(&state);
-    if let Ok(Some((_, url))) = registered(&state, query.callback_url.as_deref()).await {
-        return pages::redirect(&state, StatusCode::FOUND, url.location())
-            .cookie(clear)
-            .finish();
-    }
-    let mut res = signed_out_page(&state, &req);
-    let _ = res.add_cookie(&clear);
-    res
-}
-
-/// The page after signing out.
-pub fn signed_out_page(state: &AppState, req: &HttpRequest) -> HttpResponse {
-    let t = i18n::texts(req);
-    pages::render(
-        state,
-        StatusCode::OK,
-        &pages::MessagePage {
-            t,
-            title: t.signed_out,
-            id: "signed-out",
-            text: t.signed_out_text,
-            detail: "",
-            link: Some(("/login", t.sign_in)),
-        },
-    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,8 +13,10 @@ pub mod assets;
 pub mod form;
 pub mod i18n;
 pub mod login;
+pub mod logout;
 pub mod oidc;
 pub mod register;
+mod signed_in;
 
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::StatusCode;
@@ -229,7 +231,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
             .route(get().to(login::login_form))
             .route(post().to(login::login)),
     )
-    .service(resource("/logout").route(get().to(login::logout)))
+    .service(resource("/logout").route(get().to(logout::logout)))
     .service(resource("/lang").route(get().to(login::switch_language)))
     .service(
         resource("/signup")

@@ -4,6 +4,7 @@
 pub mod callback;
 pub mod logout;
 mod mode;
+mod oidc;
 pub mod redirect_uri;
 mod registration;
 pub mod tickets;
@@ -26,6 +27,7 @@ use crate::http::redirect::Location;
 use crate::state::AppState;
 pub use callback::{CallbackRule, CallbackUrl};
 pub use mode::{ClientMode, UnknownMode};
+pub use oidc::{forget, oidc_client, public_origins};
 pub use redirect_uri::RegisteredUri;
 pub use registration::{AuthMethod, ClientError, NewClient, Registration};
 
@@ -293,47 +295,6 @@ pub async fn names(state: &AppState) -> ApiResult<HashMap<String, String>> {
     Ok(rows.into_iter().map(|c| (c.client_id, c.name)).collect())
 }
 
-/// How long an OpenID Connect partner's registration is kept in the store: the token,
-/// introspection and revocation endpoints read it on every call. Every write through this
-/// module's callers forgets it at once ([`forget`]); a row edited by hand in the database
-/// counts after this long.
-const CACHED_FOR: std::time::Duration = std::time::Duration::from_secs(60);
-
-fn cache_key(client_id: &str) -> String {
-    format!("client:{client_id}")
-}
-
-/// The enabled OpenID Connect partner with this `client_id` (from the store when it has it).
-pub async fn oidc_client(state: &AppState, client_id: &str) -> ApiResult<Option<ClientRow>> {
-    if client_id.len() > 64 {
-        return Ok(None);
-    }
-    let key = cache_key(client_id);
-    let cached = state
-        .store
-        .get(&key)
-        .await?
-        .and_then(|json| serde_json::from_str::<ClientRow>(&json).ok());
-    let row = match cached {
-        Some(row) => Some(row),
-        None => {
-            let row = by_id(state, client_id).await?;
-            if let Some(r) = &row
-                && let Ok(json) = serde_json::to_string(r)
-            {
-                state.store.set(&key, &json, CACHED_FOR).await?;
-            }
-            row
-        }
-    };
-    Ok(row.filter(|c| c.enabled && c.mode() == ClientMode::Oidc))
-}
-
-/// Drops a partner's cached registration after it changed or went away.
-pub async fn forget(state: &AppState, client_id: &str) -> ApiResult<()> {
-    state.store.del(&cache_key(client_id)).await
-}
-
 /// The partner system with this `client_id`, enabled or not.
 pub async fn by_id(state: &AppState, client_id: &str) -> ApiResult<Option<ClientRow>> {
     let id = client_id.to_owned();
@@ -405,27 +366,4 @@ pub async fn for_callback(state: &AppState, raw: &str) -> ApiResult<(ClientRow, 
         .find(|c| c.accepts(&url))
         .map(|c| (c, Registered(url)))
         .ok_or(ApiError::CallbackNotRegistered)
-}
-
-/// The origins of enabled public OpenID Connect clients' redirect URIs: the pages that may
-/// call the token, revocation and userinfo endpoints from a browser (CORS).
-pub async fn public_origins(state: &AppState) -> ApiResult<Vec<String>> {
-    let rows = state
-        .db
-        .run(|conn| {
-            clients::table
-                .filter(clients::enabled.eq(true))
-                .filter(clients::mode.eq(ClientMode::Oidc.as_str()))
-                .select(ClientRow::as_select())
-                .load(conn)
-                .map_err(ApiError::from)
-        })
-        .await?;
-    Ok(rows
-        .iter()
-        .filter(|c| !c.has_secret())
-        .flat_map(|c| c.redirect_uris())
-        .filter_map(|u| url::Url::parse(&u).ok())
-        .map(|u| u.origin().ascii_serialization())
-        .collect())
 }

@@ -19,6 +19,7 @@ use crate::db::schema::sessions;
 use crate::state::AppState;
 
 mod end;
+mod grant;
 mod lifecycle;
 mod live;
 mod partner;
@@ -27,10 +28,10 @@ mod terminal;
 mod tests;
 
 pub use end::{EndReason, Which, end, end_own};
-pub use lifecycle::{
-    NewSession, extended, extension, issue_in, live_for_partner, reauthenticate, record_and_extend,
-    record_client, refresh, revoke_tokens, start,
+pub use grant::{
+    extended, extension, live_for_partner, reauthenticate, record_and_extend, revoke_tokens,
 };
+pub use lifecycle::{NewSession, issue_in, record_client, refresh, start};
 pub use live::{auth_time, authenticate, by_browser_key, is_live, live_of_user};
 pub use partner::{Presented, audience_is, check_for_partner};
 
