@@ -462,15 +462,7 @@ async fn redeem(
     verifier: Option<&str>,
     nonce: Option<&str>,
 ) -> (Value, Value) {
-    let mut form = vec![
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", rp.redirect.as_str()),
-    ];
-    if let Some(v) = verifier {
-        form.push(("code_verifier", v));
-    }
-    let tokens = token_ok(app, rp, auth, &form).await;
+    let tokens = token_ok(app, rp, auth, &code_form(rp, code, verifier)).await;
     let id = checked_id_token(
         app,
         &rp.client_id,

@@ -152,13 +152,12 @@ pub(crate) async fn follow_authorization(browser: &mut Browser<'_>, path: &str) 
     back.location
 }
 
-/// Exchanges a code with HTTP Basic (or the client's own method when it has no secret).
-pub(crate) async fn exchange(
-    app: &TestApp,
-    rp: &Rp,
-    code: &str,
-    verifier: Option<&str>,
-) -> (u16, Value) {
+/// A code exchange's form (with the PKCE verifier when given).
+pub(crate) fn code_form<'a>(
+    rp: &'a Rp,
+    code: &'a str,
+    verifier: Option<&'a str>,
+) -> Vec<(&'a str, &'a str)> {
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -167,7 +166,17 @@ pub(crate) async fn exchange(
     if let Some(v) = verifier {
         form.push(("code_verifier", v));
     }
-    token_request(app, rp, &form).await
+    form
+}
+
+/// Exchanges a code with HTTP Basic (or the client's own method when it has no secret).
+pub(crate) async fn exchange(
+    app: &TestApp,
+    rp: &Rp,
+    code: &str,
+    verifier: Option<&str>,
+) -> (u16, Value) {
+    token_request(app, rp, &code_form(rp, code, verifier)).await
 }
 
 /// A token endpoint request authenticated as `rp` (Basic with a secret, else `client_id`).
