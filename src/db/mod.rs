@@ -173,17 +173,22 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     {
-        let _permit = self
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| ApiError::Unavailable("database pool closed".into()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
-            f(&mut conn)
+            let out = match pool.get() {
+                Ok(mut conn) => f(&mut conn),
+                Err(e) => Err(ApiError::Unavailable(format!("database: {e}"))),
+            };
+            // Given back here, with the connection, not once the caller's task runs again:
+            // on SQLite's one connection the next query would wait for that task's worker.
+            drop(permit);
+            out
         })
         .await
         .map_err(|e| ApiError::Internal(format!("database task failed: {e}")))?

@@ -6,14 +6,16 @@ use anyhow::Context;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::DecodingKey;
 use sha2::{Digest, Sha256};
 
 pub(super) const KEY_FILE: &str = "signing-ed25519.pk8";
 
 pub struct SigningKey {
     pub kid: String,
-    pub encoding: EncodingKey,
+    /// Parsed once: jsonwebtoken's `EncodingKey` parses the PKCS#8 document again at every
+    /// signature, which costs as much as the signature.
+    pair: Ed25519KeyPair,
     pub decoding: DecodingKey,
     public_raw: Vec<u8>,
 }
@@ -34,10 +36,15 @@ impl SigningKey {
         let kid = hex::encode(&Sha256::digest(&public_raw)[..8]);
         Ok(SigningKey {
             kid,
-            encoding: EncodingKey::from_ed_der(pkcs8),
+            pair,
             decoding: DecodingKey::from_ed_der(&public_raw),
             public_raw,
         })
+    }
+
+    /// An Ed25519 signature of `message` (JWS `EdDSA`, RFC 8037).
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        self.pair.sign(message).as_ref().to_vec()
     }
 
     /// The public key as a JWK (RFC 8037).

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::error::{OAuthError, OAuthResult};
-use super::params::Params;
+use super::params::{Params, form_decode};
 use crate::partners::{self, AuthMethod, ClientRow};
 use crate::state::AppState;
 
@@ -35,13 +35,10 @@ fn basic(req: &HttpRequest) -> Result<Option<(String, String)>, ()> {
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| ())?;
     let text = String::from_utf8(decoded).map_err(|_| ())?;
     let (id, secret) = text.split_once(':').ok_or(())?;
-    let form_decode = |s: &str| -> String {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Ok(Some((form_decode(id), form_decode(secret))))
+    Ok(Some((
+        form_decode(id.as_bytes()),
+        form_decode(secret.as_bytes()),
+    )))
 }
 
 /// The enabled OpenID Connect client the request authenticates as, or 401 `invalid_client`.

@@ -9,7 +9,7 @@ pub use oidc::{ClientAlg, IdTokenHint};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use jsonwebtoken::{Algorithm, Header, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
@@ -180,16 +180,18 @@ impl TokenService {
             client_id: oauth.map(|(client, _)| client.to_owned()),
         };
         let token = self.sign(&claims, "JWT")?;
-        Ok((token, claims))
+        // Signed here, so known good: the partner's first check of it (userinfo, `GET
+        // /token`) need not verify the signature again.
+        let claims = Arc::new(claims);
+        self.verified.insert(digest(&token), claims.clone());
+        Ok((token, Arc::unwrap_or_clone(claims)))
     }
 
     /// Signs any claims set with the token key (also used for logout tokens).
     pub fn sign<T: Serialize>(&self, claims: &T, typ: &str) -> ApiResult<String> {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.key.kid.clone());
-        header.typ = Some(typ.to_owned());
-        jsonwebtoken::encode(&header, claims, &self.key.encoding)
-            .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))
+        oidc::jws("EdDSA", &self.key.kid, typ, claims, |input| {
+            Ok(self.key.sign(input))
+        })
     }
 
     /// Checks signature, algorithm, issuer and type; not expiry and not the session. The
@@ -198,7 +200,7 @@ impl TokenService {
         if token.len() > 4096 {
             return Err(ApiError::TokenInvalid);
         }
-        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let digest = digest(token);
         if let Some(claims) = self.verified.get(&digest) {
             return Ok(claims);
         }
@@ -236,6 +238,11 @@ impl TokenService {
         }
         Ok(claims)
     }
+}
+
+/// The verified-token cache's key.
+fn digest(token: &str) -> [u8; 32] {
+    sha2::Sha256::digest(token.as_bytes()).into()
 }
 
 #[cfg(test)]
@@ -324,7 +331,7 @@ mod tests {
         let (_, claims) = svc.issue(&request()).unwrap();
         let public = B64.decode(svc.key().jwk()["x"].as_str().unwrap()).unwrap();
         let forged = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
+            &jsonwebtoken::Header::new(Algorithm::HS256),
             &claims,
             &jsonwebtoken::EncodingKey::from_secret(&public),
         )

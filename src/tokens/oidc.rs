@@ -56,31 +56,42 @@ impl TokenService {
         claims: &T,
         typ: &str,
     ) -> ApiResult<String> {
-        if alg == ClientAlg::EdDsa {
-            return self.sign(claims, typ);
+        match alg {
+            ClientAlg::EdDsa => self.sign(claims, typ),
+            ClientAlg::Rs256 => jws("RS256", &self.rsa.kid, typ, claims, |input| {
+                self.rsa
+                    .sign(input)
+                    .map_err(|e| ApiError::Internal(e.to_string()))
+            }),
         }
-        // The JWS by hand (RFC 7515 §7.1): the key stays parsed, where jsonwebtoken would
-        // parse it again for every token.
-        let header = serde_json::json!({ "alg": "RS256", "kid": self.rsa.kid, "typ": typ });
-        let json = |value: Result<Vec<u8>, serde_json::Error>| {
-            value
-                .map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
-                .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))
-        };
-        let signing_input = format!(
-            "{}.{}",
-            json(serde_json::to_vec(&header))?,
-            json(serde_json::to_vec(claims))?
-        );
-        let signature = self
-            .rsa
-            .sign(signing_input.as_bytes())
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(format!(
-            "{signing_input}.{}",
-            URL_SAFE_NO_PAD.encode(signature)
-        ))
     }
+}
+
+/// A compact JWS (RFC 7515 §7.1) built by hand: the keys stay parsed, where jsonwebtoken
+/// would parse the private key again for every token.
+pub(super) fn jws<T: Serialize>(
+    alg: &str,
+    kid: &str,
+    typ: &str,
+    claims: &T,
+    sign: impl FnOnce(&[u8]) -> ApiResult<Vec<u8>>,
+) -> ApiResult<String> {
+    let header = serde_json::json!({ "alg": alg, "kid": kid, "typ": typ });
+    let json = |value: Result<Vec<u8>, serde_json::Error>| {
+        value
+            .map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
+            .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))
+    };
+    let signing_input = format!(
+        "{}.{}",
+        json(serde_json::to_vec(&header))?,
+        json(serde_json::to_vec(claims))?
+    );
+    let signature = sign(signing_input.as_bytes())?;
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    ))
 }
 
 /// What an `id_token_hint` tells (OpenID Connect Core §3.1.2.1, RP-Initiated Logout §2).
