@@ -251,6 +251,11 @@ async fn add_client(settings: Settings, add: ClientAdd) -> anyhow::Result<()> {
             "discovery_url": format!("{issuer}/.well-known/openid-configuration"),
             "issuer": issuer,
         }),
+        ClientMode::Cas => serde_json::json!({
+            "client_id": row.client_id,
+            "client_secret": null,
+            "cas_server_url": format!("{issuer}/cas/"),
+        }),
     };
     println!("{shown}");
     Ok(())

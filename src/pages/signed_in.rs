@@ -32,7 +32,7 @@ pub(super) async fn back_to_partner(
             url.location_with("token", &token)
         }
         // Never found by a callback URL (`partners::for_callback`).
-        ClientMode::Oidc => return Err(ApiError::CallbackNotRegistered),
+        ClientMode::Oidc | ClientMode::Cas => return Err(ApiError::CallbackNotRegistered),
     })
 }
 

@@ -87,7 +87,7 @@ impl ClientRow {
                 .as_deref()
                 .and_then(ClientAlg::parse)
                 .unwrap_or_default(),
-            ClientMode::Token | ClientMode::Ticket => ClientAlg::EdDsa,
+            ClientMode::Token | ClientMode::Ticket | ClientMode::Cas => ClientAlg::EdDsa,
         }
     }
 
@@ -101,9 +101,10 @@ impl ClientRow {
         RegisteredUri::find(&self.post_logout_redirect_uris(), presented)
     }
 
-    /// Whether the partner holds a secret: all but public OpenID Connect clients.
+    /// Whether the partner holds a secret: all but public OpenID Connect clients and CAS
+    /// services.
     pub fn has_secret(&self) -> bool {
-        self.auth_method().is_none_or(AuthMethod::confidential)
+        registration::holds_secret(self.mode(), self.auth_method())
     }
 
     /// Whether a PUT may turn this registration into `new`: the mode only between `token`

@@ -19,15 +19,24 @@ pub enum ClientMode {
     /// OpenID Connect (PROTOCOLS §3): found by `client_id` at `/oauth2/*`, never by a
     /// callback URL.
     Oidc,
+    /// CAS 3.0 (PROTOCOLS §4): found by `service` at `/cas/*`, never by a callback URL; it
+    /// holds no secret (CAS clients validate tickets without one).
+    Cas,
 }
 
 impl ClientMode {
-    pub const ALL: [ClientMode; 3] = [ClientMode::Token, ClientMode::Ticket, ClientMode::Oidc];
+    pub const ALL: [ClientMode; 4] = [
+        ClientMode::Token,
+        ClientMode::Ticket,
+        ClientMode::Oidc,
+        ClientMode::Cas,
+    ];
     /// The names, as the contract spells them (for the CLI's list of possible values).
-    pub const NAMES: [&'static str; 3] = [
+    pub const NAMES: [&'static str; 4] = [
         ClientMode::Token.as_str(),
         ClientMode::Ticket.as_str(),
         ClientMode::Oidc.as_str(),
+        ClientMode::Cas.as_str(),
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -35,6 +44,7 @@ impl ClientMode {
             ClientMode::Token => "token",
             ClientMode::Ticket => "ticket",
             ClientMode::Oidc => "oidc",
+            ClientMode::Cas => "cas",
         }
     }
 
@@ -42,6 +52,15 @@ impl ClientMode {
     pub const fn by_callback(self) -> bool {
         match self {
             ClientMode::Token | ClientMode::Ticket => true,
+            ClientMode::Oidc | ClientMode::Cas => false,
+        }
+    }
+
+    /// Whether partners of this mode have callback rules: the seed modes' callbacks, CAS's
+    /// service URLs.
+    pub const fn has_callbacks(self) -> bool {
+        match self {
+            ClientMode::Token | ClientMode::Ticket | ClientMode::Cas => true,
             ClientMode::Oidc => false,
         }
     }
@@ -60,7 +79,7 @@ impl ClientMode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("mode: must be `token`, `ticket` or `oidc`")]
+#[error("mode: must be `token`, `ticket`, `oidc` or `cas`")]
 pub struct UnknownMode;
 
 impl FromStr for ClientMode {
@@ -92,7 +111,7 @@ mod tests {
 
     #[test]
     fn names_are_exact() {
-        for bad in ["", "Token", "TICKET", " token", "OIDC", "cas"] {
+        for bad in ["", "Token", "TICKET", " token", "OIDC", "CAS", "saml"] {
             assert_eq!(bad.parse::<ClientMode>(), Err(UnknownMode), "{bad:?}");
         }
         assert_eq!(ClientMode::from_stored("garbled"), ClientMode::Ticket);

@@ -71,10 +71,16 @@ pub struct Registration {
 }
 
 impl Registration {
-    /// Whether the partner gets a secret: every one but a public OpenID Connect client.
+    /// Whether the partner gets a secret: every one but a public OpenID Connect client and a
+    /// CAS service.
     pub fn has_secret(&self) -> bool {
-        self.auth_method.is_none_or(AuthMethod::confidential)
+        holds_secret(self.mode, self.auth_method)
     }
+}
+
+/// Whether a partner of `mode` registered with `auth_method` holds a secret.
+pub(super) fn holds_secret(mode: ClientMode, auth_method: Option<AuthMethod>) -> bool {
+    mode != ClientMode::Cas && auth_method.is_none_or(AuthMethod::confidential)
 }
 
 /// A field that cannot be registered, and why.
@@ -122,7 +128,7 @@ impl NewClient {
             )),
             false => Ok(()),
         };
-        let callbacks = if oidc {
+        let callbacks = if !self.mode.has_callbacks() {
             foreign("callbacks", !self.callbacks.is_empty())?;
             Vec::new()
         } else {
@@ -308,6 +314,32 @@ mod tests {
             assert_eq!(err.field, field, "{}", err.message);
             assert!(err.message.starts_with(field), "{}", err.message);
         }
+    }
+
+    #[test]
+    fn a_cas_service_needs_service_rules_and_gets_no_secret() {
+        let cas = NewClient {
+            name: "Library".into(),
+            mode: ClientMode::Cas,
+            callbacks: vec!["https://app.example/cas/*".into()],
+            ..NewClient::default()
+        };
+        let reg = cas.clone().validate().unwrap();
+        assert!(!reg.has_secret());
+        assert_eq!(reg.auth_method, None);
+        let none = NewClient {
+            callbacks: vec![],
+            ..cas.clone()
+        };
+        assert_eq!(none.validate().unwrap_err().field, "callbacks");
+        let foreign = NewClient {
+            post_logout_redirect_uris: vec!["https://app.example/".into()],
+            ..cas
+        };
+        assert_eq!(
+            foreign.validate().unwrap_err().field,
+            "post_logout_redirect_uris"
+        );
     }
 
     #[test]

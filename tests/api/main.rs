@@ -6,6 +6,7 @@ mod accounts_flow;
 mod audience;
 mod bad_input;
 mod browser;
+mod cas;
 mod cli;
 mod cluster;
 mod codes_and_captcha;

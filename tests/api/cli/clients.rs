@@ -350,3 +350,33 @@ fn client_add_registers_openid_connect_clients_and_refuses_other_modes_fields() 
     assert_eq!(grafana["token_endpoint_auth_method"], "client_secret_basic");
     assert_eq!(grafana["id_token_signed_response_alg"], "EdDSA");
 }
+
+#[test]
+fn client_add_registers_a_cas_service_without_a_secret() {
+    let sandbox = Sandbox::new();
+    let added = client_add(
+        &sandbox,
+        "Library",
+        &["--mode", "cas", "--callback", "https://app.example/cas/*"],
+    );
+    assert!(added.status.success(), "{added}");
+    let created = single_json(&added.stdout);
+    assert_eq!(created["client_secret"], Value::Null, "{created}");
+    let server = created["cas_server_url"].as_str().expect("cas_server_url");
+    assert!(server.ends_with("/cas/"), "{created}");
+    assert!(!server.ends_with("//cas/"), "{created}");
+    let refused = client_add(
+        &sandbox,
+        "X",
+        &[
+            "--mode",
+            "cas",
+            "--callback",
+            "https://app.example/cas/*",
+            "--redirect-uri",
+            "https://app.example/cb",
+        ],
+    );
+    assert!(!refused.status.success(), "{refused}");
+    assert!(refused.stderr.contains("redirect_uris"), "{refused}");
+}

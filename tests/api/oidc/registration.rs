@@ -78,7 +78,7 @@ async fn client_objects_carry_every_field_and_secrets_only_where_one_is_used() {
             "token_endpoint_auth_method",
         ),
         (
-            json!({ "name": "X", "mode": "cas", "callbacks": [REDIRECT] }),
+            json!({ "name": "X", "mode": "saml", "callbacks": [REDIRECT] }),
             "mode",
         ),
         (
