@@ -1,4 +1,4 @@
-//! Sign-in inside a protocol flow (PROTOCOLS §1): a validated `/oauth2/authorize` request
+//! Sign-in inside a protocol flow (PROTOCOLS §1): a validated `/oauth2/authorize` or `/cas/login` request
 //! that needs the sign-in page is kept here (256-bit id, 600 s, in the shared store), the
 //! page signs the person in for it, and the protocol endpoint completes it only for the
 //! session that did.
@@ -21,6 +21,8 @@ pub enum Resume {
     Authorize,
     /// `/oauth2/logout?flow=…` (a POSTed logout request, answered with its GET form).
     Logout,
+    /// `/cas/login?flow=…`
+    Cas,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,6 +102,7 @@ impl Flow {
         let path = match self.resume {
             Resume::Authorize => "/oauth2/authorize",
             Resume::Logout => "/oauth2/logout",
+            Resume::Cas => "/cas/login",
         };
         Location::local(&format!("{path}?flow={id}")).unwrap_or_else(|| Location::page("/login"))
     }

@@ -19,6 +19,7 @@ pub mod admin;
 pub mod auth;
 pub mod blocking;
 pub mod captcha;
+pub mod cas;
 pub mod cli;
 pub mod codes;
 pub mod config;

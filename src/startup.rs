@@ -21,7 +21,7 @@ use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::tokens::{RsaSigningKey, SigningKey, TokenService};
-use crate::{accounts, admin, captcha, codes, health, multiterminal, oidc, pages, tokens};
+use crate::{accounts, admin, captcha, cas, codes, health, multiterminal, oidc, pages, tokens};
 
 pub struct Application {
     port: u16,
@@ -186,6 +186,12 @@ macro_rules! api_routes {
             .service(oidc::routes::userinfo_preflight)
             .service(pages::oidc::logout)
             .service(pages::oidc::logout_post)
+            .service(cas::routes::validate_v1)
+            .service(cas::routes::service_validate_v2)
+            .service(cas::routes::service_validate_v3)
+            .service(cas::routes::proxy_validate_v2)
+            .service(cas::routes::proxy_validate_v3)
+            .service(cas::routes::proxy)
             .service(captcha::routes::client_code)
             .service(codes::routes::send_code)
             .service(accounts::routes::signin::signin_with_password)

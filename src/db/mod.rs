@@ -235,6 +235,21 @@ where
     }
 }
 
+/// Runs `attempt` once more when it lost a unique key to a concurrent transaction: on
+/// PostgreSQL the losing transaction fails on the key, and run again it finds the winner's row
+/// (two first exchanges or validations recording one partner in one session at once).
+pub fn again_on_unique_violation<T>(
+    mut attempt: impl FnMut() -> diesel::QueryResult<T>,
+) -> diesel::QueryResult<T> {
+    match attempt() {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => attempt(),
+        other => other,
+    }
+}
+
 /// Database time: UTC without offset, truncated to microseconds so both backends store the
 /// same value.
 pub fn now() -> chrono::NaiveDateTime {

@@ -65,6 +65,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// CAS service tickets validated in a session, for single logout.
+    cas_tickets (ticket) {
+        ticket -> Text,
+        session_id -> Text,
+        client_id -> Text,
+        service -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(session_clients -> sessions (session_id));
 diesel::joinable!(session_clients -> clients (client_id));
@@ -75,7 +86,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_clients,
     logout_deliveries,
     revoked_tokens,
-    oauth_tokens
+    oauth_tokens,
+    cas_tickets
 );
 
 diesel::table! {

@@ -99,10 +99,7 @@ pub async fn issue(
     let moved = state
         .db
         .run(move |conn| {
-            // Two first exchanges for one client in one session may both record it: on
-            // PostgreSQL the second transaction fails on the key and is run again, and then
-            // finds the partner recorded.
-            let mut attempt = || {
+            let attempt = || {
                 crate::db::write_transaction(conn, |conn| {
                     let moved = sessions::record_and_extend(conn, &held, &client_id, lasts)?;
                     for row in rows.iter().cloned() {
@@ -113,14 +110,7 @@ pub async fn issue(
                     Ok::<_, diesel::result::Error>(moved)
                 })
             };
-            match attempt() {
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => attempt(),
-                other => other,
-            }
-            .map_err(ApiError::from)
+            crate::db::again_on_unique_violation(attempt).map_err(ApiError::from)
         })
         .await?;
     if let Some(expires) = moved {

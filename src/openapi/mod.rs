@@ -289,6 +289,8 @@ impl Modify for Security {
         (name = "health", description = "Liveness and readiness"),
         (name = "multi-terminal", description = "Apps and mini-programs: word-info passwords, WeChat login, refresh"),
         (name = "admin", description = "Operators: partner systems, users, single-logout deliveries"),
+        (name = "oidc", description = "OpenID Connect provider (PROTOCOLS §3): discovery, authorization, tokens, userinfo, introspection, revocation, logout"),
+        (name = "cas", description = "CAS 3.0 server (PROTOCOLS §4): ticket validation answered in CAS XML, JSON or text; `/cas/login` and `/cas/logout` are browser pages"),
     )
 )]
 pub struct ApiDoc;

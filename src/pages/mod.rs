@@ -10,6 +10,7 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod cas;
 pub mod form;
 pub mod i18n;
 pub mod login;
@@ -232,6 +233,16 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
             .route(post().to(login::login)),
     )
     .service(resource("/logout").route(get().to(logout::logout)))
+    .service(
+        resource("/cas/login")
+            .route(get().to(cas::login))
+            .default_service(actix_web::web::to(cas::not_get)),
+    )
+    .service(
+        resource("/cas/logout")
+            .route(get().to(cas::logout))
+            .default_service(actix_web::web::to(cas::not_get)),
+    )
     .service(resource("/lang").route(get().to(login::switch_language)))
     .service(
         resource("/signup")

@@ -130,7 +130,12 @@ impl ClientRow {
     }
 
     pub fn accepts(&self, url: &CallbackUrl) -> bool {
-        self.enabled && self.mode().by_callback() && self.rules().iter().any(|r| r.matches(url))
+        self.mode().by_callback() && self.matches(url)
+    }
+
+    /// Whether the partner is enabled and one of its rules accepts `url`, whatever its mode.
+    pub fn matches(&self, url: &CallbackUrl) -> bool {
+        self.enabled && self.rules().iter().any(|r| r.matches(url))
     }
 
     pub fn secret_matches(&self, secret: &str) -> bool {
@@ -350,8 +355,21 @@ impl Registered {
 }
 
 /// The enabled partner whose rules accept `raw`, or `callback_not_registered`.
-#[tracing::instrument(skip_all)]
 pub async fn for_callback(state: &AppState, raw: &str) -> ApiResult<(ClientRow, Registered)> {
+    by_rules(state, raw, |c| c.mode().by_callback()).await
+}
+
+/// The enabled CAS service whose rules accept `service` (PROTOCOLS §4), or
+/// `callback_not_registered`.
+pub async fn for_service(state: &AppState, service: &str) -> ApiResult<(ClientRow, Registered)> {
+    by_rules(state, service, |c| c.mode() == ClientMode::Cas).await
+}
+
+async fn by_rules(
+    state: &AppState,
+    raw: &str,
+    kind: impl Fn(&ClientRow) -> bool,
+) -> ApiResult<(ClientRow, Registered)> {
     let url = CallbackUrl::parse(raw).ok_or(ApiError::CallbackNotRegistered)?;
     let rows = state
         .db
@@ -364,7 +382,7 @@ pub async fn for_callback(state: &AppState, raw: &str) -> ApiResult<(ClientRow, 
         })
         .await?;
     rows.into_iter()
-        .find(|c| c.accepts(&url))
+        .find(|c| kind(c) && c.matches(&url))
         .map(|c| (c, Registered(url)))
         .ok_or(ApiError::CallbackNotRegistered)
 }

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::lifecycle::record_in;
 use super::{Amr, SessionRow, absolute_end, key, revoked_key, until};
 use crate::accounts::UserRow;
-use crate::db::schema::{revoked_tokens, sessions};
+use crate::db::schema::{cas_tickets, revoked_tokens, sessions};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -167,4 +167,39 @@ pub async fn revoke_tokens(
             .await?;
     }
     Ok(())
+}
+
+/// A CAS service ticket validated in session `sid` (PROTOCOLS §4): the partner recorded and
+/// the ticket kept with the service it was validated for, in one transaction, so that the
+/// session's end sends that service its logout request.
+pub async fn record_cas_ticket(
+    state: &AppState,
+    sid: &str,
+    client_id: &str,
+    ticket: &str,
+    service: &str,
+) -> ApiResult<()> {
+    let (sid, client_id) = (sid.to_owned(), client_id.to_owned());
+    let (ticket, service) = (ticket.to_owned(), service.to_owned());
+    state
+        .db
+        .run(move |conn| {
+            let attempt = || {
+                crate::db::write_transaction(conn, |conn| {
+                    record_in(conn, &sid, &client_id)?;
+                    diesel::insert_into(cas_tickets::table)
+                        .values((
+                            cas_tickets::ticket.eq(&ticket),
+                            cas_tickets::session_id.eq(&sid),
+                            cas_tickets::client_id.eq(&client_id),
+                            cas_tickets::service.eq(&service),
+                            cas_tickets::created_at.eq(crate::db::now()),
+                        ))
+                        .execute(conn)
+                        .map(|_| ())
+                })
+            };
+            crate::db::again_on_unique_violation(attempt).map_err(ApiError::from)
+        })
+        .await
 }

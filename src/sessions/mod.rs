@@ -29,7 +29,8 @@ mod tests;
 
 pub use end::{EndReason, Which, end, end_own};
 pub use grant::{
-    extended, extension, live_for_partner, reauthenticate, record_and_extend, revoke_tokens,
+    extended, extension, live_for_partner, reauthenticate, record_and_extend, record_cas_ticket,
+    revoke_tokens,
 };
 pub use lifecycle::{NewSession, issue_in, record_client, refresh, start};
 pub use live::{auth_time, authenticate, by_browser_key, is_live, live_of_user};

@@ -38,8 +38,8 @@ pub fn client_name() -> Schema {
 pub fn mode_opt() -> Schema {
     choice_opt(
         &crate::partners::ClientMode::NAMES,
-        "How the browser brings the login back: `token` (the default), `ticket`, or `oidc` \
-         (an OpenID Connect relying party).",
+        "How the browser brings the login back: `token` (the default), `ticket`, `oidc` \
+         (an OpenID Connect relying party) or `cas` (a CAS 3.0 service, no secret).",
     )
 }
 

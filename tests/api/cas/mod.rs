@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::pages::Browser;
 
+mod flows;
 mod registration;
 
 /// A service URL rule of the kind CAS clients send as `service`.

@@ -1,0 +1,1 @@
+DROP TABLE cas_tickets;
