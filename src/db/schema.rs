@@ -79,6 +79,8 @@ diesel::table! {
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(session_clients -> sessions (session_id));
 diesel::joinable!(session_clients -> clients (client_id));
+diesel::joinable!(cas_tickets -> clients (client_id));
+diesel::joinable!(cas_tickets -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     clients,
@@ -106,6 +108,7 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         kind -> Text,
         alg -> Text,
+        session_index -> Nullable<Text>,
     }
 }
 

@@ -1,1 +1,2 @@
+ALTER TABLE logout_deliveries DROP COLUMN session_index;
 DROP TABLE cas_tickets;

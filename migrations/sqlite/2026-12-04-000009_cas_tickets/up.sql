@@ -8,3 +8,6 @@ CREATE TABLE cas_tickets (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX cas_tickets_session ON cas_tickets (session_id);
+
+-- The ticket a `cas_logout_request` delivery names (its SAML SessionIndex).
+ALTER TABLE logout_deliveries ADD COLUMN session_index TEXT;

@@ -40,7 +40,28 @@ pub(super) enum Outcome {
     Retry(String),
 }
 
+/// A CAS service's logout request body (PROTOCOLS §4): `logoutRequest=` and the XML itself,
+/// not percent-encoded. It holds no `&`, `+`, `%` or `#` (ids are hex and UUIDs), so it reads
+/// the same after any number of form decodings; a fresh `ID` each attempt.
+pub fn cas_logout_body(name_id: &str, ticket: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    let mut id = [0u8; 16];
+    rand::rng().fill(&mut id);
+    format!(
+        "logoutRequest=<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+         xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"LR-{}\" Version=\"2.0\" \
+         IssueInstant=\"{}\"><saml:NameID>{}</saml:NameID><samlp:SessionIndex>{}</samlp:SessionIndex>\
+         </samlp:LogoutRequest>",
+        hex::encode(id),
+        now.format("%Y-%m-%dT%H:%M:%SZ"),
+        crate::cas::response::escape(name_id),
+        crate::cas::response::escape(ticket),
+    )
+}
+
 pub(super) async fn attempt(state: &AppState, d: &DeliveryRow) -> Outcome {
+    if d.kind == CAS_LOGOUT_REQUEST {
+        return attempt_cas(state, d).await;
+    }
     let token = match logout_token(state, d).await {
         Ok(t) => t,
         Err(e) => return Outcome::Retry(e.to_string()),
@@ -59,6 +80,39 @@ pub(super) async fn attempt(state: &AppState, d: &DeliveryRow) -> Outcome {
         Ok(res) if res.status().is_success() => Outcome::Delivered,
         Ok(res) if res.status().as_u16() == 400 => Outcome::Final("partner answered 400".into()),
         Ok(res) => Outcome::Retry(format!("partner answered {}", res.status().as_u16())),
+        Err(e) if e.is_timeout() => Outcome::Retry("timed out after 5 s".into()),
+        Err(e) => Outcome::Retry(format!("network error: {}", e.without_url())),
+    }
+}
+
+/// A CAS logout request: delivered on 2xx and 3xx (a CAS client may answer its login page's
+/// redirect), final on other 4xx, retried on 5xx, network errors and timeouts.
+async fn attempt_cas(state: &AppState, d: &DeliveryRow) -> Outcome {
+    let http = match state.http() {
+        Ok(http) => http,
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
+    let body = cas_logout_body(
+        &d.sub,
+        d.session_index.as_deref().unwrap_or_default(),
+        chrono::Utc::now(),
+    );
+    let sent = http
+        .post(&d.logout_url)
+        .timeout(TIMEOUT)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(res) if res.status().is_success() || res.status().is_redirection() => Outcome::Delivered,
+        Ok(res) if res.status().is_client_error() => {
+            Outcome::Final(format!("service answered {}", res.status().as_u16()))
+        }
+        Ok(res) => Outcome::Retry(format!("service answered {}", res.status().as_u16())),
         Err(e) if e.is_timeout() => Outcome::Retry("timed out after 5 s".into()),
         Err(e) => Outcome::Retry(format!("network error: {}", e.without_url())),
     }

@@ -1,5 +1,6 @@
 //! Single logout: when a session ends, every partner system recorded in it that has a
-//! `logout_url` receives an OpenID Connect Back-Channel Logout token.
+//! `logout_url` receives an OpenID Connect Back-Channel Logout token, and each CAS service
+//! a SAML `logoutRequest` per ticket validated in the session (PROTOCOLS §1, §4).
 //!
 //! Durable and at-least-once: the deliveries are written to the database in the same
 //! transaction that ends the session (an outbox), and a background task on every instance
@@ -24,9 +25,9 @@ use tokio::sync::{Notify, Semaphore, mpsc};
 use utoipa::ToSchema;
 
 use crate::db::DbConnection;
-use crate::db::schema::{clients, logout_deliveries, session_clients};
+use crate::db::schema::{cas_tickets, clients, logout_deliveries, session_clients};
 use crate::error::ApiResult;
-use crate::partners::ClientRow;
+use crate::partners::{ClientMode, ClientRow};
 use crate::state::AppState;
 use crate::tokens::ClientAlg;
 
@@ -56,13 +57,17 @@ pub struct DeliveryRow {
     pub updated_at: NaiveDateTime,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,
-    /// What is sent: `logout_token` (OpenID Connect back-channel logout).
+    /// What is sent: `logout_token` (OpenID Connect back-channel logout) or
+    /// `cas_logout_request` (a CAS service's SAML logout request).
     pub kind: String,
     /// The logout token's algorithm: the partner's ID-token algorithm when it was queued.
     pub alg: String,
+    /// The CAS ticket a `cas_logout_request` names.
+    pub session_index: Option<String>,
 }
 
 pub const LOGOUT_TOKEN: &str = "logout_token";
+pub const CAS_LOGOUT_REQUEST: &str = "cas_logout_request";
 
 impl DeliveryRow {
     /// A new pending delivery, due at once.
@@ -89,6 +94,7 @@ impl DeliveryRow {
             updated_at: now,
             next_attempt_at: now,
             locked_until: None,
+            session_index: None,
         }
     }
 }
@@ -99,7 +105,7 @@ pub struct DeliveryView {
     pub id: String,
     pub client_id: String,
     pub sid: String,
-    /// What is delivered: `logout_token` (PROTOCOLS §1).
+    /// What is delivered: `logout_token` or `cas_logout_request` (PROTOCOLS §1).
     pub kind: String,
     pub state: String,
     pub attempts: i32,
@@ -136,8 +142,10 @@ pub fn enqueue(conn: &mut DbConnection, ended: &[(String, String)]) -> QueryResu
             .inner_join(clients::table)
             .filter(session_clients::session_id.eq(sid))
             .filter(clients::logout_url.is_not_null())
+            .filter(clients::mode.ne(ClientMode::Cas.as_str()))
             .select(ClientRow::as_select())
             .load(conn)?;
+        queued += enqueue_cas(conn, sid, sub, now)?;
         for client in targets {
             let alg = client.alg();
             let Some(logout_url) = client.logout_url else {
@@ -157,6 +165,47 @@ pub fn enqueue(conn: &mut DbConnection, ended: &[(String, String)]) -> QueryResu
         }
     }
     Ok(queued)
+}
+
+/// One logout request per CAS ticket validated in session `sid`: to the service's
+/// `logout_url` when it has one, else to the service URL the ticket was validated for.
+fn enqueue_cas(
+    conn: &mut DbConnection,
+    sid: &str,
+    sub: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let tickets: Vec<(String, String, String, Option<String>)> = cas_tickets::table
+        .inner_join(clients::table)
+        .filter(cas_tickets::session_id.eq(sid))
+        .select((
+            cas_tickets::ticket,
+            cas_tickets::client_id,
+            cas_tickets::service,
+            clients::logout_url,
+        ))
+        .load(conn)?;
+    let rows: Vec<DeliveryRow> = tickets
+        .into_iter()
+        .map(|(ticket, client_id, service, logout_url)| DeliveryRow {
+            kind: CAS_LOGOUT_REQUEST.into(),
+            session_index: Some(ticket),
+            ..DeliveryRow::due(
+                client_id,
+                sid.to_owned(),
+                sub.to_owned(),
+                logout_url.unwrap_or(service),
+                ClientAlg::EdDsa,
+                now,
+            )
+        })
+        .collect();
+    for row in &rows {
+        diesel::insert_into(logout_deliveries::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(rows.len())
 }
 
 /// A page of deliveries, newest first, and how many there are in all: the operators' view.

@@ -74,3 +74,34 @@ fn backoff_grows_and_is_capped() {
     assert!((6000..=10000).contains(&fourth), "{fourth}");
     assert!(backoff(1000, 60).as_millis() <= 750_000);
 }
+
+#[test]
+fn a_cas_logout_request_reads_the_same_after_any_form_decoding() {
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-03T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let ticket = format!("ST-{}", "ab".repeat(32));
+    let body = delivery::cas_logout_body("user-1", &ticket, now);
+    let xml = body.strip_prefix("logoutRequest=").expect("the field name");
+    assert!(
+        xml.starts_with(
+            "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+             xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"LR-"
+        ),
+        "{xml}"
+    );
+    assert!(xml.contains(" Version=\"2.0\" IssueInstant=\"2026-12-03T10:00:00Z\">"));
+    assert!(xml.ends_with(&format!(
+        "><saml:NameID>user-1</saml:NameID><samlp:SessionIndex>{ticket}</samlp:SessionIndex></samlp:LogoutRequest>"
+    )));
+    assert!(!xml.contains(['&', '+', '%', '#', '\n']), "{xml}");
+    let decoded: String = url::form_urlencoded::parse(body.as_bytes())
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    assert_eq!(decoded, body, "form decoding changes nothing");
+    assert_ne!(
+        delivery::cas_logout_body("user-1", &ticket, now),
+        body,
+        "a fresh ID each attempt"
+    );
+}

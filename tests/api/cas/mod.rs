@@ -8,6 +8,7 @@ use crate::pages::Browser;
 
 mod flows;
 mod registration;
+mod slo;
 
 /// A service URL rule of the kind CAS clients send as `service`.
 pub(crate) const SERVICE: &str = "https://app.example/cas/*";
