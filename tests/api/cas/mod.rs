@@ -7,6 +7,7 @@ use crate::helpers::*;
 use crate::pages::Browser;
 
 mod flows;
+mod python_cas;
 mod registration;
 mod slo;
 

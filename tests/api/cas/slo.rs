@@ -12,13 +12,13 @@ use crate::pages::{query_param, urlencode};
 
 /// A CAS client's logout endpoint: keeps each raw body with its path and query, and answers
 /// with a fixed status.
-struct Service {
-    base: String,
-    got: Arc<Mutex<Vec<(String, String)>>>,
+pub(super) struct Service {
+    pub(super) base: String,
+    pub(super) got: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Service {
-    fn start(status: u16) -> Service {
+    pub(super) fn start(status: u16) -> Service {
         let got: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
         let kept = got.clone();
         let server = actix_web::HttpServer::new(move || {
@@ -50,7 +50,7 @@ impl Service {
         }
     }
 
-    async fn wait_for(&self, n: usize) -> Vec<(String, String)> {
+    pub(super) async fn wait_for(&self, n: usize) -> Vec<(String, String)> {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             let got = self.got.lock().unwrap().clone();
