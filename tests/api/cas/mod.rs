@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::pages::Browser;
 
+mod cross;
 mod flows;
 mod python_cas;
 mod registration;
