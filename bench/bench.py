@@ -7,7 +7,7 @@ bcrypt ceiling (and token checks during that storm), 3 refresh and sign-out with
 logout to 5 partners, 4 captcha, 5 memory, 6 start-up, 7 the user list over 1,000,000 users
 on PostgreSQL, 8 the oidc-provider peer; and from issue 13, 9 the pages during a 300-connection
 sign-in storm; and from issue 15, 10 the OpenID Connect round trip and introspection against
-oidc-provider.
+oidc-provider; and from issue 16, 11 the CAS ticket round trip against the token-mode one.
 
 A run of every section writes BENCHMARKS.md; a run of some sections (`--only`) writes only
 where `--out` says, so it cannot replace the full report with a part of it.
@@ -21,7 +21,7 @@ from harness import (ADMIN_NUMBER, Load, PeakRss, Postgres, Server, free_port, h
                      seed_users_sqlite, services_up, wrk, wrk_post_script)
 
 ROWS, NOTES = [], []
-SECTIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+SECTIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 
 
 def row(section, name, result, target="", met=None, ratio=""):
@@ -509,6 +509,45 @@ def oidc_peer(a, binary, load):
         "≥ 20× less", tc / oc >= 20, f"{tc / oc:.1f}×")
 
 
+def cas_round_trip(a, binary, load):
+    """Issue 16: a CAS ticket (`/cas/login` with a live session) and its
+    `/cas/p3/serviceValidate`, against the seed token mode's round trip (`/login` with a live
+    session, the token checked with `POST /token`), in the same run."""
+    s = Server(binary)
+    s.start()
+    s.create_admin()
+    shop_cb = "http://127.0.0.1:1/shop/cb"
+    shop = s.add_client("bench shop", shop_cb)
+    s.add_client("bench library", "http://127.0.0.1:1/library/*", mode="cas")
+    basic = "Basic " + base64.b64encode(f"{shop['client_id']}:{shop['client_secret']}".encode()).decode()
+    go, jar = browser()
+    status, _, page = go(s.base + "/login?" + urllib.parse.urlencode({"callback_url": shop_cb}))
+    field = lambda name: re.search(name, page).group(1)
+    form = {"csrf": next(c.value for c in jar if c.name == "gh_csrf"), "method": "password", "number": ADMIN_NUMBER,
+            "pwd": harness.PASSWORD, "captcha_id": field(r'name="captcha_id" id="captcha_id" value="([^"]*)"'),
+            "client_code": field(r'data-test-answer="([^"]*)"'), "callback_url": shop_cb}
+    status, location, _ = go(s.base + "/login", urllib.parse.urlencode(form).encode())
+    assert status == 303 and "token=" in location, (status, location)
+    cookie = cookie_header(jar)
+
+    def trips(kind, back_to):
+        return load.run("redirect-round-trip", "--kind", kind, "--base", s.base, "--cookie", cookie,
+                        "--back-to", back_to, "--basic", basic, "--concurrency", 16, "--seconds", a.seconds)
+
+    token, cas = [], []
+    for _ in range(a.runs):
+        token.append(trips("token", shop_cb))
+        cas.append(trips("cas", "http://127.0.0.1:1/library/login?next=%2F"))
+    s.stop()
+    for r in token + cas:
+        assert r["failed"] == 0, r["errors"]
+    t, c = med(r["steady_per_sec"] for r in token), med(r["steady_per_sec"] for r in cas)
+    row(11, "CAS round trip with a live session (`/cas/login` → ticket → `/cas/p3/serviceValidate`) vs the "
+        "token-mode one (`/login` → token → `POST /token`), 16 loops, embedded default",
+        f"{c:,.0f}/s vs {t:,.0f}/s (p99 {med(r['latency']['p99_ms'] for r in cas):.1f} ms vs "
+        f"{med(r['latency']['p99_ms'] for r in token):.1f} ms)", "≥ 0.5×", c / t >= 0.5, f"{c / t:.2f}×")
+
+
 STORM_PROBES = ("/client_code", "/login", "/token")
 
 
@@ -621,6 +660,8 @@ def main():
         storm_pages(a, a.binary, load)
     if 10 in only:
         oidc_peer(a, a.binary, load)
+    if 11 in only:
+        cas_round_trip(a, a.binary, load)
     lines = report(a, started)
     if os.path.exists(a.notes):
         lines += ["", open(a.notes).read().strip()]

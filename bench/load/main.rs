@@ -24,6 +24,7 @@ mod local;
 mod measure;
 mod oidc;
 mod probe;
+mod redirect;
 mod sessions;
 mod signin;
 
@@ -31,6 +32,7 @@ use local::*;
 use measure::*;
 use oidc::*;
 use probe::*;
+use redirect::*;
 use sessions::*;
 use signin::*;
 
@@ -131,6 +133,16 @@ enum Scenario {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// A partner's sign-in round trips with a live session: the seed token mode (token in the
+    /// redirect, checked with `POST /token`) or a CAS service (ticket, `/cas/p3/serviceValidate`).
+    RedirectRoundTrip {
+        #[command(flatten)]
+        r: Redirect,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// A partner's back-channel logout endpoint: `POST /logout/{n}` answers 200 after
     /// DELAY_MS; `GET /count` tells how many each `n` received.
     Partner {
@@ -225,6 +237,11 @@ fn main() {
                 concurrency,
                 seconds,
             } => round_trips(rt, concurrency, seconds).await,
+            Scenario::RedirectRoundTrip {
+                r,
+                concurrency,
+                seconds,
+            } => redirect_round_trips(r, concurrency, seconds).await,
             Scenario::Partner { .. } => unreachable!("handled above"),
         }
     });
