@@ -7,6 +7,7 @@ use crate::helpers::*;
 use crate::pages::Browser;
 
 mod cross;
+mod django;
 mod flows;
 mod python_cas;
 mod registration;
