@@ -112,6 +112,65 @@ impl Tally {
     }
 }
 
+/// A signed-in browser's first step: `GET url` with its `cookie`, and the parameter `name` of
+/// the redirect's query (a code, a token, a ticket).
+pub(crate) async fn redirected_param(
+    http: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+    name: &str,
+) -> Result<String, String> {
+    let res = http
+        .get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| format!("{url} answered {} without a redirect", res.status()))?
+        .to_owned();
+    url::Url::parse(&location)
+        .ok()
+        .and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        })
+        .ok_or_else(|| format!("no {name} in {location}"))
+}
+
+/// Browser round trips (a redirect read, then back-end calls) from `concurrency` loops for
+/// `seconds`: one HTTP client for all, following no redirect, since each step reads its own.
+pub(crate) async fn round_trip_loops<A, F, Fut>(
+    args: A,
+    concurrency: usize,
+    seconds: f64,
+    step: F,
+) -> Value
+where
+    A: Send + Sync + 'static,
+    F: Fn(reqwest::Client, Arc<A>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(concurrency)
+        .pool_idle_timeout(Duration::from_secs(4))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("an HTTP client");
+    let args = Arc::new(args);
+    let step = Arc::new(step);
+    loops(concurrency, Some(seconds), move |_| {
+        let next = step(http.clone(), args.clone());
+        async move { Some(next.await) }
+    })
+    .await
+}
+
 /// Runs `concurrency` loops of `step` until `deadline` (or until `step` says stop) and
 /// reports throughput and latency.
 pub(crate) async fn loops<F, Fut>(concurrency: usize, seconds: Option<f64>, step: F) -> Value

@@ -27,27 +27,8 @@ pub(crate) struct RoundTrip {
     pub(crate) verifier: String,
 }
 
-fn code_in(location: &str) -> Option<String> {
-    let url = url::Url::parse(location).ok()?;
-    url.query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-}
-
 async fn once(http: &reqwest::Client, rt: &RoundTrip) -> Result<(), String> {
-    let res = http
-        .get(&rt.authorize)
-        .header("cookie", &rt.cookie)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| format!("authorize answered {} without a redirect", res.status()))?
-        .to_owned();
-    let code = code_in(&location).ok_or_else(|| format!("no code in {location}"))?;
+    let code = redirected_param(http, &rt.authorize, &rt.cookie, "code").await?;
     let res = http
         .post(&rt.token)
         .header("authorization", &rt.basic)
@@ -78,17 +59,8 @@ async fn once(http: &reqwest::Client, rt: &RoundTrip) -> Result<(), String> {
 }
 
 pub(crate) async fn round_trips(rt: RoundTrip, concurrency: usize, seconds: f64) -> Value {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(concurrency)
-        .pool_idle_timeout(Duration::from_secs(4))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("an HTTP client");
-    let rt = Arc::new(rt);
-    loops(concurrency, Some(seconds), move |_| {
-        let (http, rt) = (http.clone(), rt.clone());
-        async move { Some(once(&http, &rt).await) }
+    round_trip_loops(rt, concurrency, seconds, |http, rt| async move {
+        once(&http, &rt).await
     })
     .await
 }

@@ -35,31 +35,13 @@ fn with_query(base: &str, path: &str, pairs: &[(&str, &str)]) -> String {
     url.into()
 }
 
-fn param_in(location: &str, name: &str) -> Option<String> {
-    let url = url::Url::parse(location).ok()?;
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 async fn once(http: &reqwest::Client, r: &Redirect) -> Result<(), String> {
     let (path, param, name) = match r.kind {
         Kind::Token => ("/login", "callback_url", "token"),
         Kind::Cas => ("/cas/login", "service", "ticket"),
     };
-    let res = http
-        .get(with_query(&r.base, path, &[(param, r.back_to.as_str())]))
-        .header("cookie", &r.cookie)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| format!("{path} answered {} without a redirect", res.status()))?
-        .to_owned();
-    let credential = param_in(&location, name).ok_or_else(|| format!("no {name} in {location}"))?;
+    let start = with_query(&r.base, path, &[(param, r.back_to.as_str())]);
+    let credential = redirected_param(http, &start, &r.cookie, name).await?;
     let checked = match r.kind {
         Kind::Token => {
             let res = http
@@ -99,17 +81,8 @@ async fn once(http: &reqwest::Client, r: &Redirect) -> Result<(), String> {
 }
 
 pub(crate) async fn redirect_round_trips(r: Redirect, concurrency: usize, seconds: f64) -> Value {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(concurrency)
-        .pool_idle_timeout(Duration::from_secs(4))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("an HTTP client");
-    let r = Arc::new(r);
-    loops(concurrency, Some(seconds), move |_| {
-        let (http, r) = (http.clone(), r.clone());
-        async move { Some(once(&http, &r).await) }
+    round_trip_loops(r, concurrency, seconds, |http, r| async move {
+        once(&http, &r).await
     })
     .await
 }

@@ -71,11 +71,9 @@ pub async fn validate(state: &AppState, presented: Presented<'_>) -> Result<Succ
         return Err(Failure::InvalidRequest);
     };
     let grant = grant.ok_or(Failure::InvalidTicket)?;
-    let same_service = CallbackUrl::parse(service).is_some_and(|s| s.as_str() == grant.service);
-    if !same_service {
-        return Err(Failure::InvalidService);
-    }
-    let service_url = CallbackUrl::parse(&grant.service).ok_or(Failure::InvalidService)?;
+    let service_url = CallbackUrl::parse(service)
+        .filter(|s| s.as_str() == grant.service)
+        .ok_or(Failure::InvalidService)?;
     // The partner may have been disabled, or the rule removed, since the ticket was issued.
     match partners::by_id(state, &grant.client_id)
         .await

@@ -274,66 +274,8 @@ pub async fn introspect(
 ) -> OAuthResult<HttpResponse> {
     let (p, client) = client_call(&state, &req, body, Public::Refused).await?;
     let token = token_param(&p)?;
-    let issuer = state.tokens.issuer();
     let found = presented::find(&state, &client, token).await?;
-    let token = match &found {
-        Found::Access(c) => Some(Active {
-            scope: c.scope.as_deref(),
-            client_id: c.client_id.as_deref(),
-            sub: &c.sub,
-            aud: c.aud.as_deref(),
-            iss: issuer,
-            exp: c.exp,
-            iat: c.iat,
-            sid: &c.sid,
-            jti: Some(&c.jti),
-            token_type: Some("Bearer"),
-        }),
-        Found::Refresh(r) => Some(Active {
-            scope: Some(&r.scope),
-            client_id: Some(&r.client_id),
-            sub: &r.user_id,
-            aud: None,
-            iss: issuer,
-            exp: r.expires_at.and_utc().timestamp(),
-            iat: r.created_at.and_utc().timestamp(),
-            sid: &r.sid,
-            jti: None,
-            token_type: None,
-        }),
-        Found::None => None,
-    };
-    Ok(no_store(&Introspection {
-        active: token.is_some(),
-        token,
-    }))
-}
-
-/// An introspection answer (RFC 7662 §2.2): `{"active": false}` alone, or the token's
-/// details beside `"active": true`. Typed rather than a `json!` map: resource servers may ask
-/// on every call they get.
-#[derive(serde::Serialize)]
-struct Introspection<'a> {
-    active: bool,
-    #[serde(flatten)]
-    token: Option<Active<'a>>,
-}
-
-#[derive(serde::Serialize)]
-struct Active<'a> {
-    scope: Option<&'a str>,
-    client_id: Option<&'a str>,
-    sub: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    aud: Option<&'a str>,
-    iss: &'a str,
-    exp: i64,
-    iat: i64,
-    sid: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    jti: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token_type: Option<&'a str>,
+    Ok(no_store(&found.introspection(state.tokens.issuer())))
 }
 
 /// RFC 7009 revocation: always 200 once the client is known.

@@ -2,10 +2,10 @@
 //! an OpenID Connect client and a CAS service, it is ended by a sign-out at any one of them,
 //! and all three are told.
 
-use super::slo::Service;
+use super::slo::{Service, validated};
 use super::*;
-use crate::oidc::{USER, authorize, code_of, exchange, follow_authorization, prepare, register};
-use crate::pages::{query_param, urlencode};
+use crate::oidc::{USER, authorize, code_of, exchange, prepare, register};
+use crate::pages::query_param;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_out_at_any_protocol_reaches_every_kind_of_partner() {
@@ -45,23 +45,7 @@ async fn a_sign_out_at_any_protocol_reaches_every_kind_of_partner() {
         let to = authorize(&mut browser, &rp, &[]).await;
         let (_, tokens) = exchange(&app, &rp, &code_of(&app, &to), None).await;
         let id_token = tokens["id_token"].as_str().unwrap().to_owned();
-        let login = format!("/cas/login?service={}", urlencode(service));
-        let ticket = query_param(&follow_authorization(&mut browser, &login).await, "ticket");
-        let url = format!(
-            "{}/cas/p3/serviceValidate?service={}&ticket={ticket}",
-            app.address,
-            urlencode(service)
-        );
-        let xml = app
-            .client
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(xml.contains("<cas:authenticationSuccess>"), "{xml}");
+        let ticket = validated(&app, &mut browser, service).await;
         assert_eq!(
             claims(&id_token)["sid"],
             claims(&shop_token)["sid"],

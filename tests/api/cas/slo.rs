@@ -79,7 +79,7 @@ async fn register(app: &TestApp, admin: &str, name: &str, rule: String, logout: 
 }
 
 /// A ticket for `service` (the browser signs in when it has to), validated by the service.
-async fn validated(app: &TestApp, browser: &mut Browser<'_>, service: &str) -> String {
+pub(super) async fn validated(app: &TestApp, browser: &mut Browser<'_>, service: &str) -> String {
     let path = format!("/cas/login?service={}", urlencode(service));
     let ticket = query_param(&follow_authorization(browser, &path).await, "ticket");
     let url = format!(
