@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts_flow;
+mod apache;
 mod audience;
 mod bad_input;
 mod browser;
@@ -21,4 +22,5 @@ mod profile;
 mod signin;
 mod single_logout;
 mod sms;
+mod tls;
 mod users_list;

@@ -57,6 +57,12 @@ impl Drop for Driver {
     }
 }
 
+/// Where a scenario's screenshots (and the logs of the servers it started) are kept; emptied
+/// when its browser starts.
+pub(crate) fn shots_dir(scenario: &str) -> PathBuf {
+    Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/screenshots")).join(scenario)
+}
+
 pub(crate) struct Browser {
     client: Client,
     driver: Driver,
@@ -69,6 +75,21 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium session, or None when they are not
     /// installed (a failure under `GATEHOUSE_TEST_REQUIRE_ALL=1`).
     pub(crate) async fn start(scenario: &str) -> Option<Browser> {
+        Self::start_with(scenario, &[]).await
+    }
+
+    /// As `start`, with a TLS server key the browser accepts without a chain it knows: `spki`
+    /// is base64(SHA-256(SubjectPublicKeyInfo)), as Chromium's
+    /// `--ignore-certificate-errors-spki-list` takes it (honoured with a `--user-data-dir`).
+    pub(crate) async fn start_trusting(scenario: &str, spki: &str) -> Option<Browser> {
+        Self::start_with(
+            scenario,
+            &[format!("--ignore-certificate-errors-spki-list={spki}")],
+        )
+        .await
+    }
+
+    async fn start_with(scenario: &str, extra_args: &[String]) -> Option<Browser> {
         let missing: Vec<&str> = [CHROMEDRIVER, CHROMIUM]
             .into_iter()
             .filter(|p| !Path::new(p).exists())
@@ -79,7 +100,7 @@ impl Browser {
             ));
             return None;
         }
-        let shots = Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/screenshots")).join(scenario);
+        let shots = shots_dir(scenario);
         let _ = std::fs::remove_dir_all(&shots);
         std::fs::create_dir_all(&shots).unwrap();
 
@@ -97,7 +118,7 @@ impl Browser {
                 .expect("cannot start chromedriver")
         });
         let profile = tempfile::tempdir().unwrap();
-        let client = connect(port, profile.path()).await;
+        let client = connect(port, profile.path(), extra_args).await;
         client.set_window_size(1280, 900).await.unwrap();
         Some(Browser {
             client,
@@ -157,7 +178,7 @@ impl Browser {
     }
 
     /// A `Cookie` header with the cookies the browser holds for the current page's host.
-    async fn cookie_header(&self) -> String {
+    pub(crate) async fn cookie_header(&self) -> String {
         self.client
             .get_all_cookies()
             .await
@@ -203,6 +224,40 @@ impl Browser {
             .unwrap();
     }
 
+    /// Signs in on Gatehouse's sign-in page with a code sent by SMS: the code tab, the number,
+    /// "send code", and the code the SMS gateway stand-in received.
+    pub(crate) async fn sign_in_with_code(&self, number: &str, sms: &SmsSink) {
+        self.wait_for("[data-tab=code-form]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        self.wait_for("#code-number")
+            .await
+            .send_keys(number)
+            .await
+            .unwrap();
+        let before = sms.count();
+        self.wait_for("#send-code").await.click().await.unwrap();
+        let deadline = Instant::now() + WAIT;
+        while sms.count() == before {
+            if Instant::now() > deadline {
+                self.shot("no-code-sent").await;
+                let said = self.text("#send-code-status").await;
+                panic!("no code was sent to {number}: {said}");
+            }
+            sleep_ms(50).await;
+        }
+        let code = sms.last_code(number).expect("a code for the number");
+        self.wait_for("#verify_code")
+            .await
+            .send_keys(&code)
+            .await
+            .unwrap();
+        self.shot("gatehouse-code-filled").await;
+        self.wait_for("#code-submit").await.click().await.unwrap();
+    }
+
     /// Ends the WebDriver session cleanly, then chromedriver.
     pub(crate) async fn close(self) {
         let _ = self.client.clone().close().await;
@@ -210,16 +265,23 @@ impl Browser {
     }
 }
 
-async fn connect(port: u16, profile: &Path) -> Client {
-    let options = json!({
-        "binary": CHROMIUM,
-        "args": [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", "--disable-quic",
-            format!("--user-data-dir={}", profile.display()),
-        ],
-    });
+async fn connect(port: u16, profile: &Path, extra_args: &[String]) -> Client {
+    let mut args = json!([
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        format!("--user-data-dir={}", profile.display()),
+    ]);
+    args.as_array_mut()
+        .unwrap()
+        .extend(extra_args.iter().map(|a| json!(a)));
+    let options = json!({ "binary": CHROMIUM, "args": args });
     let mut caps = serde_json::Map::new();
     caps.insert("goog:chromeOptions".into(), options);
     let url = format!("http://127.0.0.1:{port}");

@@ -27,21 +27,29 @@ impl TestApp {
 
     /// A server with these settings changed (a JSON object of setting names and values).
     pub async fn spawn_set(backend: Backend, changes: Value) -> Option<TestApp> {
-        // One merge per setting, as `spawn_with` callers write them.
-        let changes = changes
-            .as_object()
-            .expect("settings changes are an object")
-            .clone();
-        Self::spawn_with(backend, |f| {
-            changes.into_iter().fold(f, |f, kv| f.merge(kv))
-        })
-        .await
+        Self::spawn_with(backend, merging(changes)).await
+    }
+
+    /// A server with these settings changed that keeps the public URL they give: one reached
+    /// through a reverse proxy.
+    pub async fn spawn_behind(backend: Backend, changes: Value) -> Option<TestApp> {
+        let (settings, sms, data_dir) = Self::prepare(backend, merging(changes)).await?;
+        Some(Self::start(settings, backend, sms, data_dir, false).await)
     }
 
     pub async fn spawn_with(
         backend: Backend,
         tweak: impl FnOnce(Figment) -> Figment,
     ) -> Option<TestApp> {
+        let (settings, sms, data_dir) = Self::prepare(backend, tweak).await?;
+        Some(Self::start(settings, backend, sms, data_dir, true).await)
+    }
+
+    /// The settings of a test server (its own data dir, SMS sink, database and Redis prefix).
+    async fn prepare(
+        backend: Backend,
+        tweak: impl FnOnce(Figment) -> Figment,
+    ) -> Option<(Settings, SmsSink, Arc<tempfile::TempDir>)> {
         let sms = SmsSink::start();
         let data_dir = Arc::new(tempfile::tempdir().unwrap());
         let mut figment = test_settings(data_dir.path(), &sms);
@@ -59,7 +67,7 @@ impl TestApp {
                 .merge(("redis_key_prefix", prefix));
         }
         let settings = Settings::from_figment(tweak(figment)).unwrap();
-        Some(Self::start(settings, backend, sms, data_dir, true).await)
+        Some((settings, sms, data_dir))
     }
 
     /// Starts one server on `settings`; `fresh_identity` makes its own address the public URL.
@@ -171,4 +179,13 @@ impl TestApp {
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, body).await
     }
+}
+
+/// One figment merge per setting of a JSON object, as `spawn_with` callers write them.
+fn merging(changes: Value) -> impl FnOnce(Figment) -> Figment {
+    let changes = changes
+        .as_object()
+        .expect("settings changes are an object")
+        .clone();
+    move |f| changes.into_iter().fold(f, |f, kv| f.merge(kv))
 }

@@ -4,24 +4,22 @@
 //! `?refresh=`, back-channel logout validated by the module itself, and RP-initiated logout
 //! through its `?logout=`.
 //!
-//! Apache runs as a child process on its own config in a temp dir (its own ServerRoot, PidFile,
-//! ErrorLog, only the modules it needs); the page shows the claims through SSI (mod_include).
+//! Apache runs as a child process (`crate::apache`); the page shows the claims through SSI
+//! (mod_include).
 //! Apache's error log (mod_auth_openidc at debug) is copied next to the screenshots, under
 //! `$CARGO_TARGET_TMPDIR/screenshots/mod_auth_openidc/`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::{Value, json};
 
 use super::{Rp, USER, register};
+use crate::apache::{self, Apache};
 use crate::browser::{Browser as Chromium, WAIT};
 use crate::helpers::*;
 use crate::pages::{query_param, urlencode};
 
-const APACHE: &str = "/usr/sbin/apache2";
-const MODULES: &str = "/usr/lib/apache2/modules";
 const EMAIL: &str = "someone@example.com";
 
 /// The protected page: the claims mod_auth_openidc passes to the request's environment.
@@ -40,51 +38,31 @@ const BYE: &str = r#"<!doctype html>
 "#;
 
 fn installed() -> bool {
-    Path::new(APACHE).exists() && Path::new(MODULES).join("mod_auth_openidc.so").exists()
+    apache::installed(&["auth_openidc", "include"])
 }
 
-/// Apache with mod_auth_openidc as a child process, stopped (and its error log kept) on drop.
-struct Apache {
-    port: u16,
-    child: Child,
-    dir: tempfile::TempDir,
-    keep_log_at: PathBuf,
-}
-
-impl Apache {
-    fn start(port: u16, issuer: &str, rp: &Rp, keep_log_at: PathBuf) -> Apache {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        // As root Apache serves as www-data, which must reach the documents.
-        set_mode(root, 0o755);
-        std::fs::create_dir_all(root.join("htdocs/protected")).unwrap();
-        set_mode(&root.join("htdocs"), 0o755);
-        set_mode(&root.join("htdocs/protected"), 0o755);
-        std::fs::write(root.join("htdocs/protected/page.html"), PAGE).unwrap();
-        std::fs::write(root.join("htdocs/bye.html"), BYE).unwrap();
-        let secret = rp.secret.as_deref().expect("a confidential client");
-        assert!(
-            !secret.contains(['"', '\\']) && !rp.client_id.contains(['"', '\\']),
-            "{secret}"
-        );
-        let conf = format!(
-            r#"ServerRoot "{root}"
-PidFile "{root}/httpd.pid"
-DefaultRuntimeDir "{root}"
-ErrorLog "{root}/error.log"
-LogLevel warn auth_openidc:debug
-Listen 127.0.0.1:{port}
-ServerName 127.0.0.1:{port}
-# Used only when started as root.
-User www-data
-Group www-data
-LoadModule mpm_event_module {MODULES}/mod_mpm_event.so
-LoadModule authn_core_module {MODULES}/mod_authn_core.so
-LoadModule authz_core_module {MODULES}/mod_authz_core.so
-LoadModule authz_user_module {MODULES}/mod_authz_user.so
-LoadModule include_module {MODULES}/mod_include.so
-LoadModule auth_openidc_module {MODULES}/mod_auth_openidc.so
-
+/// Apache with mod_auth_openidc protecting `/protected` for `rp`.
+fn start_apache(port: u16, issuer: &str, rp: &Rp, keep_log_at: PathBuf) -> Apache {
+    let secret = rp.secret.as_deref().expect("a confidential client");
+    assert!(
+        !secret.contains(['"', '\\']) && !rp.client_id.contains(['"', '\\']),
+        "{secret}"
+    );
+    let modules = [
+        "authn_core",
+        "authz_core",
+        "authz_user",
+        "include",
+        "auth_openidc",
+    ];
+    Apache::start(
+        port,
+        &modules,
+        |root| {
+            apache::put(root, "htdocs/protected/page.html", PAGE);
+            apache::put(root, "htdocs/bye.html", BYE);
+            format!(
+                r#"LogLevel warn auth_openidc:debug
 DocumentRoot "{root}/htdocs"
 <Directory "{root}/htdocs">
     ForceType text/html
@@ -106,97 +84,14 @@ OIDCRemoteUserClaim sub
     SetOutputFilter INCLUDES
 </Location>
 "#,
-            root = root.display(),
-            client_id = rp.client_id,
-            redirect = rp.redirect,
-            passphrase = uuid::Uuid::new_v4().simple(),
-        );
-        let conf_path = root.join("httpd.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let out = std::fs::File::create(root.join("stdout.log")).unwrap();
-        let child = {
-            use std::os::unix::process::CommandExt;
-            Command::new(APACHE)
-                .arg("-f")
-                .arg(&conf_path)
-                .arg("-DFOREGROUND")
-                .stdin(Stdio::null())
-                .stdout(out.try_clone().unwrap())
-                .stderr(out)
-                // Its own process group, so nothing it starts outlives the test.
-                .process_group(0)
-                .spawn()
-                .expect("cannot start apache2")
-        };
-        let mut apache = Apache {
-            port,
-            child,
-            dir,
-            keep_log_at,
-        };
-        let deadline = Instant::now() + WAIT;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = apache.child.try_wait() {
-                panic!("apache2 exited ({status}):\n{}", apache.logs());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "apache2 is not listening:\n{}",
-                apache.logs()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        apache
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// Apache's output and error log, for failure messages.
-    fn logs(&self) -> String {
-        let read = |name: &str| std::fs::read_to_string(self.dir.path().join(name));
-        let log = read("error.log").unwrap_or_default();
-        // The end of a debug log says what went wrong.
-        let tail: String = log
-            .lines()
-            .rev()
-            .take(60)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<Vec<_>>()
-            .join("\n");
-        format!(
-            "--- apache2 output\n{}\n--- error.log (last lines; all in {})\n{tail}",
-            read("stdout.log").unwrap_or_default(),
-            self.keep_log_at.display()
-        )
-    }
-}
-
-impl Drop for Apache {
-    fn drop(&mut self) {
-        // SIGTERM lets the parent stop its children and remove its shared memory.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let deadline = Instant::now() + std::time::Duration::from_secs(5);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::copy(self.dir.path().join("error.log"), &self.keep_log_at);
-    }
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+                root = root.display(),
+                client_id = rp.client_id,
+                redirect = rp.redirect,
+                passphrase = uuid::Uuid::new_v4().simple(),
+            )
+        },
+        keep_log_at,
+    )
 }
 
 /// The person's Gatehouse sessions: (id, ended).
@@ -338,7 +233,7 @@ async fn mod_auth_openidc_protects_a_location_in_chromium() {
         }),
     )
     .await;
-    let apache = Apache::start(
+    let apache = start_apache(
         port,
         &app.settings.issuer(),
         &rp,
