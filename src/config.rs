@@ -79,6 +79,8 @@ pub struct Settings {
     /// Back-channel logouts one instance has in flight at most; one partner system may hold
     /// an eighth of them, so a partner that hangs cannot hold up the others.
     pub logout_concurrency: u32,
+    /// Pending deliveries one partner may have; past it the oldest turn `failed`.
+    pub logout_backlog_max: u32,
     /// Size of the database connection pool (and of the blocking jobs that may wait on it).
     pub db_pool_size: u32,
     /// OpenID Connect access and ID tokens' lifetime.
@@ -139,6 +141,7 @@ impl Default for Settings {
             logout_give_up_secs: 86_400,
             logout_poll_ms: 1_000,
             logout_concurrency: 512,
+            logout_backlog_max: 10_000,
         }
     }
 }

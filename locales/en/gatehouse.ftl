@@ -132,4 +132,7 @@ page-force-sign-out = Force sign-out
 page-state = State
 page-attempts = Attempts
 page-last-error = Last error
+page-backlog = Waiting deliveries per partner
+page-pending = Pending
+page-oldest-pending = Oldest waiting since
 page-secret-once = Save the client secret now; it is shown only once:

@@ -133,4 +133,7 @@ page-force-sign-out = 强制退出
 page-state = 状态
 page-attempts = 尝试次数
 page-last-error = 最近错误
+page-backlog = 各合作系统待发送的通知
+page-pending = 待发送
+page-oldest-pending = 最早等待自
 page-secret-once = 请立即保存客户端密钥，它只显示这一次：

@@ -48,6 +48,9 @@ impl Settings {
         if !(1..=100_000).contains(&self.logout_concurrency) {
             return Err(bad("logout_concurrency", "1 to 100000"));
         }
+        if !(1..=10_000_000).contains(&self.logout_backlog_max) {
+            return Err(bad("logout_backlog_max", "1 to 10000000"));
+        }
         match self.sms_provider {
             SmsProvider::Log => {}
             SmsProvider::Webhook => {
@@ -175,6 +178,7 @@ const KNOWN: &[&str] = &[
     "SESSION_MAX_SECS",
     "REQUEST_TIMEOUT_SECS",
     "LOGOUT_CONCURRENCY",
+    "LOGOUT_BACKLOG_MAX",
     "CAPTCHA_TEST_ANSWERS",
     "DB_POOL_SIZE",
     "LOGOUT_RETRY_BASE_MS",

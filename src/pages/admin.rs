@@ -15,7 +15,7 @@ use crate::admin::users::{self, UserPatch};
 use crate::error::{ApiError, ApiResult};
 use crate::http::input::Input;
 use crate::pages::{self, Texts, i18n};
-use crate::partners::logout::DeliveryView;
+use crate::partners::logout::{Backlog, DeliveryView};
 use crate::partners::{self, ClientMode, ClientView};
 use crate::state::AppState;
 
@@ -31,6 +31,8 @@ pub struct AdminPage<'a> {
     pub algs: [&'static str; 2],
     pub users: Vec<UserView>,
     pub deliveries: Vec<DeliveryView>,
+    /// Partners with deliveries waiting, the largest backlog first.
+    pub backlogs: Vec<Backlog>,
     pub q: &'a str,
     pub flash: pages::Flash,
 }
@@ -51,10 +53,15 @@ async fn operator(state: &AppState, req: &HttpRequest) -> Result<(), HttpRespons
     }
 }
 
-async fn data(
-    state: &AppState,
-    q: &str,
-) -> ApiResult<(Vec<ClientView>, Vec<UserView>, Vec<DeliveryView>)> {
+/// What the console shows.
+struct Data {
+    clients: Vec<ClientView>,
+    users: Vec<UserView>,
+    deliveries: Vec<DeliveryView>,
+    backlogs: Vec<Backlog>,
+}
+
+async fn data(state: &AppState, q: &str) -> ApiResult<Data> {
     let clients = state
         .db
         .run(|conn| partners::list(conn).map_err(ApiError::from))
@@ -76,19 +83,28 @@ async fn data(
         .db
         .run(move |conn| query.run(conn).map_err(ApiError::from))
         .await?;
-    let (deliveries, _) = state
+    let (deliveries, backlogs) = state
         .db
-        .run(|conn| Ok(crate::partners::logout::recent(conn, 1, 50)?))
+        .run(|conn| {
+            let (recent, _) = crate::partners::logout::recent(conn, 1, 50)?;
+            Ok((recent, crate::partners::logout::backlogs(conn)?))
+        })
         .await?;
-    Ok((
-        clients.iter().map(ClientView::from).collect(),
-        users.iter().map(UserView::from).collect(),
-        deliveries.iter().map(DeliveryView::from).collect(),
-    ))
+    Ok(Data {
+        clients: clients.iter().map(ClientView::from).collect(),
+        users: users.iter().map(UserView::from).collect(),
+        deliveries: deliveries.iter().map(DeliveryView::from).collect(),
+        backlogs,
+    })
 }
 
 async fn show(state: &AppState, req: &HttpRequest, q: &str, flash: pages::Flash) -> HttpResponse {
-    let (clients, users, deliveries) = match data(state, q).await {
+    let Data {
+        clients,
+        users,
+        deliveries,
+        backlogs,
+    } = match data(state, q).await {
         Ok(d) => d,
         Err(err) => return pages::error_page(state, req, StatusCode::BAD_REQUEST, err.reason()),
     };
@@ -110,6 +126,7 @@ async fn show(state: &AppState, req: &HttpRequest, q: &str, flash: pages::Flash)
                 algs: crate::tokens::ClientAlg::ALL.map(crate::tokens::ClientAlg::as_str),
                 users,
                 deliveries,
+                backlogs,
                 q,
                 flash,
             },

@@ -122,6 +122,9 @@ page_texts! {
     state,
     attempts,
     last_error,
+    backlog,
+    pending,
+    oldest_pending,
     secret_once,
 }
 

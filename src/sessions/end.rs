@@ -74,6 +74,7 @@ pub async fn end(state: &AppState, which: Which<'_>, reason: EndReason) -> ApiRe
             Some(terminal.to_owned()),
         ),
     };
+    let backlog_max = state.settings.logout_backlog_max;
     let ended: Vec<(String, NaiveDateTime, String)> = state
         .db
         .run(move |conn| {
@@ -108,7 +109,7 @@ pub async fn end(state: &AppState, which: Which<'_>, reason: EndReason) -> ApiRe
                     .iter()
                     .map(|(sid, _, sub)| (sid.clone(), sub.clone()))
                     .collect();
-                crate::partners::logout::enqueue(conn, &pairs)?;
+                crate::partners::logout::enqueue(conn, &pairs, backlog_max)?;
                 Ok::<_, diesel::result::Error>(rows)
             })
             .map_err(ApiError::from)

@@ -133,10 +133,15 @@ impl From<&DeliveryRow> for DeliveryView {
     }
 }
 
-/// Queues deliveries for ended sessions `(sid, sub)`; call inside the ending transaction.
-pub fn enqueue(conn: &mut DbConnection, ended: &[(String, String)]) -> QueryResult<usize> {
+/// Queues deliveries for ended sessions `(sid, sub)`, keeping each partner that gets one to
+/// `backlog_max` pending; call inside the ending transaction.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    ended: &[(String, String)],
+    backlog_max: u32,
+) -> QueryResult<usize> {
     let now = crate::db::now();
-    let mut queued = 0;
+    let mut queued = Vec::new();
     for (sid, sub) in ended {
         let targets: Vec<ClientRow> = session_clients::table
             .inner_join(clients::table)
@@ -145,7 +150,7 @@ pub fn enqueue(conn: &mut DbConnection, ended: &[(String, String)]) -> QueryResu
             .filter(clients::mode.ne(ClientMode::Cas.as_str()))
             .select(ClientRow::as_select())
             .load(conn)?;
-        queued += enqueue_cas(conn, sid, sub, now)?;
+        queued.extend(enqueue_cas(conn, sid, sub, now)?);
         for client in targets {
             let alg = client.alg();
             let Some(logout_url) = client.logout_url else {
@@ -153,7 +158,7 @@ pub fn enqueue(conn: &mut DbConnection, ended: &[(String, String)]) -> QueryResu
             };
             diesel::insert_into(logout_deliveries::table)
                 .values(DeliveryRow::due(
-                    client.client_id,
+                    client.client_id.clone(),
                     sid.clone(),
                     sub.clone(),
                     logout_url,
@@ -161,10 +166,100 @@ pub fn enqueue(conn: &mut DbConnection, ended: &[(String, String)]) -> QueryResu
                     now,
                 ))
                 .execute(conn)?;
-            queued += 1;
+            queued.push(client.client_id);
         }
     }
-    Ok(queued)
+    let count = queued.len();
+    queued.sort_unstable();
+    queued.dedup();
+    for client_id in &queued {
+        cap_backlog(conn, client_id, backlog_max, now)?;
+    }
+    Ok(count)
+}
+
+/// Keeps a partner to `max` pending deliveries: the oldest past it turn `failed` with a
+/// `last_error` starting `backlog_full`, so a receiver that stays down cannot grow the outbox
+/// without bound. Reads only that partner's pending rows, newest first, from the `max`-th on.
+fn cap_backlog(
+    conn: &mut DbConnection,
+    client_id: &str,
+    max: u32,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let over: Vec<String> = logout_deliveries::table
+        .filter(logout_deliveries::state.eq(PENDING))
+        .filter(logout_deliveries::client_id.eq(client_id))
+        .order((
+            logout_deliveries::created_at.desc(),
+            logout_deliveries::id.desc(),
+        ))
+        .offset(i64::from(max))
+        .limit(i64::MAX)
+        .select(logout_deliveries::id)
+        .load(conn)?;
+    let why = format!(
+        "backlog_full: more than {max} deliveries were pending for this partner; the oldest are given up"
+    );
+    let mut failed = 0;
+    // Bounded batches: SQLite takes at most 32,766 bound values in one statement.
+    for ids in over.chunks(1_000) {
+        failed += diesel::update(logout_deliveries::table)
+            .filter(logout_deliveries::id.eq_any(ids))
+            .filter(logout_deliveries::state.eq(PENDING))
+            .set((
+                logout_deliveries::state.eq(FAILED),
+                logout_deliveries::last_error.eq(&why),
+                logout_deliveries::updated_at.eq(now),
+                logout_deliveries::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+    }
+    Ok(failed)
+}
+
+/// One partner's pending deliveries: how many, and since when the oldest waits.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Backlog {
+    pub client_id: String,
+    pub pending: i64,
+    /// When the oldest pending delivery was queued (RFC 3339).
+    pub oldest_pending_at: String,
+    /// How long it has waited, in seconds.
+    pub oldest_pending_secs: i64,
+}
+
+/// Every partner with pending deliveries, the largest backlog first.
+pub fn backlogs(conn: &mut DbConnection) -> QueryResult<Vec<Backlog>> {
+    use diesel::dsl::{count_star, min};
+    let rows: Vec<(String, i64, Option<NaiveDateTime>)> = logout_deliveries::table
+        .filter(logout_deliveries::state.eq(PENDING))
+        .group_by(logout_deliveries::client_id)
+        .select((
+            logout_deliveries::client_id,
+            count_star(),
+            min(logout_deliveries::created_at),
+        ))
+        .load(conn)?;
+    let now = crate::db::now();
+    let mut all: Vec<Backlog> = rows
+        .into_iter()
+        .map(|(client_id, pending, oldest)| {
+            let oldest = oldest.unwrap_or(now);
+            Backlog {
+                client_id,
+                pending,
+                oldest_pending_at: crate::accounts::model::rfc3339(oldest),
+                oldest_pending_secs: (now - oldest).num_seconds().max(0),
+            }
+        })
+        .collect();
+    all.sort_by(|a, b| {
+        b.pending
+            .cmp(&a.pending)
+            .then(a.client_id.cmp(&b.client_id))
+    });
+    Ok(all)
 }
 
 /// One logout request per CAS ticket validated in session `sid`: to the service's
@@ -174,7 +269,7 @@ fn enqueue_cas(
     sid: &str,
     sub: &str,
     now: NaiveDateTime,
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<String>> {
     let tickets: Vec<(String, String, String, Option<String>)> = cas_tickets::table
         .inner_join(clients::table)
         .filter(cas_tickets::session_id.eq(sid))
@@ -205,7 +300,7 @@ fn enqueue_cas(
             .values(row)
             .execute(conn)?;
     }
-    Ok(rows.len())
+    Ok(rows.into_iter().map(|r| r.client_id).collect())
 }
 
 /// A page of deliveries, newest first, and how many there are in all: the operators' view.

@@ -173,8 +173,22 @@ impl Browser {
         self.client.find(Locator::Css(css)).await.is_ok()
     }
 
+    /// The text of an element on the current page; found again when a navigation still under
+    /// way replaced the one found first.
     pub(crate) async fn text(&self, css: &str) -> String {
-        self.wait_for(css).await.text().await.unwrap()
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.wait_for(css).await.text().await {
+                Ok(text) => return text,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && Instant::now() < deadline =>
+                {
+                    sleep_ms(50).await;
+                }
+                Err(e) => panic!("cannot read `{css}`: {e}"),
+            }
+        }
     }
 
     /// A `Cookie` header with the cookies the browser holds for the current page's host.

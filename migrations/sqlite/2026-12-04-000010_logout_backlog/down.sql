@@ -1,0 +1,1 @@
+DROP INDEX logout_deliveries_backlog;
