@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 use crate::accounts::model::{self, ROLE_ADMIN};
 use crate::config::Settings;
@@ -107,20 +106,17 @@ fn mode_parser() -> impl clap::builder::TypedValueParser<Value = crate::partners
         .try_map(|name| name.parse::<crate::partners::ClientMode>())
 }
 
-fn init_tracing() {
-    let filter = EnvFilter::try_from_env("GATEHOUSE_LOG")
-        .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-}
-
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    let format = match crate::observe::logging::LogFormat::from_env() {
+        Ok(f) => f,
+        Err(err) => {
+            eprintln!("gatehouse: configuration error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    // Held to the end of `main`: dropping it writes the lines still queued.
+    let _log = crate::observe::logging::init(format);
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(err) => {

@@ -19,6 +19,8 @@ pub const ENV_PREFIX: &str = "GATEHOUSE_";
 #[serde(default)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// Where `GET /metrics` is served instead of the main listener, when set.
+    pub metrics_listen: Option<SocketAddr>,
     pub public_url: PublicUrl,
     pub data_dir: PathBuf,
     pub database_url: Option<DatabaseUrl>,
@@ -94,6 +96,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
             public_url: "http://127.0.0.1:8080"
                 .parse()
                 .expect("the default public URL"),

@@ -1,10 +1,14 @@
+//! Operations: liveness, readiness and Prometheus metrics.
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get};
 use serde_json::json;
 
+use crate::error::ApiError;
 use crate::http::envelope;
+use crate::observe::Readings;
 use crate::openapi::responses::refusals;
-use crate::state::Shared;
+use crate::state::{AppState, Shared};
 
 /// Answers whenever the process is up.
 #[utoipa::path(tag = "health", responses((status = 200, description = "Up", body = Object)))]
@@ -41,4 +45,57 @@ pub async fn readyz(state: Shared) -> HttpResponse {
             0,
         )
     }
+}
+
+/// The content type of Prometheus's text exposition format.
+const EXPOSITION: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+refusals!(MetricsRefusals: [DOWN] "not_found" = "metrics are served on GATEHOUSE_METRICS_LISTEN instead");
+
+/// Prometheus metrics in the text exposition format (CONTRACT §9). No token: serve it on a
+/// separate address (`GATEHOUSE_METRICS_LISTEN`) when the main listener is public.
+#[utoipa::path(
+    tag = "health",
+    responses(
+        (status = 200, description = "Metrics in Prometheus's text format", content_type = "text/plain", body = String),
+        MetricsRefusals,
+    )
+)]
+#[get("/metrics")]
+pub async fn metrics(state: Shared) -> Result<HttpResponse, ApiError> {
+    if state.settings.metrics_listen.is_some() {
+        return Err(ApiError::NotFound);
+    }
+    scrape(state).await
+}
+
+/// `GET /metrics` on the metrics listener.
+pub async fn scrape(state: Shared) -> Result<HttpResponse, ApiError> {
+    let text = state.metrics.expose(read(&state).await?)?;
+    Ok(HttpResponse::Ok().content_type(EXPOSITION).body(text))
+}
+
+/// The gauges' values now: a few counts in the database, and the lanes.
+async fn read(state: &AppState) -> Result<Readings, ApiError> {
+    let (deliveries, backlogs, sessions_live) = state
+        .db
+        .run(|conn| {
+            let by_state = crate::partners::logout::count_by_state(conn)?;
+            let backlogs = crate::partners::logout::backlogs(conn)?;
+            Ok((by_state, backlogs, crate::sessions::count_live(conn)?))
+        })
+        .await?;
+    Ok(Readings {
+        deliveries,
+        backlogs: backlogs
+            .into_iter()
+            .map(|b| (b.client_id, b.pending, b.oldest_pending_secs))
+            .collect(),
+        sessions_live,
+        lanes: vec![
+            ("bcrypt", state.lanes.bcrypt.admitted()),
+            ("captcha", state.lanes.captcha.admitted()),
+            ("rsa", state.lanes.rsa.admitted()),
+        ],
+    })
 }

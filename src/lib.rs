@@ -34,6 +34,7 @@ pub mod i18n;
 pub mod keys;
 pub mod mail;
 pub mod multiterminal;
+pub mod observe;
 pub mod oidc;
 pub mod openapi;
 pub mod pages;

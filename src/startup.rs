@@ -26,6 +26,8 @@ use crate::{accounts, admin, captcha, cas, codes, health, multiterminal, oidc, p
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics listener's server (`GATEHOUSE_METRICS_LISTEN`), stopped with the main one.
+    metrics: Option<actix_web::dev::ServerHandle>,
     state: web::Data<AppState>,
 }
 
@@ -97,9 +99,14 @@ impl Application {
         let server = serve(listener, timeout, move || {
             build_app(app_state.clone(), doc.clone())
         })?;
+        let metrics = match state.settings.metrics_listen {
+            Some(addr) => Some(serve_metrics(state.clone(), addr)?),
+            None => None,
+        };
         Ok(Application {
             port,
             server,
+            metrics,
             state,
         })
     }
@@ -117,8 +124,31 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let out = self.server.await;
+        if let Some(metrics) = self.metrics {
+            metrics.stop(true).await;
+        }
+        out
     }
+}
+
+/// `GET /metrics` alone on its own address, one worker: only Prometheus calls there.
+fn serve_metrics(
+    state: web::Data<AppState>,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<actix_web::dev::ServerHandle> {
+    let server = actix_web::HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(health::scrape))
+    })
+    .workers(1)
+    .bind(addr)
+    .map_err(|e| anyhow::anyhow!("GATEHOUSE_METRICS_LISTEN {addr}: {e}"))?
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Ok(handle)
 }
 
 /// Serves HTTP/1.1 on `listener` as actix-web's `HttpServer` would, with one difference: each
@@ -170,6 +200,7 @@ macro_rules! api_routes {
         $app.service(tokens::routes::check_token)
             .service(health::healthz)
             .service(health::readyz)
+            .service(health::metrics)
             // The OpenID Connect endpoints before the first dynamic path: a route is found by
             // trying each in turn, and a pattern costs a regex match.
             .service(tokens::routes::jwks)

@@ -30,6 +30,7 @@ pub struct AppState {
     pub mailer: Option<crate::mail::Mailer>,
     /// What a password check compares when there is no real hash.
     pub dummy_hash: std::sync::Arc<std::sync::OnceLock<String>>,
+    pub metrics: std::sync::Arc<crate::observe::Metrics>,
 }
 
 impl AppState {
@@ -46,6 +47,10 @@ impl AppState {
             _ => None,
         };
         let lanes = Lanes::for_this_machine(settings.bcrypt_queue as usize);
+        let metrics = crate::observe::Metrics::new(vec![
+            Box::new(db.calls.clone()),
+            Box::new(db.errors.clone()),
+        ]);
         Ok(AppState {
             settings,
             db,
@@ -58,6 +63,7 @@ impl AppState {
             mailer,
             word_info,
             dummy_hash: Default::default(),
+            metrics: std::sync::Arc::new(metrics),
         })
     }
 

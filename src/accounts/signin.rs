@@ -58,6 +58,11 @@ impl<'a> Attempt<'a> {
                 Ok(Ok(_)) => attempt.keys.push(key.clone()),
                 Ok(Err(wait)) => {
                     attempt.give_back().await;
+                    state.metrics.limit_hit(if key.starts_with("signin_ip:") {
+                        "signin_ip"
+                    } else {
+                        "signin_account"
+                    });
                     return Err(limited(wait));
                 }
                 Err(err) => {
@@ -88,6 +93,7 @@ impl<'a> Attempt<'a> {
                 .hold_if_full(account, ACCOUNT_FAILURES, WINDOW)
                 .await?;
             if locked {
+                self.state.metrics.limit_hit("account_lockout");
                 tracing::warn!("account locked after repeated password failures");
             }
         }

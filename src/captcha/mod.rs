@@ -39,6 +39,7 @@ pub async fn create(state: &AppState) -> ApiResult<(String, String)> {
 async fn store(state: &AppState, answer: &str) -> ApiResult<String> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     state.store.set(&key(&id), &digest(answer), TTL).await?;
+    state.metrics.captcha("issued");
     Ok(id)
 }
 
@@ -73,8 +74,12 @@ pub async fn check(state: &AppState, id: &str, answer: &str) -> ApiResult<()> {
                 )
                 .is_ok() =>
         {
+            state.metrics.captcha("solved");
             Ok(())
         }
-        _ => Err(ApiError::CaptchaInvalid),
+        _ => {
+            state.metrics.captcha("failed");
+            Err(ApiError::CaptchaInvalid)
+        }
     }
 }

@@ -70,6 +70,12 @@ fn digest(number: &Number, code: &str) -> String {
     hex::encode(Sha256::digest(format!("{number}\u{0}{code}").as_bytes()))
 }
 
+/// Counts a refusal by the limit named `limit` on its way out.
+fn hit(state: &AppState, limit: &'static str, refusal: ApiError) -> ApiError {
+    state.metrics.limit_hit(limit);
+    refusal
+}
+
 fn retry_after(ttl: Option<Duration>, fallback: Duration) -> ApiError {
     ApiError::RateLimited {
         retry_after: ttl.unwrap_or(fallback).as_secs().max(1),
@@ -136,7 +142,7 @@ async fn take_slots(
     let per_ip = i64::from(settings.code_limit_per_ip_hour);
     let slot = take(state, taken, ip_key, per_ip, HOUR)
         .await?
-        .map_err(|wait| retry_after(Some(wait), HOUR))?;
+        .map_err(|wait| hit(state, "code_ip", retry_after(Some(wait), HOUR)))?;
     // The slot's number, not a count read earlier, says whether a captcha is due.
     if slot > i64::from(settings.code_captcha_after) {
         match (captcha.id, captcha.answer) {
@@ -147,7 +153,7 @@ async fn take_slots(
     let cooldown_key = format!("code_cd:{number}");
     if !state.store.set_nx(&cooldown_key, "1", COOLDOWN).await? {
         let wait = state.store.ttl(&cooldown_key).await?;
-        return Err(retry_after(wait, COOLDOWN));
+        return Err(hit(state, "code_cooldown", retry_after(wait, COOLDOWN)));
     }
     taken.keys.push(cooldown_key);
     take(
@@ -158,7 +164,7 @@ async fn take_slots(
         DAY,
     )
     .await?
-    .map_err(|wait| retry_after(Some(wait), DAY))?;
+    .map_err(|wait| hit(state, "code_day", retry_after(Some(wait), DAY)))?;
     // A global ceiling per channel on what delivery costs, whatever the other limits allow.
     let (channel, ceiling) = channel_ceiling(state, number);
     let minute = take(
@@ -170,6 +176,10 @@ async fn take_slots(
     )
     .await?;
     if minute.is_err() {
+        state.metrics.limit_hit(match channel {
+            "mail" => "mail_ceiling",
+            _ => "sms_ceiling",
+        });
         tracing::warn!(
             channel,
             "global delivery ceiling reached; refusing sends until the minute passes"
@@ -204,7 +214,14 @@ async fn issue_and_deliver(
     let code_key = format!("code:{number}");
     store.set(&code_key, &value, TTL).await?;
     store.del(&format!("code_tries:{number}")).await?;
-    if let Err(err) = delivery::deliver(state, number, &code, purpose).await {
+    let delivered = delivery::deliver(state, number, &code, purpose).await;
+    let channel = match (number, state.settings.sms_provider) {
+        (Number::Email(_), _) if state.mailer.is_some() => "email",
+        (Number::Phone(_), p) if p != crate::config::SmsProvider::Log => "sms",
+        _ => "log",
+    };
+    state.metrics.code_sent(channel, &delivered);
+    if let Err(err) = delivered {
         store.del(&code_key).await.ok();
         return Err(err);
     }

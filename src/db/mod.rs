@@ -99,6 +99,10 @@ pub type Pool = r2d2::Pool<Manager>;
 pub struct Db {
     pool: Pool,
     permits: Arc<Semaphore>,
+    /// Each call's time from asking for a connection to the answer, for `/metrics`.
+    pub calls: prometheus::Histogram,
+    /// Calls that failed for the database's sake (unreachable, broken), not the caller's.
+    pub errors: prometheus::IntCounter,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +145,15 @@ impl Db {
         Ok(Db {
             pool,
             permits: Arc::new(Semaphore::new(size as usize)),
+            calls: crate::observe::histogram(
+                "gatehouse_db_call_duration_seconds",
+                "Database calls, from asking for a connection to the answer",
+            ),
+            errors: prometheus::IntCounter::new(
+                "gatehouse_db_errors_total",
+                "Database calls that failed: unreachable, timed out or broken",
+            )
+            .map_err(|e| anyhow::anyhow!("metrics: {e}"))?,
         })
     }
 
@@ -169,6 +182,20 @@ impl Db {
     /// Runs `f` with a pooled connection on the blocking pool.
     #[tracing::instrument(level = "debug", name = "db", skip_all)]
     pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+    {
+        let timer = self.calls.start_timer();
+        let out = self.run_timed(f).await;
+        timer.observe_duration();
+        if matches!(out, Err(ApiError::Unavailable(_) | ApiError::Internal(_))) {
+            self.errors.inc();
+        }
+        out
+    }
+
+    async fn run_timed<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,

@@ -23,16 +23,24 @@ pub async fn request_context(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let lang = lang::from_request(req.request());
+    let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().simple().to_string();
     // What the request line needs is only copied when it will be written.
     let logged = tracing::enabled!(tracing::Level::INFO)
-        .then(|| (req.method().clone(), req.path().to_owned(), Instant::now()));
+        .then(|| (req.method().clone(), req.path().to_owned()));
     let docs = req.path().starts_with("/docs");
     let span = tracing::info_span!("request", id = %request_id);
     let mut res = lang::scope(lang, next.call(req))
         .instrument(span.clone())
         .await?;
-    if let Some((method, path, started)) = logged {
+    if let Some(state) = res
+        .request()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+    {
+        let status = res.status().as_u16();
+        state.metrics.request(res.request(), status, started);
+    }
+    if let Some((method, path)) = logged {
         let status = res.status().as_u16();
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         span.in_scope(|| {

@@ -14,6 +14,7 @@ use crate::http::input::Input;
 use crate::http::lang::current_lang;
 use crate::i18n;
 use crate::multiterminal::{WechatProfile, info, wechat};
+use crate::observe::SigninMethod;
 use crate::openapi::responses::{SignedInByIdRefusals, SignedInRefusals, refusals};
 use crate::openapi::{EnvelopeNull, EnvelopeOf, EnvelopeString, UserInfo};
 use crate::sessions::{self, EndReason, Which};
@@ -138,10 +139,20 @@ refusals!(LoginRefusals: [SIGN_IN, PASSWORD_CHECK, TOO_LARGE]
 #[post("/users/login")]
 pub async fn login(state: Shared, req: HttpRequest, input: Input) -> Answer {
     let p: LoginRequest = input.parse()?;
+    let method = match p.code {
+        Some(_) => SigninMethod::Wechat,
+        None => SigninMethod::Password,
+    };
+    let outcome = login_as(&state, &req, p).await;
+    state.metrics.signin(method, &outcome);
+    outcome
+}
+
+async fn login_as(state: &Shared, req: &HttpRequest, p: LoginRequest) -> Answer {
     if let Some(code) = p.code.clone() {
         // A WeChat login is always terminal `wechat`; a terminal sent anyway must still be
         // one (a wrong parameter is refused wherever it comes).
-        terminal(&req, p.terminal.as_deref())?;
+        terminal(req, p.terminal.as_deref())?;
         let profile = WechatProfile {
             avatar_url: p.avatar_url,
             nick_name: p.nick_name,
@@ -150,19 +161,19 @@ pub async fn login(state: Shared, req: HttpRequest, input: Input) -> Answer {
             city: p.city,
             language: p.language,
         };
-        let user = wechat::user_for(&state, &code, profile).await?;
-        let token = start(&state, &req, &user, "wechat").await?;
+        let user = wechat::user_for(state, &code, profile).await?;
+        let token = start(state, req, &user, "wechat").await?;
         return Ok(envelope::ok(token));
     }
     let phone = p
         .phone
         .ok_or_else(|| ApiError::field("phone", "required"))?;
     let number = Number::from_field("phone", &phone, Expect::Phone)?;
-    let terminal = terminal(&req, p.terminal.as_deref())?;
-    let pwd = word_info(&state, &req).await?;
-    let ip = client_ip(&req, &state.proxies);
-    let user = signin::check_password(&state, &number, &pwd, ip).await?;
-    let token = start(&state, &req, &user, &terminal).await?;
+    let terminal = terminal(req, p.terminal.as_deref())?;
+    let pwd = word_info(state, req).await?;
+    let ip = client_ip(req, &state.proxies);
+    let user = signin::check_password(state, &number, &pwd, ip).await?;
+    let token = start(state, req, &user, &terminal).await?;
     Ok(envelope::ok(token))
 }
 

@@ -17,6 +17,7 @@ use crate::http::client_ip::client_ip;
 use crate::http::input::Input;
 use crate::http::redirect::Location;
 use crate::i18n::Lang;
+use crate::observe::SigninMethod;
 use crate::pages::form::Posted;
 use crate::pages::{self, Texts, i18n};
 use crate::partners::{self, ClientRow, Registered};
@@ -277,7 +278,15 @@ pub async fn login(state: Shared, req: HttpRequest, (form, input): Posted) -> Ht
         Ok(t) => t,
         Err(err) => return page_error(&state, &req, err),
     };
-    let (user, amr) = match authenticate_form(&state, &req, &input).await {
+    let method = match input.str("method") {
+        Some("code") => SigninMethod::Code,
+        _ => SigninMethod::Password,
+    };
+    let authenticated = authenticate_form(&state, &req, &input).await;
+    if authenticated.is_err() {
+        state.metrics.signin(method, &authenticated);
+    }
+    let (user, amr) = match authenticated {
         Ok(signed_in) => signed_in,
         Err(err) => {
             let name = flow.as_ref().map(|(_, f)| f.client_name.as_str());
@@ -288,7 +297,9 @@ pub async fn login(state: Shared, req: HttpRequest, (form, input): Posted) -> Ht
         target: target.as_ref(),
         flow,
     };
-    match finish_sign_in(&state, &req, &user, amr, onward).await {
+    let finished = finish_sign_in(&state, &req, &user, amr, onward).await;
+    state.metrics.signin(method, &finished);
+    match finished {
         Ok(res) => res,
         Err(err) => page_error(&state, &req, err),
     }

@@ -208,3 +208,12 @@ pub async fn auth_time(state: &AppState, sid: &str) -> ApiResult<Option<i64>> {
         .await?;
     Ok(row.map(|r| r.auth_time()))
 }
+
+/// Sessions not ended and not expired, across all people: the `/metrics` gauge.
+pub fn count_live(conn: &mut crate::db::DbConnection) -> QueryResult<i64> {
+    sessions::table
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(crate::db::now()))
+        .count()
+        .get_result(conn)
+}

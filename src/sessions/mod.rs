@@ -33,7 +33,7 @@ pub use grant::{
     revoke_tokens,
 };
 pub use lifecycle::{NewSession, issue_in, record_client, refresh, start};
-pub use live::{auth_time, authenticate, by_browser_key, is_live, live_of_user};
+pub use live::{auth_time, authenticate, by_browser_key, count_live, is_live, live_of_user};
 pub use partner::{Presented, audience_is, check_for_partner};
 
 /// The store's mark for a session that has ended.

@@ -14,6 +14,7 @@ mod codes_and_captcha;
 mod email;
 mod hardening;
 mod limits;
+mod metrics;
 mod multiterminal;
 mod oidc;
 mod pages;

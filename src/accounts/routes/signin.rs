@@ -12,6 +12,7 @@ use crate::error::{Answer, ApiResult};
 use crate::http::client_ip::client_ip;
 use crate::http::envelope;
 use crate::http::input::Input;
+use crate::observe::SigninMethod;
 use crate::openapi::responses::refusals;
 use crate::openapi::{EnvelopeNull, EnvelopeString, TerminalHeader};
 use crate::partners::{self, ClientRow};
@@ -89,15 +90,21 @@ refusals!(SigninWithPasswordRefusals: [SIGN_IN, PASSWORD_CHECK, TOO_LARGE]
 )]
 #[post("/users/signin")]
 pub async fn signin_with_password(state: Shared, req: HttpRequest, input: Input) -> Answer {
+    let outcome = password_signin(&state, &req, input).await;
+    state.metrics.signin(SigninMethod::Password, &outcome);
+    outcome
+}
+
+async fn password_signin(state: &AppState, req: &HttpRequest, input: Input) -> Answer {
     let cookie = req.cookie("captcha_id").map(|c| c.value().to_owned());
     let p: SigninRequest = input.or_else("captcha_id", cookie).parse()?;
     let number = Number::from_field("number", &p.number, Expect::PhoneOrEmail)?;
-    let terminal = terminal(&req, p.terminal.as_deref())?;
-    let client = callback_client(&state, p.callback_url.as_deref()).await?;
+    let terminal = terminal(req, p.terminal.as_deref())?;
+    let client = callback_client(state, p.callback_url.as_deref()).await?;
     let user = p
-        .check(&state, &number, client_ip(&req, &state.proxies))
+        .check(state, &number, client_ip(req, &state.proxies))
         .await?;
-    let token = start_session(&state, &req, &user, &terminal, client.as_ref()).await?;
+    let token = start_session(state, req, &user, &terminal, client.as_ref()).await?;
     Ok(envelope::ok(token))
 }
 
@@ -125,13 +132,19 @@ refusals!(SigninWithCodeRefusals: [SIGN_IN, TOO_LARGE, DOWN]
 )]
 #[post("/users/verify_code_sign_in")]
 pub async fn signin_with_code(state: Shared, req: HttpRequest, input: Input) -> Answer {
+    let outcome = code_signin(&state, &req, input).await;
+    state.metrics.signin(SigninMethod::Code, &outcome);
+    outcome
+}
+
+async fn code_signin(state: &AppState, req: &HttpRequest, input: Input) -> Answer {
     let p: CodeSigninRequest = input.parse()?;
     let number = Number::from_field("number", &p.number, Expect::PhoneOrEmail)?;
-    let terminal = terminal(&req, p.terminal.as_deref())?;
-    let client = callback_client(&state, p.callback_url.as_deref()).await?;
-    let ip = client_ip(&req, &state.proxies);
-    let user = signin::check_code(&state, &number, &p.verify_code, ip).await?;
-    let token = start_session(&state, &req, &user, &terminal, client.as_ref()).await?;
+    let terminal = terminal(req, p.terminal.as_deref())?;
+    let client = callback_client(state, p.callback_url.as_deref()).await?;
+    let ip = client_ip(req, &state.proxies);
+    let user = signin::check_code(state, &number, &p.verify_code, ip).await?;
+    let token = start_session(state, req, &user, &terminal, client.as_ref()).await?;
     Ok(envelope::ok(token))
 }
 

@@ -218,6 +218,14 @@ fn cap_backlog(
     Ok(failed)
 }
 
+/// How many deliveries there are in each state that has any.
+pub fn count_by_state(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    logout_deliveries::table
+        .group_by(logout_deliveries::state)
+        .select((logout_deliveries::state, diesel::dsl::count_star()))
+        .load(conn)
+}
+
 /// One partner's pending deliveries: how many, and since when the oldest waits.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Backlog {

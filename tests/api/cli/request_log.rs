@@ -90,15 +90,18 @@ async fn requests_are_logged_once_with_a_request_id_and_no_secrets() {
     .await;
     assert_eq!(status, 200, "{body}");
 
-    let log = strip_ansi(&server.log_text());
-    let lines: Vec<&str> = log.lines().collect();
     // The per-request lines carry the method, path and status of the request.
-    let access: Vec<&str> = lines
-        .iter()
-        .copied()
-        .filter(|l| l.contains("path=") && l.contains("status="))
-        .collect();
+    let is_access = |l: &&str| l.contains("path=") && l.contains("status=");
     let expected = requests.len() + server.health_ids.len();
+    // Lines are written by the server's log thread just after the answers: wait for them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut log = strip_ansi(&server.log_text());
+    while log.lines().filter(is_access).count() < expected && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        log = strip_ansi(&server.log_text());
+    }
+    let lines: Vec<&str> = log.lines().collect();
+    let access: Vec<&str> = lines.iter().copied().filter(is_access).collect();
     assert_eq!(
         access.len(),
         expected,
@@ -151,4 +154,45 @@ async fn requests_are_logged_once_with_a_request_id_and_no_secrets() {
             "the captcha answer {answer} is logged: {line}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_json_log_format_writes_one_json_object_per_line() {
+    let sandbox = Sandbox::new();
+    let mut serve = sandbox.gatehouse();
+    serve.env("GATEHOUSE_LOG_FORMAT", "json");
+    let server = Server::start(serve, sandbox.cwd.path().join("serve.log")).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let request_line = |log: &str| {
+        log.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["path"] == "/healthz")
+    };
+    let mut log = server.log_text();
+    while request_line(&log).is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        log = server.log_text();
+    }
+    for line in log.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: not JSON: {line}"));
+        assert!(
+            v["timestamp"].is_string() && v["level"].is_string(),
+            "{line}"
+        );
+    }
+    let line = request_line(&log).expect("a request line");
+    assert_eq!(line["status"], 200, "{line}");
+    assert_eq!(line["method"], "GET", "{line}");
+    assert!(line["span"]["id"].is_string(), "the request id: {line}");
+}
+
+#[test]
+fn an_unknown_log_format_is_a_configuration_error() {
+    let sandbox = Sandbox::new();
+    let mut serve = sandbox.gatehouse();
+    serve.env("GATEHOUSE_LOG_FORMAT", "xml").arg("serve");
+    let out = run(serve);
+    assert_eq!(out.status.code(), Some(2), "{out}");
+    assert!(out.stderr.contains("GATEHOUSE_LOG_FORMAT"), "{out}");
 }

@@ -89,6 +89,15 @@ crate::both_backends_with! {
         assert_eq!(blog_rows[0].0, blog_sid);
         assert_eq!(blog_rows[0].1, "pending");
 
+        // And in the metrics, per partner.
+        let text = crate::metrics::scrape(&app).await;
+        let sample = |name: &str, id: &str| crate::metrics::sample(&text, name, &[("client_id", id)]);
+        assert_eq!(sample("gatehouse_logout_backlog", &shop_id), Some(3.0), "{text}");
+        assert_eq!(sample("gatehouse_logout_backlog", &blog_id), Some(1.0));
+        assert!(sample("gatehouse_logout_oldest_pending_seconds", &blog_id).is_some());
+        let failed = [("state", "failed")];
+        assert_eq!(crate::metrics::sample(&text, "gatehouse_logout_deliveries", &failed), Some(2.0));
+
         // Operators see both backlogs on the console, the larger first.
         let mut browser = Browser::new(&app);
         browser.sign_in("13700137000", "").await;

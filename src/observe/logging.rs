@@ -1,0 +1,55 @@
+//! Logs on stderr, as text (the default) or as JSON lines (`GATEHOUSE_LOG_FORMAT=json`),
+//! filtered by `GATEHOUSE_LOG` (`RUST_LOG` syntax, default `info`).
+//!
+//! Lines are formatted on the thread that logs them but written by a thread of their own,
+//! in batches: a request's worker never waits for stderr, and under load many lines share one
+//! write. Nothing is dropped: when that thread falls behind by 128,000 lines, loggers wait.
+
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    /// `GATEHOUSE_LOG_FORMAT`: `text` or `json`, any other value refused.
+    pub fn from_env() -> Result<LogFormat, String> {
+        match std::env::var("GATEHOUSE_LOG_FORMAT") {
+            Err(_) => Ok(LogFormat::Text),
+            Ok(v) if v.eq_ignore_ascii_case("text") => Ok(LogFormat::Text),
+            Ok(v) if v.eq_ignore_ascii_case("json") => Ok(LogFormat::Json),
+            Ok(v) => Err(format!(
+                "GATEHOUSE_LOG_FORMAT: `{v}` is neither `text` nor `json`"
+            )),
+        }
+    }
+}
+
+/// Installs the process's logger; keep the guard until exit (dropping it writes what is left).
+pub fn init(format: LogFormat) -> WorkerGuard {
+    let filter = EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = format == LogFormat::Text && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("gatehouse-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(ansi);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+    guard
+}
