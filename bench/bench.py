@@ -7,12 +7,14 @@ bcrypt ceiling (and token checks during that storm), 3 refresh and sign-out with
 logout to 5 partners, 4 captcha, 5 memory, 6 start-up, 7 the user list over 1,000,000 users
 on PostgreSQL, 8 the oidc-provider peer; and from issue 13, 9 the pages during a 300-connection
 sign-in storm; and from issue 15, 10 the OpenID Connect round trip and introspection against
-oidc-provider; and from issue 16, 11 the CAS ticket round trip against the token-mode one.
+oidc-provider; and from issue 16, 11 the CAS ticket round trip against the token-mode one;
+and from issue 17, 12 server CPU per request: nginx's constant answer, Gatehouse's `/healthz`
+and `/token` with default logging and metrics on, and oidc-provider's introspection.
 
 A run of every section writes BENCHMARKS.md; a run of some sections (`--only`) writes only
 where `--out` says, so it cannot replace the full report with a part of it.
 """
-import argparse, base64, json, os, platform, re, signal, statistics, subprocess, sys, tempfile, time
+import argparse, base64, json, os, platform, re, shutil, signal, statistics, subprocess, sys, tempfile, time
 import urllib.error, urllib.parse, urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -21,7 +23,7 @@ from harness import (ADMIN_NUMBER, Load, PeakRss, Postgres, Server, free_port, h
                      seed_users_sqlite, services_up, wrk, wrk_post_script)
 
 ROWS, NOTES = [], []
-SECTIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+SECTIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
 
 
 def row(section, name, result, target="", met=None, ratio=""):
@@ -430,6 +432,132 @@ def cpu_per_request(pid, measure):
     return r
 
 
+def cpu_seconds_tree(pid):
+    """CPU time so far of `pid` and of its children (nginx's workers)."""
+    total = cpu_seconds(pid)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                total += cpu_seconds(int(entry))
+    return total
+
+
+def cpu_per_request_tree(pid, measure):
+    before = cpu_seconds_tree(pid)
+    r = measure()
+    r["cpu_us"] = (cpu_seconds_tree(pid) - before) * 1e6 / max(r["requests"], 1)
+    return r
+
+
+HEALTHZ_BODY = '{"code":200,"message":"ok","data":{"status":"up"},"total":0}'
+
+
+def start_nginx():
+    """Debian's nginx answering a constant JSON body on a free port, access log on (to a file,
+    as a production server logs): (process, base URL), or (None, None) when not installed."""
+    if not shutil.which("nginx"):
+        NOTES.append("nginx is not installed (bench/run installs it): section 12 is missing.")
+        return None, None
+    tmp = tempfile.mkdtemp(prefix="gh-nginx-")
+    port = free_port()
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes auto;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {tmp}/access.log;
+    client_body_temp_path {tmp};
+    proxy_temp_path {tmp};
+    fastcgi_temp_path {tmp};
+    uwsgi_temp_path {tmp};
+    scgi_temp_path {tmp};
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            default_type application/json;
+            return 200 '{HEALTHZ_BODY}';
+        }}
+    }}
+}}
+""")
+    proc = subprocess.Popen(["nginx", "-c", conf, "-p", tmp, "-g", "daemon off;"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    harness._CHILDREN.append(proc)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            http("GET", base + "/")
+            return proc, base
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nginx did not start")
+
+
+def cpu_per_request_section(a, binary):
+    """Issue 17: what one answered request costs the server in CPU (user + system, kernel and
+    loopback included), under the same wrk load: 64 keep-alive connections."""
+    nginx, nbase = start_nginx()
+    node, pbase = start_peer("section 12's introspection figure is missing")
+    if not nginx:
+        return
+    s = Server(binary, {"GATEHOUSE_LOG": "info"})
+    s.start()
+    s.create_admin()
+    token = s.sign_in()
+    access = basic = None
+    if node:
+        basic = "Basic " + base64.b64encode(b"bench:bench-secret-bench-secret-bench-secret").decode()
+        req = urllib.request.Request(pbase + "/token", data=b"grant_type=client_credentials",
+                                     headers={"Authorization": basic})
+        access = json.loads(urllib.request.urlopen(req).read())["access_token"]
+    tmp = tempfile.mkdtemp(prefix="gh-cpu-")
+    others = [p for p in (nginx, node, s.proc) if p]
+
+    def alone_of(proc, measure):
+        paused = [p for p in others if p is not proc]
+        for p in paused:
+            os.kill(p.pid, signal.SIGSTOP)
+        try:
+            return measure()
+        finally:
+            for p in paused:
+                os.kill(p.pid, signal.SIGCONT)
+
+    ng, hz, tk, intro = [], [], [], []
+    for _ in range(a.runs):
+        ng.append(alone_of(nginx, lambda: cpu_per_request_tree(nginx.pid, lambda: wrk(nbase + "/", a.seconds))))
+        hz.append(alone_of(s.proc, lambda: cpu_per_request(s.pid, lambda: wrk(s.base + "/healthz", a.seconds))))
+        tk.append(alone_of(s.proc, lambda: cpu_per_request(s.pid, lambda: wrk(
+            s.base + "/token", a.seconds, headers=[f"Authorization: Bearer {token}"]))))
+        if node:
+            script = wrk_post_script(os.path.join(tmp, "intro.lua"), f"token={access}", {"Authorization": basic})
+            intro.append(alone_of(node, lambda: cpu_per_request(node.pid, lambda: wrk(
+                pbase + "/token/introspection", a.seconds, script=script))))
+    s.stop()
+    for p in (nginx, node):
+        if p:
+            p.terminate()
+            p.wait()
+    assert all(r["bad"] == 0 for r in ng + hz + tk + intro), "a request failed"
+    n, h, t = (med(r["cpu_us"] for r in x) for x in (ng, hz, tk))
+    row(12, "Server CPU per request: nginx constant JSON answer (access log on)", f"{n:.1f} µs "
+        f"({med(r['rps'] for r in ng):,.0f}/s)")
+    row(12, "Server CPU per request: Gatehouse `GET /healthz` (default logging, metrics on)", f"{h:.1f} µs "
+        f"({med(r['rps'] for r in hz):,.0f}/s)", "", None, f"{h / n:.2f}× nginx")
+    row(12, "Server CPU per request: Gatehouse `GET /token` vs nginx's constant answer", f"{t:.1f} µs vs {n:.1f} µs "
+        f"({med(r['rps'] for r in tk):,.0f}/s)", "≤ 1.2×", t / n <= 1.2, f"{t / n:.2f}×")
+    if intro:
+        i = med(r["cpu_us"] for r in intro)
+        row(12, "Server CPU per request: Gatehouse `GET /token` vs oidc-provider introspection", f"{t:.1f} µs vs {i:.1f} µs",
+            "≥ 20× less", i / t >= 20, f"{i / t:.1f}×")
+
+
 def oidc_peer(a, binary, load):
     """Issue 15: the authorization-code round trip with a live session, and introspection,
     against oidc-provider on the same cores."""
@@ -662,6 +790,8 @@ def main():
         oidc_peer(a, a.binary, load)
     if 11 in only:
         cas_round_trip(a, a.binary, load)
+    if 12 in only:
+        cpu_per_request_section(a, a.binary)
     lines = report(a, started)
     if os.path.exists(a.notes):
         lines += ["", open(a.notes).read().strip()]

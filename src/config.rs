@@ -83,6 +83,8 @@ pub struct Settings {
     pub logout_concurrency: u32,
     /// Pending deliveries one partner may have; past it the oldest turn `failed`.
     pub logout_backlog_max: u32,
+    /// Days audit events are kept.
+    pub audit_retention_days: u32,
     /// Size of the database connection pool (and of the blocking jobs that may wait on it).
     pub db_pool_size: u32,
     /// OpenID Connect access and ID tokens' lifetime.
@@ -145,6 +147,7 @@ impl Default for Settings {
             logout_poll_ms: 1_000,
             logout_concurrency: 512,
             logout_backlog_max: 10_000,
+            audit_retention_days: 180,
         }
     }
 }

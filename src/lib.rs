@@ -16,6 +16,7 @@ macro_rules! display_as_str {
 
 pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod blocking;
 pub mod captcha;

@@ -91,6 +91,7 @@ impl Application {
         store.spawn_janitor();
         let state = web::Data::new(AppState::new(settings, db, store, tokens, word_info)?);
         crate::partners::logout::spawn_worker(state.clone(), state.logout_wakeup.clone());
+        crate::audit::spawn_retention(state.clone());
         crate::accounts::passwords::warm_dummy(&state);
         let port = listener.local_addr()?.port();
         let app_state = state.clone();
@@ -254,6 +255,7 @@ macro_rules! api_routes {
             .service(admin::users::patch_user)
             .service(admin::users::force_signout)
             .service(admin::users::deliveries)
+            .service(admin::audit::audit)
             .service(admin::sms::sms_status)
     };
 }

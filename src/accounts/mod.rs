@@ -32,6 +32,29 @@ pub async fn save(state: &AppState, mut user: UserRow) -> ApiResult<UserRow> {
     Ok(saved)
 }
 
+/// Saves an account and records `events` about it in the same transaction.
+pub async fn save_recording(
+    state: &AppState,
+    mut user: UserRow,
+    events: Vec<crate::audit::Record>,
+) -> ApiResult<UserRow> {
+    user.updated_at = crate::db::now();
+    let saved = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            crate::db::write_transaction(conn, |conn| {
+                model::save(conn, &user)?;
+                events
+                    .into_iter()
+                    .try_for_each(|event| crate::audit::record(conn, event))
+            })
+            .map_err(ApiError::from)
+        })
+        .await?;
+    Ok(saved)
+}
+
 /// The account behind an authenticated token; a vanished account is a revoked token.
 pub async fn load_self(state: &AppState, id: &str) -> ApiResult<UserRow> {
     load(state, id).await?.ok_or(ApiError::TokenRevoked)

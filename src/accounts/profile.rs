@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use crate::accounts::model::{self, UserRow};
 use crate::accounts::{load_self, signin};
+use crate::audit::{Event, Origin, Record};
 use crate::codes::{self, Purpose};
 use crate::domain::{Number, Username};
 use crate::error::{ApiError, ApiResult};
@@ -45,6 +46,7 @@ fn new_contact(change: &ProfileChange, user: &UserRow) -> ApiResult<Option<Numbe
 #[tracing::instrument(skip(state, change))]
 pub async fn update(state: &AppState, user_id: &str, change: ProfileChange) -> ApiResult<UserRow> {
     let mut user = load_self(state, user_id).await?;
+    let mut contact_changed = None;
     if let Some(number) = new_contact(&change, &user)? {
         let code = change.verify_code.as_deref().ok_or_else(|| {
             ApiError::field("verify_code", "required to change the phone or e-mail")
@@ -61,6 +63,13 @@ pub async fn update(state: &AppState, user_id: &str, change: ProfileChange) -> A
         }
         user.set_number(&number);
         user.mark_proven(&number);
+        let kind = if number.is_email() { "email" } else { "phone" };
+        contact_changed = Some(
+            Record::new(Event::ContactChanged)
+                .user(user_id)
+                .actor(Some(user_id))
+                .with("contact", kind),
+        );
     }
     if let Some(u) = &change.username {
         user.username = Some(u.as_str().to_owned());
@@ -73,8 +82,13 @@ pub async fn update(state: &AppState, user_id: &str, change: ProfileChange) -> A
     state
         .db
         .run(move |conn| {
-            model::write_unique(conn, &user, model::Write::Existing)?;
-            Ok(user)
+            crate::db::write_transaction(conn, |conn| {
+                model::write_unique(conn, &user, model::Write::Existing)?;
+                if let Some(event) = contact_changed {
+                    crate::audit::record(conn, event)?;
+                }
+                Ok(user)
+            })
         })
         .await
 }
@@ -111,9 +125,22 @@ pub async fn delete(state: &AppState, user_id: &str, proof: Proof<'_>) -> ApiRes
     };
     sessions::end(state, all, EndReason::AccountDeleted).await?;
     let id = user.id;
+    let deleted = Record::new(Event::AccountDeleted)
+        .user(&id)
+        .actor(Some(&id))
+        .from(&Origin {
+            ip: Some(proof.ip.to_string()),
+            user_agent: None,
+        });
     state
         .db
-        .run(move |conn| model::delete(conn, &id).map_err(ApiError::from))
+        .run(move |conn| {
+            crate::db::write_transaction(conn, |conn| {
+                model::delete(conn, &id)?;
+                crate::audit::record(conn, deleted)
+            })
+            .map_err(ApiError::from)
+        })
         .await?;
     Ok(())
 }

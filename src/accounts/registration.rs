@@ -1,6 +1,7 @@
 //! Creating accounts and resetting passwords with a code: shared by the JSON API and the pages.
 
 use crate::accounts::{UserRow, model, passwords, signin};
+use crate::audit::{Event, Origin, Record};
 use crate::codes::{self, Purpose};
 use crate::domain::{Number, Password, Username};
 use crate::error::{ApiError, ApiResult};
@@ -68,7 +69,10 @@ pub async fn reset_password(
         .ok_or(ApiError::AccountNotFound)?;
     let password = Password::parse(pwd, &user.identities())?;
     user.password_hash = Some(passwords::hash(state, &password).await?);
-    let user = crate::accounts::save(state, user).await?;
+    let reset = Record::new(Event::PasswordReset)
+        .user(&user.id)
+        .with("with", "verification_code");
+    let user = crate::accounts::save_recording(state, user, vec![reset]).await?;
     sessions::end(
         state,
         Which::AllOfUser {
@@ -96,7 +100,14 @@ pub async fn change_password(
     signin::confirm_password(state, &user, old, ip).await?;
     let password = Password::parse(new, &user.identities())?;
     user.password_hash = Some(passwords::hash(state, &password).await?);
-    crate::accounts::save(state, user).await?;
+    let changed = Record::new(Event::PasswordChanged)
+        .user(user_id)
+        .actor(Some(user_id))
+        .from(&Origin {
+            ip: Some(ip.to_string()),
+            user_agent: None,
+        });
+    crate::accounts::save_recording(state, user, vec![changed]).await?;
     sessions::end(
         state,
         Which::AllOfUser {

@@ -13,6 +13,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::accounts::{UserRow, model, passwords};
+use crate::audit::{Event, Record};
 use crate::domain::Number;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::limit_key;
@@ -95,6 +96,23 @@ impl<'a> Attempt<'a> {
             if locked {
                 self.state.metrics.limit_hit("account_lockout");
                 tracing::warn!("account locked after repeated password failures");
+                // The account's id when the number has one (an unknown number locks too,
+                // and has no account to name).
+                let user_id = account
+                    .strip_prefix("signin_fail:")
+                    .filter(|rest| !rest.starts_with("n:"))
+                    .map(str::to_owned);
+                let locked = Record::new(Event::AccountLocked)
+                    .actor(None)
+                    .with("minutes", WINDOW.as_secs() / 60);
+                let locked = match &user_id {
+                    Some(id) => locked.user(id),
+                    None => locked,
+                };
+                self.state
+                    .db
+                    .run(move |conn| Ok(crate::audit::record(conn, locked)?))
+                    .await?;
             }
         }
         Ok(())

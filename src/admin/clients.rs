@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::audit::{By, Event};
 use crate::auth::Operator;
 use crate::error::{Answer, ApiError, ApiResult};
 use crate::http::envelope;
@@ -145,8 +146,16 @@ refusals!(CreateClientRefusals: [SIGNED_IN, OPERATOR_ONLY, TOO_LARGE, DOWN] "inv
     )
 )]
 #[post("/admin/api/clients")]
-pub async fn create_client(state: Shared, _operator: Operator, input: Input) -> Answer {
-    Ok(envelope::created(create(&state, input.parse()?).await?))
+pub async fn create_client(
+    state: Shared,
+    operator: Operator,
+    req: actix_web::HttpRequest,
+    input: Input,
+) -> Answer {
+    let by = operator.by(&req, &state.proxies);
+    Ok(envelope::created(
+        create(&state, &by, input.parse()?).await?,
+    ))
 }
 
 /// One partner system.
@@ -180,21 +189,35 @@ refusals!(UpdateClientRefusals: [SIGNED_IN, OPERATOR_ONLY, TOO_LARGE, DOWN]
 #[put("/admin/api/clients/{client_id}")]
 pub async fn update_client(
     state: Shared,
-    _operator: Operator,
+    operator: Operator,
+    req: actix_web::HttpRequest,
     input: Input,
     path: web::Path<String>,
 ) -> Answer {
+    let by = operator.by(&req, &state.proxies);
     Ok(envelope::ok(
-        update(&state, path.into_inner(), input.parse()?).await?,
+        update(&state, &by, path.into_inner(), input.parse()?).await?,
     ))
 }
 
 /// Registers a partner; the secret is in the answer, once.
-pub async fn create(state: &AppState, p: ClientRequest) -> ApiResult<ClientWithSecret> {
+pub async fn create(state: &AppState, by: &By, p: ClientRequest) -> ApiResult<ClientWithSecret> {
     let (new, _) = validated(p)?;
+    let by = by.clone();
     let (row, secret) = state
         .db
-        .run(move |conn| partners::insert(conn, new).map_err(ApiError::from))
+        .run(move |conn| {
+            crate::db::write_transaction(conn, |conn| {
+                let (row, secret) = partners::insert(conn, new)?;
+                let created = by.record(Event::ClientCreated);
+                let created = created
+                    .client(Some(&row.client_id))
+                    .with("mode", row.mode().as_str());
+                crate::audit::record(conn, created)?;
+                Ok::<_, diesel::result::Error>((row, secret))
+            })
+            .map_err(ApiError::from)
+        })
         .await?;
     Ok(ClientWithSecret {
         client: ClientView::from(&row),
@@ -203,17 +226,32 @@ pub async fn create(state: &AppState, p: ClientRequest) -> ApiResult<ClientWithS
 }
 
 /// Replaces a partner's fields, keeping its id and secret.
-pub async fn update(state: &AppState, id: String, p: ClientRequest) -> ApiResult<ClientView> {
+pub async fn update(
+    state: &AppState,
+    by: &By,
+    id: String,
+    p: ClientRequest,
+) -> ApiResult<ClientView> {
     let mut row = find(state, id).await?;
     let (new, enabled) = validated(p)?;
     if !row.may_become(&new) {
         return Err(ApiError::Conflict("registration"));
     }
+    let was_enabled = row.enabled;
+    let by = by.clone();
     let row = state
         .db
         .run(move |conn| {
-            partners::replace(conn, &mut row, new, enabled)?;
-            Ok(row)
+            crate::db::write_transaction(conn, |conn| {
+                partners::replace(conn, &mut row, new, enabled)?;
+                let id = Some(row.client_id.as_str());
+                crate::audit::record(conn, by.record(Event::ClientUpdated).client(id))?;
+                if was_enabled && !row.enabled {
+                    crate::audit::record(conn, by.record(Event::ClientDisabled).client(id))?;
+                }
+                Ok::<_, diesel::result::Error>(row)
+            })
+            .map_err(ApiError::from)
         })
         .await?;
     partners::forget(state, &row.client_id).await?;
@@ -227,12 +265,31 @@ pub async fn update(state: &AppState, id: String, p: ClientRequest) -> ApiResult
     responses((status = 200, description = "Deleted", body = EnvelopeNull), OperatorByIdRefusals)
 )]
 #[delete("/admin/api/clients/{client_id}")]
-pub async fn delete_client(state: Shared, _operator: Operator, path: web::Path<String>) -> Answer {
+pub async fn delete_client(
+    state: Shared,
+    operator: Operator,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+) -> Answer {
     let id = path.into_inner();
     let gone = id.clone();
+    let deleted = operator
+        .by(&req, &state.proxies)
+        .record(Event::ClientDisabled)
+        .client(Some(&id))
+        .with("deleted", true);
     let removed = state
         .db
-        .run(move |conn| partners::delete(conn, &gone).map_err(ApiError::from))
+        .run(move |conn| {
+            crate::db::write_transaction(conn, |conn| {
+                let removed = partners::delete(conn, &gone)?;
+                if removed {
+                    crate::audit::record(conn, deleted)?;
+                }
+                Ok::<_, diesel::result::Error>(removed)
+            })
+            .map_err(ApiError::from)
+        })
         .await?;
     partners::forget(&state, &id).await?;
     if !removed {
@@ -254,21 +311,34 @@ refusals!(RotateSecretRefusals: [UNREADABLE, SIGNED_IN, OPERATOR_ONLY, DOWN] "no
     )
 )]
 #[post("/admin/api/clients/{client_id}/secret")]
-pub async fn rotate_secret(state: Shared, _operator: Operator, path: web::Path<String>) -> Answer {
-    Ok(envelope::ok(rotate(&state, path.into_inner()).await?))
+pub async fn rotate_secret(
+    state: Shared,
+    operator: Operator,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+) -> Answer {
+    let by = operator.by(&req, &state.proxies);
+    Ok(envelope::ok(rotate(&state, &by, path.into_inner()).await?))
 }
 
 /// Replaces a partner's secret; the old one stops working at once.
-pub async fn rotate(state: &AppState, id: String) -> ApiResult<ClientWithSecret> {
+pub async fn rotate(state: &AppState, by: &By, id: String) -> ApiResult<ClientWithSecret> {
     let mut row = find(state, id).await?;
     if !row.has_secret() {
         return Err(ApiError::Conflict("secret"));
     }
+    let rotated = by
+        .record(Event::ClientSecretRotated)
+        .client(Some(&row.client_id));
     let (row, secret) = state
         .db
         .run(move |conn| {
-            let secret = partners::rotate_secret(conn, &mut row)?;
-            Ok((row, secret))
+            crate::db::write_transaction(conn, |conn| {
+                let secret = partners::rotate_secret(conn, &mut row)?;
+                crate::audit::record(conn, rotated)?;
+                Ok::<_, diesel::result::Error>((row, secret))
+            })
+            .map_err(ApiError::from)
         })
         .await?;
     partners::forget(state, &row.client_id).await?;

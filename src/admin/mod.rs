@@ -1,5 +1,6 @@
 //! Operators' JSON API under `/admin/api/` (admin token required).
 
+pub mod audit;
 pub mod clients;
 pub mod sms;
 pub mod users;

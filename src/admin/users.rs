@@ -5,6 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::accounts::UserView;
 use crate::accounts::model::{ROLE_ADMIN, ROLE_USER, STATUS_ACTIVE, STATUS_DISABLED};
 use crate::admin::page_params;
+use crate::audit::{By, Event};
 use crate::auth::Operator;
 use crate::error::{Answer, ApiError, ApiResult};
 use crate::http::envelope;
@@ -39,24 +40,35 @@ refusals!(PatchUserRefusals: [SIGNED_IN, OPERATOR_ONLY, TOO_LARGE, DOWN]
 #[patch("/admin/api/users/{id}")]
 pub async fn patch_user(
     state: Shared,
-    _operator: Operator,
+    operator: Operator,
+    req: actix_web::HttpRequest,
     input: Input,
     path: web::Path<String>,
 ) -> Answer {
-    let saved = apply_patch(&state, &path.into_inner(), input.parse()?).await?;
+    let by = operator.by(&req, &state.proxies);
+    let saved = apply_patch(&state, &by, &path.into_inner(), input.parse()?).await?;
     Ok(envelope::ok(UserView::from(&saved)))
 }
 
 /// Changes status or role; disabling ends every session of the account.
 pub async fn apply_patch(
     state: &AppState,
+    by: &By,
     id: &str,
     p: UserPatch,
 ) -> ApiResult<crate::accounts::UserRow> {
     let mut user = crate::accounts::by_id(state, id).await?;
+    let mut events = Vec::new();
     if let Some(status) = p.status.as_deref() {
         if ![STATUS_ACTIVE, STATUS_DISABLED].contains(&status) {
             return Err(ApiError::field("status", "active or disabled"));
+        }
+        if user.status != status {
+            let event = match status {
+                STATUS_DISABLED => Event::UserDisabled,
+                _ => Event::UserEnabled,
+            };
+            events.push(by.record(event).user(&user.id));
         }
         user.status = status.to_owned();
     }
@@ -64,9 +76,13 @@ pub async fn apply_patch(
         if ![ROLE_USER, ROLE_ADMIN].contains(&role) {
             return Err(ApiError::field("role", "user or admin"));
         }
+        if user.role != role {
+            let event = by.record(Event::UserRoleChanged).user(&user.id);
+            events.push(event.with("from", user.role.clone()).with("to", role));
+        }
         user.role = role.to_owned();
     }
-    let saved = crate::accounts::save(state, user).await?;
+    let saved = crate::accounts::save_recording(state, user, events).await?;
     if saved.status == STATUS_DISABLED {
         sessions::end(
             state,
@@ -91,14 +107,26 @@ pub async fn apply_patch(
     )
 )]
 #[post("/admin/api/users/{id}/signout")]
-pub async fn force_signout(state: Shared, _operator: Operator, path: web::Path<String>) -> Answer {
-    sign_out_everywhere(&state, &path.into_inner()).await?;
+pub async fn force_signout(
+    state: Shared,
+    operator: Operator,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+) -> Answer {
+    let by = operator.by(&req, &state.proxies);
+    sign_out_everywhere(&state, &by, &path.into_inner()).await?;
     Ok(envelope::ok(()))
 }
 
 /// Ends every session of an account (single logout runs).
-pub async fn sign_out_everywhere(state: &AppState, id: &str) -> ApiResult<()> {
+pub async fn sign_out_everywhere(state: &AppState, by: &By, id: &str) -> ApiResult<()> {
     let user = crate::accounts::by_id(state, id).await?;
+    // Recorded before the sessions end (each of which records its own `session.ended`).
+    let forced = by.record(Event::UserSignedOutByOperator).user(&user.id);
+    state
+        .db
+        .run(move |conn| Ok(crate::audit::record(conn, forced)?))
+        .await?;
     sessions::end(
         state,
         Which::AllOfUser {

@@ -220,6 +220,13 @@ pub struct Operator {
     pub user: UserRow,
 }
 
+impl Operator {
+    /// This operator as the audit trail names who made a change through the JSON API.
+    pub fn by(&self, req: &actix_web::HttpRequest, proxies: &[ipnet::IpNet]) -> crate::audit::By {
+        crate::audit::By::operator(&self.user.id, "api", crate::audit::Origin::of(req, proxies))
+    }
+}
+
 impl FromRequest for Operator {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, ApiResult<Self>>;

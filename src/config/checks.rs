@@ -48,6 +48,9 @@ impl Settings {
         if !(1..=100_000).contains(&self.logout_concurrency) {
             return Err(bad("logout_concurrency", "1 to 100000"));
         }
+        if !(1..=36_500).contains(&self.audit_retention_days) {
+            return Err(bad("audit_retention_days", "1 to 36500"));
+        }
         if !(1..=10_000_000).contains(&self.logout_backlog_max) {
             return Err(bad("logout_backlog_max", "1 to 10000000"));
         }
@@ -179,6 +182,7 @@ const KNOWN: &[&str] = &[
     "REQUEST_TIMEOUT_SECS",
     "LOGOUT_CONCURRENCY",
     "LOGOUT_BACKLOG_MAX",
+    "AUDIT_RETENTION_DAYS",
     "METRICS_LISTEN",
     "LOG_FORMAT",
     "CAPTCHA_TEST_ANSWERS",

@@ -77,6 +77,21 @@ diesel::table! {
 }
 
 diesel::joinable!(sessions -> users (user_id));
+diesel::table! {
+    /// The audit trail (CONTRACT §9); `detail` is a JSON object.
+    audit_events (id) {
+        id -> Text,
+        at -> Timestamp,
+        event -> Text,
+        user_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
 diesel::joinable!(session_clients -> sessions (session_id));
 diesel::joinable!(session_clients -> clients (client_id));
 diesel::joinable!(cas_tickets -> clients (client_id));
@@ -89,7 +104,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     logout_deliveries,
     revoked_tokens,
     oauth_tokens,
-    cas_tickets
+    cas_tickets,
+    audit_events
 );
 
 diesel::table! {

@@ -122,8 +122,9 @@ async fn start(
     req: &HttpRequest,
     user: &UserRow,
     terminal: &str,
+    method: SigninMethod,
 ) -> ApiResult<String> {
-    crate::accounts::routes::signin::start_session(state, req, user, terminal, None).await
+    crate::accounts::routes::signin::start_session(state, req, user, terminal, None, method).await
 }
 
 refusals!(LoginRefusals: [SIGN_IN, PASSWORD_CHECK, TOO_LARGE]
@@ -144,7 +145,7 @@ pub async fn login(state: Shared, req: HttpRequest, input: Input) -> Answer {
         None => SigninMethod::Password,
     };
     let outcome = login_as(&state, &req, p).await;
-    state.metrics.signin(method, &outcome);
+    crate::audit::signin_attempt(&state, &req, method, &outcome).await;
     outcome
 }
 
@@ -162,7 +163,7 @@ async fn login_as(state: &Shared, req: &HttpRequest, p: LoginRequest) -> Answer 
             language: p.language,
         };
         let user = wechat::user_for(state, &code, profile).await?;
-        let token = start(state, req, &user, "wechat").await?;
+        let token = start(state, req, &user, "wechat", SigninMethod::Wechat).await?;
         return Ok(envelope::ok(token));
     }
     let phone = p
@@ -173,7 +174,7 @@ async fn login_as(state: &Shared, req: &HttpRequest, p: LoginRequest) -> Answer 
     let pwd = word_info(state, req).await?;
     let ip = client_ip(req, &state.proxies);
     let user = signin::check_password(state, &number, &pwd, ip).await?;
-    let token = start(state, req, &user, &terminal).await?;
+    let token = start(state, req, &user, &terminal, SigninMethod::Password).await?;
     Ok(envelope::ok(token))
 }
 

@@ -30,6 +30,8 @@ pub struct AccountPage<'a> {
     pub csrf: &'a str,
     pub user: &'a UserRow,
     pub sessions: Vec<SessionLine>,
+    /// The person's own recent sign-ins, from the audit trail.
+    pub signins: Vec<crate::audit::AuditView>,
     pub flash: pages::Flash,
 }
 
@@ -72,8 +74,12 @@ async fn show(state: &AppState, req: &HttpRequest, flash: pages::Flash) -> HttpR
         Ok(u) => u,
         Err(_) => return pages::redirect(state, StatusCode::SEE_OTHER, "/login").finish(),
     };
-    let lines = match session_lines(state, &user_id, &sid, t).await {
-        Ok(lines) => lines,
+    let id = user_id.clone();
+    let recent = state
+        .db
+        .run(move |conn| Ok(crate::audit::recent_signins(conn, &id, 10)?));
+    let (lines, signins) = match tokio::try_join!(session_lines(state, &user_id, &sid, t), recent) {
+        Ok(both) => both,
         Err(err) => {
             return pages::error_page(state, req, StatusCode::SERVICE_UNAVAILABLE, err.reason());
         }
@@ -87,6 +93,7 @@ async fn show(state: &AppState, req: &HttpRequest, flash: pages::Flash) -> HttpR
                 csrf,
                 user: &user,
                 sessions: lines,
+                signins,
                 flash,
             },
         )

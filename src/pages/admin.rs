@@ -12,6 +12,7 @@ use crate::accounts::list::ListQuery;
 use crate::accounts::{UserView, load_self};
 use crate::admin::clients::{self, ClientRequest};
 use crate::admin::users::{self, UserPatch};
+use crate::audit::{By, Origin};
 use crate::error::{ApiError, ApiResult};
 use crate::http::input::Input;
 use crate::pages::{self, Texts, i18n};
@@ -37,11 +38,11 @@ pub struct AdminPage<'a> {
     pub flash: pages::Flash,
 }
 
-/// The signed-in operator, or the response to send instead.
-async fn operator(state: &AppState, req: &HttpRequest) -> Result<(), HttpResponse> {
+/// The signed-in operator's id, or the response to send instead.
+async fn operator(state: &AppState, req: &HttpRequest) -> Result<String, HttpResponse> {
     match pages::current_session(state, req).await {
         Ok(Some((_, user_id))) => match load_self(state, &user_id).await {
-            Ok(u) if u.is_admin() => Ok(()),
+            Ok(u) if u.is_admin() => Ok(user_id),
             _ => Err(pages::error_page(
                 state,
                 req,
@@ -163,6 +164,7 @@ pub struct ActionForm {
 /// when the action made one.
 async fn perform(
     state: &AppState,
+    by: &By,
     kind: &str,
     id: String,
     verb: &str,
@@ -177,21 +179,25 @@ async fn perform(
         Ok(request)
     };
     match (kind, verb) {
-        ("clients", "create") => Ok(clients::create(state, client_request()?)
+        ("clients", "create") => Ok(clients::create(state, by, client_request()?)
             .await?
             .client_secret),
-        ("clients", "save") => clients::update(state, id, client_request()?)
+        ("clients", "save") => clients::update(state, by, id, client_request()?)
             .await
             .map(|_| None),
-        ("clients", "rotate") => Ok(clients::rotate(state, id).await?.client_secret),
+        ("clients", "rotate") => Ok(clients::rotate(state, by, id).await?.client_secret),
         ("users", "status") => {
             let patch = UserPatch {
                 status: f.status,
                 role: None,
             };
-            users::apply_patch(state, &id, patch).await.map(|_| None)
+            users::apply_patch(state, by, &id, patch)
+                .await
+                .map(|_| None)
         }
-        ("users", "signout") => users::sign_out_everywhere(state, &id).await.map(|_| None),
+        ("users", "signout") => users::sign_out_everywhere(state, by, &id)
+            .await
+            .map(|_| None),
         _ => Err(ApiError::NotFound),
     }
 }
@@ -207,12 +213,14 @@ pub async fn action(
     if !pages::csrf_ok(&state, &req, form.csrf.as_deref()) {
         return pages::error_page(&state, &req, StatusCode::FORBIDDEN, "forbidden");
     }
-    if let Err(res) = operator(&state, &req).await {
-        return res;
-    }
+    let operator_id = match operator(&state, &req).await {
+        Ok(id) => id,
+        Err(res) => return res,
+    };
+    let by = By::operator(&operator_id, "console", Origin::of(&req, &state.proxies));
     let (kind, id, verb) = path.into_inner();
     let t = i18n::texts(&req);
-    let flash = match perform(&state, &kind, id, &verb, form.into_inner(), input).await {
+    let flash = match perform(&state, &by, &kind, id, &verb, form.into_inner(), input).await {
         Ok(secret) => pages::Flash {
             message: t.saved.to_owned(),
             secret: secret.unwrap_or_default(),

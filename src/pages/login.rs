@@ -284,7 +284,7 @@ pub async fn login(state: Shared, req: HttpRequest, (form, input): Posted) -> Ht
     };
     let authenticated = authenticate_form(&state, &req, &input).await;
     if authenticated.is_err() {
-        state.metrics.signin(method, &authenticated);
+        crate::audit::signin_attempt(&state, &req, method, &authenticated).await;
     }
     let (user, amr) = match authenticated {
         Ok(signed_in) => signed_in,

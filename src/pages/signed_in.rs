@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::accounts::model;
+use crate::audit::{Event, Origin, Record};
 use crate::error::{ApiError, ApiResult};
 use crate::flow::Flow;
 use crate::http::client_ip::client_ip;
@@ -56,7 +57,12 @@ pub(super) async fn finish_sign_in(
     // (PROTOCOLS §1); anyone else's session in this browser ends.
     let kept = match pages::current_session(state, req).await? {
         Some((sid, owner)) if owner == user.id => {
-            sessions::reauthenticate(state, &sid, browser_key.clone(), amr).await?;
+            let signed_in = Record::new(Event::SigninSucceeded)
+                .user(&user.id)
+                .actor(Some(&user.id))
+                .from(&Origin::of(req, &state.proxies))
+                .with("terminal", "PC");
+            sessions::reauthenticate(state, &sid, browser_key.clone(), amr, signed_in).await?;
             Some(sid)
         }
         Some((old, _)) => {
@@ -80,6 +86,7 @@ pub(super) async fn finish_sign_in(
                     client_id: None,
                     browser_key: Some(browser_key),
                     amr: Some(amr),
+                    method: amr.method(),
                 },
             )
             .await?;

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{ENDED, key, until};
+use crate::audit::{Event, Record};
 use crate::db::schema::sessions;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -23,7 +24,7 @@ pub enum EndReason {
 }
 
 impl EndReason {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             EndReason::SignOut => "sign_out",
             EndReason::PasswordChanged => "password_changed",
@@ -110,6 +111,17 @@ pub async fn end(state: &AppState, which: Which<'_>, reason: EndReason) -> ApiRe
                     .map(|(sid, _, sub)| (sid.clone(), sub.clone()))
                     .collect();
                 crate::partners::logout::enqueue(conn, &pairs, backlog_max)?;
+                for (sid, _, user_id) in &rows {
+                    let event = match reason {
+                        EndReason::SignOut => Event::Signout,
+                        _ => Event::SessionEnded,
+                    };
+                    let ended = Record::new(event)
+                        .user(user_id)
+                        .with("sid", sid.clone())
+                        .with("cause", reason.as_str());
+                    crate::audit::record(conn, ended)?;
+                }
                 Ok::<_, diesel::result::Error>(rows)
             })
             .map_err(ApiError::from)

@@ -20,9 +20,11 @@ pub async fn reauthenticate(
     sid: &str,
     browser_key: String,
     amr: Amr,
+    signed_in: crate::audit::Record,
 ) -> ApiResult<()> {
     let id = sid.to_owned();
     let key = browser_key.clone();
+    let signed_in = signed_in.with("method", amr.method().as_str());
     let old: Option<String> = state
         .db
         .run(move |conn| {
@@ -38,6 +40,7 @@ pub async fn reauthenticate(
                         sessions::amr.eq(Some(amr.as_stored())),
                     ))
                     .execute(conn)?;
+                crate::audit::record(conn, signed_in)?;
                 Ok::<_, diesel::result::Error>(old)
             })
             .map_err(ApiError::from)

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::end::{EndReason, Which, end};
 use super::live::{OwnMark, ensure_live};
 use super::{SessionRow, absolute_end, at, key, revoked_key, until};
+use crate::audit::{Event, Origin, Record};
 use crate::db::schema::{revoked_tokens, session_clients, sessions};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -25,6 +26,8 @@ pub struct NewSession<'a> {
     pub browser_key: Option<String>,
     /// How the sign-in was proven (recorded for OpenID Connect's `amr`).
     pub amr: Option<super::Amr>,
+    /// How the person signed in, for the audit trail.
+    pub method: crate::observe::SigninMethod,
 }
 
 /// Starts a session and returns its first token.
@@ -57,6 +60,16 @@ pub async fn start(state: &AppState, new: NewSession<'_>) -> ApiResult<(String, 
         amr: new.amr.map(|a| a.as_stored().to_owned()),
     };
     let client = new.client_id.map(str::to_owned);
+    let signed_in = Record::new(Event::SigninSucceeded)
+        .user(new.user_id)
+        .actor(Some(new.user_id))
+        .client(new.client_id)
+        .from(&Origin {
+            ip: Some(row.ip.clone()),
+            user_agent: Some(row.user_agent.clone()).filter(|ua| !ua.is_empty()),
+        })
+        .with("method", new.method.as_str())
+        .with("terminal", claims.terminal.clone());
     state
         .db
         .run(move |conn| {
@@ -64,6 +77,7 @@ pub async fn start(state: &AppState, new: NewSession<'_>) -> ApiResult<(String, 
                 diesel::insert_into(sessions::table)
                     .values(&row)
                     .execute(conn)?;
+                crate::audit::record(conn, signed_in)?;
                 if let Some(client_id) = client {
                     diesel::insert_into(session_clients::table)
                         .values((

@@ -129,6 +129,14 @@ impl Amr {
     fn from_stored(stored: &str) -> Option<Amr> {
         Amr::ALL.into_iter().find(|a| a.as_stored() == stored)
     }
+
+    /// The sign-in method this proof is, as metrics and the audit trail name it.
+    pub fn method(self) -> crate::observe::SigninMethod {
+        match self {
+            Amr::Password => crate::observe::SigninMethod::Password,
+            Amr::SmsCode | Amr::EmailCode => crate::observe::SigninMethod::Code,
+        }
+    }
 }
 
 /// The absolute end of a session started at `created_at` (GATEHOUSE_SESSION_MAX_SECS later):

@@ -55,6 +55,7 @@ async fn sign_in(state: &AppState, user_id: &str, terminal: &str) -> (String, Cl
             client_id: None,
             browser_key: None,
             amr: None,
+            method: crate::observe::SigninMethod::Password,
         },
     )
     .await

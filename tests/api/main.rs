@@ -5,6 +5,7 @@ mod helpers;
 mod accounts_flow;
 mod apache;
 mod audience;
+mod audit;
 mod bad_input;
 mod browser;
 mod cas;

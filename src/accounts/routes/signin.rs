@@ -60,6 +60,7 @@ pub async fn start_session(
     user: &UserRow,
     terminal: &str,
     client: Option<&ClientRow>,
+    method: SigninMethod,
 ) -> ApiResult<String> {
     let (token, _) = sessions::start(
         state,
@@ -73,6 +74,7 @@ pub async fn start_session(
             client_id: client.map(|c| c.client_id.as_str()),
             browser_key: None,
             amr: None,
+            method,
         },
     )
     .await?;
@@ -91,7 +93,7 @@ refusals!(SigninWithPasswordRefusals: [SIGN_IN, PASSWORD_CHECK, TOO_LARGE]
 #[post("/users/signin")]
 pub async fn signin_with_password(state: Shared, req: HttpRequest, input: Input) -> Answer {
     let outcome = password_signin(&state, &req, input).await;
-    state.metrics.signin(SigninMethod::Password, &outcome);
+    crate::audit::signin_attempt(&state, &req, SigninMethod::Password, &outcome).await;
     outcome
 }
 
@@ -104,7 +106,15 @@ async fn password_signin(state: &AppState, req: &HttpRequest, input: Input) -> A
     let user = p
         .check(state, &number, client_ip(req, &state.proxies))
         .await?;
-    let token = start_session(state, req, &user, &terminal, client.as_ref()).await?;
+    let token = start_session(
+        state,
+        req,
+        &user,
+        &terminal,
+        client.as_ref(),
+        SigninMethod::Password,
+    )
+    .await?;
     Ok(envelope::ok(token))
 }
 
@@ -133,7 +143,7 @@ refusals!(SigninWithCodeRefusals: [SIGN_IN, TOO_LARGE, DOWN]
 #[post("/users/verify_code_sign_in")]
 pub async fn signin_with_code(state: Shared, req: HttpRequest, input: Input) -> Answer {
     let outcome = code_signin(&state, &req, input).await;
-    state.metrics.signin(SigninMethod::Code, &outcome);
+    crate::audit::signin_attempt(&state, &req, SigninMethod::Code, &outcome).await;
     outcome
 }
 
@@ -144,7 +154,15 @@ async fn code_signin(state: &AppState, req: &HttpRequest, input: Input) -> Answe
     let client = callback_client(state, p.callback_url.as_deref()).await?;
     let ip = client_ip(req, &state.proxies);
     let user = signin::check_code(state, &number, &p.verify_code, ip).await?;
-    let token = start_session(state, req, &user, &terminal, client.as_ref()).await?;
+    let token = start_session(
+        state,
+        req,
+        &user,
+        &terminal,
+        client.as_ref(),
+        SigninMethod::Code,
+    )
+    .await?;
     Ok(envelope::ok(token))
 }
 
