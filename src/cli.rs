@@ -234,7 +234,10 @@ async fn add_client(settings: Settings, add: ClientAdd) -> anyhow::Result<()> {
     let issuer = settings.issuer();
     let db = open_database(&settings).await?;
     let (row, secret) = db
-        .run(move |conn| partners::insert(conn, new).map_err(Into::into))
+        .run(move |conn| {
+            let by = crate::audit::By::command_line();
+            crate::admin::clients::insert_recorded(conn, new, &by).map_err(Into::into)
+        })
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let shown = match row.mode() {

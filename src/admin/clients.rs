@@ -206,22 +206,29 @@ pub async fn create(state: &AppState, by: &By, p: ClientRequest) -> ApiResult<Cl
     let by = by.clone();
     let (row, secret) = state
         .db
-        .run(move |conn| {
-            crate::db::write_transaction(conn, |conn| {
-                let (row, secret) = partners::insert(conn, new)?;
-                let created = by.record(Event::ClientCreated);
-                let created = created
-                    .client(Some(&row.client_id))
-                    .with("mode", row.mode().as_str());
-                crate::audit::record(conn, created)?;
-                Ok::<_, diesel::result::Error>((row, secret))
-            })
-            .map_err(ApiError::from)
-        })
+        .run(move |conn| insert_recorded(conn, new, &by).map_err(ApiError::from))
         .await?;
     Ok(ClientWithSecret {
         client: ClientView::from(&row),
         client_secret: secret,
+    })
+}
+
+/// Registers a partner and records `client.created` in one transaction: the API, the
+/// console and the command line all register through here.
+pub fn insert_recorded(
+    conn: &mut crate::db::DbConnection,
+    new: partners::Registration,
+    by: &By,
+) -> diesel::QueryResult<(partners::ClientRow, Option<String>)> {
+    crate::db::write_transaction(conn, |conn| {
+        let (row, secret) = partners::insert(conn, new)?;
+        let created = by
+            .record(Event::ClientCreated)
+            .client(Some(&row.client_id))
+            .with("mode", row.mode().as_str());
+        crate::audit::record(conn, created)?;
+        Ok((row, secret))
     })
 }
 
