@@ -8,15 +8,14 @@ use askama::Template;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::accounts::list::ListQuery;
-use crate::accounts::{UserView, load_self};
+use crate::accounts::load_self;
 use crate::admin::clients::{self, ClientRequest};
 use crate::admin::users::{self, UserPatch};
 use crate::audit::{By, Origin};
 use crate::error::{ApiError, ApiResult};
 use crate::http::input::Input;
+use crate::pages::console_lists::{self, ConsoleQuery, Lists};
 use crate::pages::{self, Texts, i18n};
-use crate::partners::logout::{Backlog, DeliveryView};
 use crate::partners::{self, ClientMode, ClientView};
 use crate::state::AppState;
 
@@ -30,11 +29,9 @@ pub struct AdminPage<'a> {
     pub modes: &'static [ClientMode],
     pub auth_methods: [&'static str; 3],
     pub algs: [&'static str; 2],
-    pub users: Vec<UserView>,
-    pub deliveries: Vec<DeliveryView>,
-    /// Partners with deliveries waiting, the largest backlog first.
-    pub backlogs: Vec<Backlog>,
+    pub lists: Lists,
     pub q: &'a str,
+    pub query: &'a ConsoleQuery,
     pub flash: pages::Flash,
 }
 
@@ -54,61 +51,23 @@ async fn operator(state: &AppState, req: &HttpRequest) -> Result<String, HttpRes
     }
 }
 
-/// What the console shows.
-struct Data {
-    clients: Vec<ClientView>,
-    users: Vec<UserView>,
-    deliveries: Vec<DeliveryView>,
-    backlogs: Vec<Backlog>,
-}
-
-async fn data(state: &AppState, q: &str) -> ApiResult<Data> {
+async fn show(
+    state: &AppState,
+    req: &HttpRequest,
+    query: &ConsoleQuery,
+    flash: pages::Flash,
+) -> HttpResponse {
     let clients = state
         .db
         .run(|conn| partners::list(conn).map_err(ApiError::from))
-        .await?;
-    let filter = if q.is_empty() {
-        None
-    } else {
-        Some(serde_json::json!([{ "fieldname": "username", "option": q }]).to_string())
+        .await;
+    let (clients, lists) = match (clients, console_lists::load(state, query).await) {
+        (Ok(clients), Ok(lists)) => (clients, lists),
+        (Err(err), _) | (_, Err(err)) => {
+            return pages::error_page(state, req, StatusCode::BAD_REQUEST, err.reason());
+        }
     };
-    // A number searches phones and e-mails, anything else usernames.
-    let filter = if q.chars().any(|c| c.is_ascii_digit() || c == '@') {
-        let field = if q.contains('@') { "email" } else { "phone" };
-        Some(serde_json::json!([{ "fieldname": field, "option": "like", "value": q }]).to_string())
-    } else {
-        filter
-    };
-    let query = ListQuery::parse(Some(r#"{"page":1,"limit":50}"#), filter.as_deref(), None)?;
-    let (users, _) = state
-        .db
-        .run(move |conn| query.run(conn).map_err(ApiError::from))
-        .await?;
-    let (deliveries, backlogs) = state
-        .db
-        .run(|conn| {
-            let (recent, _) = crate::partners::logout::recent(conn, 1, 50)?;
-            Ok((recent, crate::partners::logout::backlogs(conn)?))
-        })
-        .await?;
-    Ok(Data {
-        clients: clients.iter().map(ClientView::from).collect(),
-        users: users.iter().map(UserView::from).collect(),
-        deliveries: deliveries.iter().map(DeliveryView::from).collect(),
-        backlogs,
-    })
-}
-
-async fn show(state: &AppState, req: &HttpRequest, q: &str, flash: pages::Flash) -> HttpResponse {
-    let Data {
-        clients,
-        users,
-        deliveries,
-        backlogs,
-    } = match data(state, q).await {
-        Ok(d) => d,
-        Err(err) => return pages::error_page(state, req, StatusCode::BAD_REQUEST, err.reason()),
-    };
+    let q = query.search();
     pages::render_form(state, req, |csrf| {
         pages::render(
             state,
@@ -120,37 +79,30 @@ async fn show(state: &AppState, req: &HttpRequest, q: &str, flash: pages::Flash)
             &AdminPage {
                 t: i18n::texts(req),
                 csrf,
-                clients,
+                clients: clients.iter().map(ClientView::from).collect(),
                 modes: &ClientMode::ALL,
                 auth_methods: crate::partners::AuthMethod::ALL
                     .map(crate::partners::AuthMethod::as_str),
                 algs: crate::tokens::ClientAlg::ALL.map(crate::tokens::ClientAlg::as_str),
-                users,
-                deliveries,
-                backlogs,
-                q,
+                lists,
+                q: &q,
+                query,
                 flash,
             },
         )
     })
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AdminQuery {
-    pub q: Option<String>,
-}
-
 pub async fn console(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<AdminQuery>,
+    query: web::Query<ConsoleQuery>,
 ) -> HttpResponse {
     if let Err(res) = operator(&state, &req).await {
         return res;
     }
-    let q: String = query.q.as_deref().unwrap_or("").chars().take(100).collect();
     let flash = pages::take_flash(&state, &req).await;
-    show(&state, &req, &q, flash).await
+    show(&state, &req, &query, flash).await
 }
 
 #[derive(Debug, Deserialize)]

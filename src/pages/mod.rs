@@ -11,6 +11,7 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod cas;
+pub mod console_lists;
 pub mod form;
 pub mod i18n;
 pub mod login;

@@ -170,3 +170,47 @@ async fn a_person_sees_their_own_recent_sign_ins_on_the_account_page() {
     assert_eq!(table.matches("<td>password</td>").count(), 2, "{table}");
     assert_eq!(table.matches("<td>127.0.0.1</td>").count(), 2, "{table}");
 }
+
+#[tokio::test]
+async fn the_console_pages_through_the_audit_trail_with_its_filters() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    app.admin(OPERATOR).await;
+    app.db(|conn| {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::audit_events;
+        let now = chrono::Utc::now().naive_utc();
+        for i in 0..60 {
+            diesel::insert_into(audit_events::table)
+                .values((
+                    audit_events::id.eq(format!("failed-{i:02}")),
+                    audit_events::at.eq(now - chrono::Duration::seconds(i)),
+                    audit_events::event.eq("signin.failed"),
+                    audit_events::ip.eq(format!("192.0.2.{i}")),
+                    audit_events::detail.eq(r#"{"reason":"credentials_invalid"}"#),
+                ))
+                .execute(conn)
+                .unwrap();
+        }
+    })
+    .await;
+    let mut browser = crate::pages::Browser::new(&app);
+    browser.sign_in(OPERATOR, "").await;
+    let rows = |body: &str| {
+        let table = &body[body.find("id=\"audit-events\"").expect("the audit table")..];
+        let table = &table[..table.find("</table>").unwrap()];
+        table.matches("<td>signin.failed</td>").count()
+    };
+    let first = browser.get("/admin?audit_event=signin.failed").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(rows(&first.body), 50);
+    assert!(first.body.contains("192.0.2.0<"), "the newest first");
+    // The link as the page writes it (askama escapes `&`).
+    let next = "/admin?audit_event=signin.failed&#38;audit_page=2";
+    assert!(first.body.contains(next), "no link to page 2");
+    let second = browser.get(&next.replace("&#38;", "&")).await;
+    assert_eq!(rows(&second.body), 10);
+    assert!(second.body.contains("192.0.2.59<"));
+    // Another event: none of these.
+    let other = browser.get("/admin?audit_event=signout").await;
+    assert_eq!(rows(&other.body), 0);
+}
