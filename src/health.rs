@@ -79,7 +79,7 @@ pub async fn scrape(state: Shared) -> Result<HttpResponse, ApiError> {
 async fn read(state: &AppState) -> Result<Readings, ApiError> {
     let (deliveries, backlogs, sessions_live) = state
         .db
-        .run(|conn| {
+        .read(|conn| {
             let by_state = crate::partners::logout::count_by_state(conn)?;
             let backlogs = crate::partners::logout::backlogs(conn)?;
             Ok((by_state, backlogs, crate::sessions::count_live(conn)?))

@@ -17,7 +17,7 @@ pub async fn load(state: &AppState, id: &str) -> ApiResult<Option<UserRow>> {
     let id = id.to_owned();
     state
         .db
-        .run(move |conn| model::find_by_id(conn, &id).map_err(ApiError::from))
+        .read(move |conn| model::find_by_id(conn, &id).map_err(ApiError::from))
         .await
 }
 

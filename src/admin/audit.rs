@@ -77,7 +77,7 @@ pub async fn audit(state: Shared, _operator: Operator, input: Input) -> Answer {
     let filter = p.filter()?;
     let (rows, total) = state
         .db
-        .run(move |conn| Ok(crate::audit::list(conn, &filter, page, limit)?))
+        .read(move |conn| Ok(crate::audit::list(conn, &filter, page, limit)?))
         .await?;
     Ok(envelope::list(rows, total.max(0) as u64))
 }

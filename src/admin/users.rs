@@ -163,7 +163,7 @@ pub async fn deliveries(state: Shared, _operator: Operator, input: Input) -> Ans
     let (page, limit) = page_params(p.page.as_deref(), p.limit.as_deref())?;
     let (rows, total) = state
         .db
-        .run(move |conn| Ok(crate::partners::logout::recent(conn, page, limit)?))
+        .read(move |conn| Ok(crate::partners::logout::recent(conn, page, limit)?))
         .await?;
     let views: Vec<DeliveryView> = rows.iter().map(DeliveryView::from).collect();
     Ok(envelope::list(views, total.max(0) as u64))

@@ -58,6 +58,8 @@ pub fn init_libpq_tls() {
 /// Opens connections of the backend the URL names; never guesses.
 pub struct Manager {
     url: DatabaseUrl,
+    /// SQLite connections that may only read (`PRAGMA query_only`): the reader pool.
+    read_only: bool,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -72,6 +74,10 @@ impl r2d2::ManageConnection for Manager {
                     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
                      PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
                 )?;
+                if self.read_only {
+                    // A write sent here by mistake fails instead of taking the writer's lock.
+                    conn.batch_execute("PRAGMA query_only = ON;")?;
+                }
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => {
@@ -99,6 +105,9 @@ pub type Pool = r2d2::Pool<Manager>;
 pub struct Db {
     pool: Pool,
     permits: Arc<Semaphore>,
+    /// SQLite only: connections for reads, which WAL lets run beside the one writer, so a
+    /// read never queues behind writes. PostgreSQL reads share the one pool.
+    readers: Option<(Pool, Arc<Semaphore>)>,
     /// Each call's time from asking for a connection to the answer, for `/metrics`.
     pub calls: prometheus::Histogram,
     /// Calls that failed for the database's sake (unreachable, broken), not the caller's.
@@ -140,11 +149,31 @@ impl Db {
             // A PostgreSQL connection cut under us must not be handed out again: check it
             // (one round trip) at checkout. SQLite files do not go away.
             .test_on_check_out(backend == Backend::Postgres)
-            .build(Manager { url: url.clone() })
+            .build(Manager {
+                url: url.clone(),
+                read_only: false,
+            })
             .map_err(|e| anyhow::anyhow!("cannot connect to {url:?}: {e}"))?;
+        let readers = match backend {
+            Backend::Sqlite => {
+                let size = pool_size.clamp(1, 16);
+                let readers = r2d2::Pool::builder()
+                    .max_size(size)
+                    .min_idle(Some(0))
+                    .connection_timeout(Duration::from_secs(2))
+                    .build(Manager {
+                        url: url.clone(),
+                        read_only: true,
+                    })
+                    .map_err(|e| anyhow::anyhow!("cannot open readers on {url:?}: {e}"))?;
+                Some((readers, Arc::new(Semaphore::new(size as usize))))
+            }
+            Backend::Postgres => None,
+        };
         Ok(Db {
             pool,
             permits: Arc::new(Semaphore::new(size as usize)),
+            readers,
             calls: crate::observe::histogram(
                 "gatehouse_db_call_duration_seconds",
                 "Database calls, from asking for a connection to the answer",
@@ -187,7 +216,7 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     {
         let timer = self.calls.start_timer();
-        let out = self.run_timed(f).await;
+        let out = Self::on(&self.pool, &self.permits, f).await;
         timer.observe_duration();
         if matches!(out, Err(ApiError::Unavailable(_) | ApiError::Internal(_))) {
             self.errors.inc();
@@ -195,18 +224,36 @@ impl Db {
         out
     }
 
-    async fn run_timed<T, F>(&self, f: F) -> ApiResult<T>
+    /// Runs `f`, which only reads, on a reader connection (SQLite) or the pool (PostgreSQL).
+    pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     {
-        let permit = self
-            .permits
+        let Some((readers, permits)) = &self.readers else {
+            return self.run(f).await;
+        };
+        let timer = self.calls.start_timer();
+        let out = Self::on(readers, permits, f).await;
+        timer.observe_duration();
+        if matches!(out, Err(ApiError::Unavailable(_) | ApiError::Internal(_))) {
+            self.errors.inc();
+        }
+        out
+    }
+
+    /// Runs `f` on a connection of `pool`, holding one of `permits` while it does.
+    async fn on<T, F>(pool: &Pool, permits: &Arc<Semaphore>, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+    {
+        let permit = permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| ApiError::Unavailable("database pool closed".into()))?;
-        let pool = self.pool.clone();
+        let pool = pool.clone();
         tokio::task::spawn_blocking(move || {
             let out = match pool.get() {
                 Ok(mut conn) => f(&mut conn),

@@ -77,7 +77,7 @@ async fn show(state: &AppState, req: &HttpRequest, flash: pages::Flash) -> HttpR
     let id = user_id.clone();
     let recent = state
         .db
-        .run(move |conn| Ok(crate::audit::recent_signins(conn, &id, 10)?));
+        .read(move |conn| Ok(crate::audit::recent_signins(conn, &id, 10)?));
     let (lines, signins) = match tokio::try_join!(session_lines(state, &user_id, &sid, t), recent) {
         Ok(both) => both,
         Err(err) => {

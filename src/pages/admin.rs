@@ -59,7 +59,7 @@ async fn show(
 ) -> HttpResponse {
     let clients = state
         .db
-        .run(|conn| partners::list(conn).map_err(ApiError::from))
+        .read(|conn| partners::list(conn).map_err(ApiError::from))
         .await;
     let (clients, lists) = match (clients, console_lists::load(state, query).await) {
         (Ok(clients), Ok(lists)) => (clients, lists),

@@ -125,7 +125,7 @@ pub async fn load(state: &AppState, query: &ConsoleQuery) -> ApiResult<Lists> {
     let list = ListQuery::parse(Some(&paging), user_filter(&q).as_deref(), None)?;
     let (users, users_total) = state
         .db
-        .run(move |conn| list.run(conn).map_err(ApiError::from))
+        .read(move |conn| list.run(conn).map_err(ApiError::from))
         .await?;
     let event = match query.audit_event.as_deref().filter(|e| !e.is_empty()) {
         None => None,
@@ -139,7 +139,7 @@ pub async fn load(state: &AppState, query: &ConsoleQuery) -> ApiResult<Lists> {
     };
     let (deliveries, deliveries_total, backlogs, audit, audit_total) = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let (recent, total) = crate::partners::logout::recent(conn, deliveries_page, PAGE)?;
             let backlogs = crate::partners::logout::backlogs(conn)?;
             let (audit, audit_total) = crate::audit::list(conn, &filter, audit_page, PAGE)?;

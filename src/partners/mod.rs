@@ -296,7 +296,7 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ClientRow>> {
 pub async fn names(state: &AppState) -> ApiResult<HashMap<String, String>> {
     let rows = state
         .db
-        .run(|conn| list(conn).map_err(ApiError::from))
+        .read(|conn| list(conn).map_err(ApiError::from))
         .await?;
     Ok(rows.into_iter().map(|c| (c.client_id, c.name)).collect())
 }
@@ -306,7 +306,7 @@ pub async fn by_id(state: &AppState, client_id: &str) -> ApiResult<Option<Client
     let id = client_id.to_owned();
     state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             clients::table
                 .find(id)
                 .select(ClientRow::as_select())
@@ -373,7 +373,7 @@ async fn by_rules(
     let url = CallbackUrl::parse(raw).ok_or(ApiError::CallbackNotRegistered)?;
     let rows = state
         .db
-        .run(|conn| {
+        .read(|conn| {
             clients::table
                 .filter(clients::enabled.eq(true))
                 .select(ClientRow::as_select())

@@ -68,7 +68,7 @@ pub async fn forget(state: &AppState, client_id: &str) -> ApiResult<()> {
 pub async fn public_origins(state: &AppState) -> ApiResult<Vec<String>> {
     let rows = state
         .db
-        .run(|conn| {
+        .read(|conn| {
             clients::table
                 .filter(clients::enabled.eq(true))
                 .filter(clients::mode.eq(ClientMode::Oidc.as_str()))

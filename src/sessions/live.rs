@@ -77,7 +77,7 @@ async fn from_database(
     let lookup = sid.to_owned();
     let (row, revoked) = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let row = sessions::table
                 .find(&lookup)
                 .select(SessionRow::as_select())
@@ -119,7 +119,7 @@ pub async fn by_browser_key(
             let lookup = browser_key.to_owned();
             let row = state
                 .db
-                .run(move |conn| {
+                .read(move |conn| {
                     sessions::table
                         .filter(sessions::browser_key.eq(lookup))
                         .select(SessionRow::as_select())
@@ -157,7 +157,7 @@ pub async fn live_of_user(
     let uid = user_id.to_owned();
     state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let now = crate::db::now();
             // `SessionRow::is_live`, as a filter.
             let rows: Vec<SessionRow> = sessions::table
@@ -197,7 +197,7 @@ pub async fn auth_time(state: &AppState, sid: &str) -> ApiResult<Option<i64>> {
     let lookup = sid.to_owned();
     let row: Option<SessionRow> = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             sessions::table
                 .find(lookup)
                 .select(SessionRow::as_select())

@@ -13,6 +13,7 @@ mod cli;
 mod cluster;
 mod codes_and_captcha;
 mod email;
+mod embedded_default;
 mod hardening;
 mod limits;
 mod metrics;

@@ -76,7 +76,7 @@ pub async fn list_users(state: Shared, _operator: Operator, input: Input) -> Ans
     )?;
     let (rows, total) = state
         .db
-        .run(move |conn| query.run(conn).map_err(ApiError::from))
+        .read(move |conn| query.run(conn).map_err(ApiError::from))
         .await?;
     let users: Vec<UserView> = rows.iter().map(UserView::from).collect();
     Ok(envelope::list(users, total.max(0) as u64))
