@@ -9,7 +9,8 @@ on PostgreSQL, 8 the oidc-provider peer; and from issue 13, 9 the pages during a
 sign-in storm; and from issue 15, 10 the OpenID Connect round trip and introspection against
 oidc-provider; and from issue 16, 11 the CAS ticket round trip against the token-mode one;
 and from issue 17, 12 server CPU per request: nginx's constant answer, Gatehouse's `/healthz`
-and `/token` with default logging and metrics on, and oidc-provider's introspection.
+and `/token` with default logging and metrics on, and oidc-provider's introspection; 13 the
+embedded default under a busy site's mix, 1,000 keep-alive connections flat out.
 
 A run of every section writes BENCHMARKS.md; a run of some sections (`--only`) writes only
 where `--out` says, so it cannot replace the full report with a part of it.
@@ -23,7 +24,7 @@ from harness import (ADMIN_NUMBER, Load, PeakRss, Postgres, Server, free_port, h
                      seed_users_sqlite, services_up, wrk, wrk_post_script)
 
 ROWS, NOTES = [], []
-SECTIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+SECTIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)
 
 
 def row(section, name, result, target="", met=None, ratio=""):
@@ -558,6 +559,43 @@ def cpu_per_request_section(a, binary):
             "≥ 20× less", i / t >= 20, f"{i / t:.1f}×")
 
 
+MIX_OPS = (("account_read", "Account read `GET /users/token` (database, read-only)"),
+           ("token_check", "Token check `GET /token`"),
+           ("refresh", "Refresh `GET /users/token/refresh`"),
+           ("partner_record", "Partner record `POST /token` (Basic + callback)"),
+           ("sign_out", "Sign-out `PATCH /users/signout`"),
+           ("sign_in", "Sign-in `POST /users/signin` (captcha each, bcrypt cost 4)"))
+
+
+def mixed_load(a, binary, load):
+    """Issue 17 §6: the embedded default as a busy site loads it. 1,000 people, each on one
+    keep-alive connection, flat out through a round of 12 token checks, 3 account reads,
+    2 refreshes, 1 partner record, 1 sign-out and 1 sign-in. bcrypt cost 4, so the database,
+    not password hashing, is what is measured."""
+    s = Server(binary, {"GATEHOUSE_BCRYPT_COST": "4", "GATEHOUSE_BCRYPT_QUEUE": "2048"})
+    s.start()
+    s.create_admin()
+    accounts = seed_users_sqlite(s, 1000)
+    callback = "http://127.0.0.1:1/cb"
+    client = s.add_client("mix partner", callback)
+    runs = []
+    for _ in range(a.runs):
+        runs.append(load.run("mixed", "--base", s.base, "--accounts", accounts, "--callback", callback,
+                             "--client-id", client["client_id"], "--client-secret", client["client_secret"],
+                             "--concurrency", 1000, "--seconds", max(a.seconds, 10)))
+    s.stop()
+    failed = sum(r["ops"][op]["failed"] for r in runs for op, _ in MIX_OPS if op in r["ops"])
+    for op, label in MIX_OPS:
+        p99 = med(r["ops"][op]["p99_ms"] for r in runs)
+        p50 = med(r["ops"][op]["p50_ms"] for r in runs)
+        rate = med(r["ops"][op]["per_sec"] for r in runs)
+        target, met = ("p99 < 50 ms", p99 < 50) if op == "account_read" else ("", None)
+        row(13, f"{label}, 1,000 connections, embedded default", f"{rate:,.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+            target, met)
+    if failed:
+        NOTES.append(f"13, mixed load: {failed} requests failed: {runs[-1]['errors']}")
+
+
 def oidc_peer(a, binary, load):
     """Issue 15: the authorization-code round trip with a live session, and introspection,
     against oidc-provider on the same cores."""
@@ -792,6 +830,8 @@ def main():
         cas_round_trip(a, a.binary, load)
     if 12 in only:
         cpu_per_request_section(a, a.binary)
+    if 13 in only:
+        mixed_load(a, a.binary, load)
     lines = report(a, started)
     if os.path.exists(a.notes):
         lines += ["", open(a.notes).read().strip()]

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 mod local;
 mod measure;
+mod mixed;
 mod oidc;
 mod probe;
 mod redirect;
@@ -30,6 +31,7 @@ mod signin;
 
 use local::*;
 use measure::*;
+use mixed::*;
 use oidc::*;
 use probe::*;
 use redirect::*;
@@ -143,6 +145,17 @@ enum Scenario {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// A busy site's mix flat out: CONCURRENCY people, each on one keep-alive connection,
+    /// checking tokens, reading their account, refreshing, recorded by a partner, signing out
+    /// and in; a latency summary per kind of request.
+    Mixed {
+        #[command(flatten)]
+        m: Mix,
+        #[arg(long, default_value_t = 1000)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// A partner's back-channel logout endpoint: `POST /logout/{n}` answers 200 after
     /// DELAY_MS; `GET /count` tells how many each `n` received.
     Partner {
@@ -242,6 +255,11 @@ fn main() {
                 concurrency,
                 seconds,
             } => redirect_round_trips(r, concurrency, seconds).await,
+            Scenario::Mixed {
+                m,
+                concurrency,
+                seconds,
+            } => mixed(m, concurrency, seconds).await,
             Scenario::Partner { .. } => unreachable!("handled above"),
         }
     });

@@ -23,13 +23,18 @@ pub struct AuditParams {
     #[param(schema_with = crate::openapi::fields::limit)]
     pub limit: Option<String>,
     /// The account concerned.
+    #[param(schema_with = crate::openapi::fields::text_opt)]
     pub user_id: Option<String>,
+    #[param(schema_with = crate::openapi::fields::text_opt)]
     pub client_id: Option<String>,
     /// An event name, e.g. `signin.failed`.
+    #[param(schema_with = crate::openapi::fields::audit_event_opt)]
     pub event: Option<String>,
-    /// RFC 3339: events at or after.
+    /// Events at or after this time.
+    #[param(schema_with = crate::openapi::fields::time_opt)]
     pub from: Option<String>,
-    /// RFC 3339: events before.
+    /// Events before this time.
+    #[param(schema_with = crate::openapi::fields::time_opt)]
     pub to: Option<String>,
 }
 
@@ -50,9 +55,10 @@ impl AuditParams {
                 Event::parse(name).ok_or_else(|| ApiError::field("event", "not an event name"))?,
             ),
         };
+        let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
         Ok(Filter {
-            user_id: self.user_id.clone(),
-            client_id: self.client_id.clone(),
+            user_id: given(&self.user_id),
+            client_id: given(&self.client_id),
             event,
             from: time(self.from.as_deref(), "from")?,
             to: time(self.to.as_deref(), "to")?,

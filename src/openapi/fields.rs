@@ -236,6 +236,26 @@ fn choice_opt(names: &[&str], description: &str) -> Schema {
     from_json(schema)
 }
 
+/// An audit event name to filter by (CONTRACT §9); empty is no filter.
+pub fn audit_event_opt() -> Schema {
+    let names = crate::audit::Event::ALL.map(crate::audit::Event::as_str);
+    choice_opt(&names, "Only events of this name.")
+}
+
+/// An RFC 3339 time (a real date: days past the 28th are left out of the pattern so every
+/// string it allows is one), or empty for no bound.
+pub fn time_opt() -> Schema {
+    from_json(json!({
+        "type": ["string", "null"],
+        "pattern": concat!(
+            "^$|^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])",
+            "T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?",
+            "(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+        ),
+        "description": "RFC 3339, e.g. `2026-12-01T00:00:00Z`.",
+    }))
+}
+
 pub fn purpose_opt() -> Schema {
     let names = crate::codes::Purpose::ALL.map(crate::codes::Purpose::as_str);
     choice_opt(&names, "Binds the code to that use.")
@@ -303,6 +323,8 @@ pub(crate) fn all() -> Vec<(&'static str, Schema)> {
         ("terminal_header", terminal_header()),
         ("word_info", word_info()),
         ("purpose_opt", purpose_opt()),
+        ("audit_event_opt", audit_event_opt()),
+        ("time_opt", time_opt()),
         ("callback_url", callback_url()),
         ("callback_url_opt", callback_url_opt()),
         ("logout_url_opt", logout_url_opt()),
@@ -329,6 +351,6 @@ mod tests {
     #[test]
     fn every_schema_survives_utoipa_unchanged() {
         // `from_json` compares each with its serialised form in debug builds.
-        assert_eq!(super::all().len(), 38);
+        assert_eq!(super::all().len(), 40);
     }
 }

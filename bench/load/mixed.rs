@@ -1,0 +1,195 @@
+//! A busy site's mix, flat out (issue 17 §6): every loop is one person on one keep-alive
+//! connection, signed in, doing in turn what people and partners do most: token checks, reads
+//! of their account, refreshes, a partner recording the session, and now and then signing out
+//! and in again. Each kind of request gets its own latency summary.
+
+use super::*;
+
+/// One loop's round of twenty requests: 12 token checks, 3 account reads, 2 refreshes,
+/// 1 partner record, 1 sign-out and 1 sign-in.
+const ROUND: [Op; 20] = {
+    use Op::*;
+    [
+        Check, Read, Check, Refresh, Check, Check, Record, Check, Read, Check, Check, Refresh,
+        Check, Check, Read, Check, SignOut, SignIn, Check, Check,
+    ]
+};
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Op {
+    /// `GET /token`.
+    Check,
+    /// `GET /users/token`: the account, from the database.
+    Read,
+    /// `GET /users/token/refresh`.
+    Refresh,
+    /// `POST /token` with the partner's Basic credentials and its callback.
+    Record,
+    /// `PATCH /users/signout`.
+    SignOut,
+    /// `POST /users/signin` with a fresh captcha.
+    SignIn,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Check => "token_check",
+            Op::Read => "account_read",
+            Op::Refresh => "refresh",
+            Op::Record => "partner_record",
+            Op::SignOut => "sign_out",
+            Op::SignIn => "sign_in",
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub(crate) struct Mix {
+    #[arg(long)]
+    base: String,
+    #[arg(long)]
+    accounts: String,
+    /// The partner that records sessions: its callback URL, client id and secret.
+    #[arg(long)]
+    callback: String,
+    #[arg(long)]
+    client_id: String,
+    #[arg(long)]
+    client_secret: String,
+}
+
+async fn step(
+    http: &reqwest::Client,
+    m: &Mix,
+    account: &(String, String),
+    token: &mut String,
+    op: Op,
+) -> Result<(), String> {
+    let base = &m.base;
+    match op {
+        Op::Check => {
+            let sent = http
+                .get(format!("{base}/token"))
+                .bearer_auth(&*token)
+                .send()
+                .await;
+            data(sent).await.map(|_| ())
+        }
+        Op::Read => {
+            let sent = http
+                .get(format!("{base}/users/token"))
+                .bearer_auth(&*token)
+                .send()
+                .await;
+            data(sent).await.map(|_| ())
+        }
+        Op::Refresh => {
+            let sent = http
+                .get(format!("{base}/users/token/refresh"))
+                .header("token", token.as_str())
+                .send()
+                .await;
+            let fresh = data(sent).await?;
+            *token = fresh.as_str().ok_or("no token")?.to_owned();
+            Ok(())
+        }
+        Op::Record => {
+            let form = [("token", token.as_str()), ("callback_url", &m.callback)];
+            let sent = http
+                .post(format!("{base}/token"))
+                .basic_auth(&m.client_id, Some(&m.client_secret))
+                .form(&form)
+                .send()
+                .await;
+            data(sent).await.map(|_| ())
+        }
+        Op::SignOut => {
+            let sent = http
+                .patch(format!("{base}/users/signout"))
+                .bearer_auth(&*token)
+                .send()
+                .await;
+            data(sent).await.map(|_| ())
+        }
+        Op::SignIn => {
+            *token = sign_in(http, base, &account.0, &account.1).await?;
+            Ok(())
+        }
+    }
+}
+
+/// Every loop signs in first (not timed), then runs rounds until the deadline.
+pub(crate) async fn mixed(m: Mix, concurrency: usize, seconds: f64) -> Value {
+    let http = client(concurrency);
+    let accounts = Arc::new(accounts(&m.accounts));
+    let m = Arc::new(m);
+    let mut tokens = Vec::with_capacity(concurrency);
+    for worker in 0..concurrency {
+        let account = &accounts[worker % accounts.len()];
+        tokens.push(
+            sign_in(&http, &m.base, &account.0, &account.1)
+                .await
+                .expect("every loop signs in before the run"),
+        );
+    }
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(seconds);
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(worker, mut token)| {
+            let (http, m, accounts) = (http.clone(), m.clone(), accounts.clone());
+            tokio::spawn(async move {
+                let account = &accounts[worker % accounts.len()];
+                let mut by_op: HashMap<Op, (Latencies, u64)> = HashMap::new();
+                let mut errors: HashMap<String, u64> = HashMap::new();
+                // Loops start at different places in the round, as people do.
+                let mut at = worker % ROUND.len();
+                while Instant::now() < deadline {
+                    let op = ROUND[at];
+                    at = (at + 1) % ROUND.len();
+                    let t = Instant::now();
+                    let result = step(&http, &m, account, &mut token, op).await;
+                    let entry = by_op.entry(op).or_default();
+                    match result {
+                        Ok(()) => entry.0.push(t),
+                        Err(e) => {
+                            entry.1 += 1;
+                            *errors.entry(format!("{}: {e}", op.name())).or_default() += 1;
+                            // A loop whose token went bad signs in again.
+                            if let Ok(fresh) = sign_in(&http, &m.base, &account.0, &account.1).await
+                            {
+                                token = fresh;
+                            }
+                        }
+                    }
+                }
+                (by_op, errors)
+            })
+        })
+        .collect();
+    let mut by_op: HashMap<Op, (Latencies, u64)> = HashMap::new();
+    let mut errors: HashMap<String, u64> = HashMap::new();
+    for task in tasks {
+        let (ops, errs) = task.await.expect("a load loop");
+        for (op, (latencies, failed)) in ops {
+            let entry = by_op.entry(op).or_default();
+            entry.0.extend(latencies);
+            entry.1 += failed;
+        }
+        for (e, n) in errs {
+            *errors.entry(e).or_default() += n;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut report = serde_json::Map::new();
+    for (op, (latencies, failed)) in by_op {
+        let ok = latencies.0.len();
+        let mut summary = latencies.summary();
+        summary["per_sec"] = json!(ok as f64 / elapsed);
+        summary["failed"] = json!(failed);
+        report.insert(op.name().to_owned(), summary);
+    }
+    json!({ "ops": report, "errors": errors, "seconds": elapsed, "connections": concurrency })
+}
