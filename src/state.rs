@@ -47,10 +47,10 @@ impl AppState {
             _ => None,
         };
         let lanes = Lanes::for_this_machine(settings.bcrypt_queue as usize);
-        let metrics = crate::observe::Metrics::new(vec![
-            Box::new(db.calls.clone()),
-            Box::new(db.errors.clone()),
-        ]);
+        let mut collectors: Vec<Box<dyn prometheus::core::Collector>> =
+            vec![Box::new(db.calls.clone()), Box::new(db.errors.clone())];
+        collectors.extend(store.collectors());
+        let metrics = crate::observe::Metrics::new(collectors);
         Ok(AppState {
             settings,
             db,

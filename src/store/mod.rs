@@ -30,6 +30,15 @@ impl Store {
         Store::Memory(MemoryStore::default())
     }
 
+    /// This store's metrics: Redis commands' latency and errors (the in-process store's calls
+    /// are map lookups, not worth a histogram).
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        match self {
+            Store::Memory(_) => Vec::new(),
+            Store::Redis(r) => vec![Box::new(r.calls.clone()), Box::new(r.errors.clone())],
+        }
+    }
+
     #[tracing::instrument(level = "debug", name = "store.get", skip_all)]
     pub async fn get(&self, key: &str) -> ApiResult<Option<String>> {
         match self {

@@ -27,6 +27,10 @@ pub struct RedisStore {
     client: redis::Client,
     connections: Arc<RwLock<HashMap<ThreadId, Arc<OnceCell<ConnectionManager>>>>>,
     prefix: String,
+    /// Each command's time, connection included, for `/metrics`.
+    pub calls: prometheus::Histogram,
+    /// Commands that failed or timed out.
+    pub errors: prometheus::IntCounter,
 }
 
 fn unavailable(err: impl std::fmt::Display) -> ApiError {
@@ -76,6 +80,15 @@ impl RedisStore {
             client,
             connections: Arc::default(),
             prefix: prefix.to_owned(),
+            calls: crate::observe::histogram(
+                "gatehouse_store_call_duration_seconds",
+                "Redis commands, connection included",
+            ),
+            errors: prometheus::IntCounter::new(
+                "gatehouse_store_errors_total",
+                "Redis commands that failed or timed out",
+            )
+            .map_err(|e| anyhow::anyhow!("metrics: {e}"))?,
         })
     }
 
@@ -124,9 +137,16 @@ impl RedisStore {
             let conn = self.connection().await.map_err(unavailable)?;
             f(conn).await.map_err(unavailable)
         };
-        tokio::time::timeout(OP_TIMEOUT, work)
+        let timer = self.calls.start_timer();
+        let out = tokio::time::timeout(OP_TIMEOUT, work)
             .await
-            .map_err(|_| unavailable("timed out"))?
+            .map_err(|_| unavailable("timed out"))
+            .and_then(|r| r);
+        timer.observe_duration();
+        if out.is_err() {
+            self.errors.inc();
+        }
+        out
     }
 
     fn key(&self, key: &str) -> String {

@@ -59,6 +59,14 @@ crate::both_backends! {
         let sms = [("channel", "sms"), ("result", "ok")];
         assert_eq!(sample(&text, "gatehouse_codes_sent_total", &sms), Some(1.0), "{text}");
         assert!(sample(&text, "gatehouse_db_call_duration_seconds_count", &[]).unwrap() > 0.0);
+        // Redis commands are timed when the store is Redis (CI's second pass).
+        let store_calls = sample(&text, "gatehouse_store_call_duration_seconds_count", &[]);
+        if std::env::var("GATEHOUSE_TEST_REDIS_URL").is_ok() {
+            assert!(store_calls.unwrap_or(0.0) > 0.0, "{text}");
+            assert_eq!(sample(&text, "gatehouse_store_errors_total", &[]), Some(0.0));
+        } else {
+            assert_eq!(store_calls, None);
+        }
         assert_eq!(sample(&text, "gatehouse_logout_deliveries", &[("state", "pending")]), Some(0.0));
         assert_eq!(sample(&text, "gatehouse_lane_jobs", &[("lane", "bcrypt")]), Some(0.0));
         // No person in the labels: not their id, number or token.
