@@ -138,7 +138,7 @@ pub async fn refresh(state: &AppState, token: &str) -> ApiResult<String> {
         let jti = claims.jti.clone();
         state
             .db
-            .run(move |conn| {
+            .read(move |conn| {
                 diesel::select(diesel::dsl::exists(revoked_tokens::table.find(jti)))
                     .get_result::<bool>(conn)
                     .map_err(ApiError::from)
@@ -189,7 +189,7 @@ pub async fn issue_in(
     let lookup = sid.to_owned();
     let (session, user) = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let session: SessionRow = sessions::table
                 .find(&lookup)
                 .select(SessionRow::as_select())
