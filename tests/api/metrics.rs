@@ -145,3 +145,37 @@ async fn promtool_accepts_the_metrics_and_the_example_scrape_config() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn limit_hits_and_captchas_are_counted() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (status, _) = app.request_code("13800138000", None).await;
+    assert_eq!(status, 200);
+    let (status, body) = app.request_code("13800138000", None).await;
+    assert_error(status, &body, 429, "rate_limited");
+    let (captcha_id, _) = app.captcha().await;
+    let (status, body) = app
+        .post(
+            "/users/signin",
+            json!({ "number": "13800138000", "pwd": PASSWORD, "captcha_id": captcha_id, "client_code": "wrong" }),
+        )
+        .await;
+    assert_error(status, &body, 400, "captcha_invalid");
+    let (status, _) = app.signin("13800138000", PASSWORD).await;
+    assert_eq!(status, 401, "no such account, but the captcha was right");
+
+    let text = scrape(&app).await;
+    let limit = |name: &str| sample(&text, "gatehouse_limit_hits_total", &[("limit", name)]);
+    assert_eq!(limit("code_cooldown"), Some(1.0), "{text}");
+    assert_eq!(limit("code_ip"), None);
+    let captchas =
+        |outcome: &str| sample(&text, "gatehouse_captchas_total", &[("outcome", outcome)]);
+    assert_eq!(captchas("issued"), Some(2.0), "{text}");
+    assert_eq!(captchas("solved"), Some(1.0));
+    assert_eq!(captchas("failed"), Some(1.0));
+    let refused = [("method", "password"), ("outcome", "captcha_invalid")];
+    assert_eq!(
+        sample(&text, "gatehouse_signins_total", &refused),
+        Some(1.0)
+    );
+}
