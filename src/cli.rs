@@ -162,7 +162,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Client(ClientCommand::Add(add)) => add_client(settings, add).await,
         Command::Client(ClientCommand::List) => list_clients(settings).await,
         Command::Keys(KeysCommand::RotateWordInfo) => {
+            let db = open_database(&settings).await?;
             let kid = crate::keys::WordInfoKeys::rotate(&settings.data_dir)?;
+            let rotated = crate::audit::By::command_line()
+                .record(crate::audit::Event::KeyRotated)
+                .with("key", "word_info")
+                .with("kid", kid.clone());
+            db.run(move |conn| Ok(crate::audit::record(conn, rotated)?))
+                .await
+                .map_err(|e| anyhow::anyhow!("the key was rotated but not recorded: {e}"))?;
             println!("{}", serde_json::json!({ "kid": kid }));
             Ok(())
         }

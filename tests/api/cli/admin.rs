@@ -115,3 +115,34 @@ crate::both_backends! {
         assert_eq!(status, 401);
     }
 }
+
+#[test]
+fn rotating_the_word_info_key_is_recorded_in_the_audit_trail() {
+    let sandbox = Sandbox::new();
+    let mut rotate = sandbox.gatehouse();
+    rotate.args(["keys", "rotate-word-info"]);
+    let out = run(rotate);
+    assert!(out.status.success(), "{out}");
+    let kid: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let kid = kid["kid"].as_str().unwrap().to_owned();
+    use diesel::prelude::*;
+    use gatehouse::db::schema::audit_events;
+    let file = sandbox.data_dir().join("gatehouse.db");
+    let mut conn = diesel::SqliteConnection::establish(&file.to_string_lossy()).unwrap();
+    let rows: Vec<(String, Option<String>, String)> = audit_events::table
+        .select((
+            audit_events::event,
+            audit_events::actor_id,
+            audit_events::detail,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (event, actor, detail) = &rows[0];
+    assert_eq!(event, "key.rotated");
+    assert_eq!(actor, &None);
+    let detail: serde_json::Value = serde_json::from_str(detail).unwrap();
+    assert_eq!(detail["key"], "word_info");
+    assert_eq!(detail["kid"], kid.as_str());
+    assert_eq!(detail["via"], "cli");
+}
