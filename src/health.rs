@@ -85,6 +85,17 @@ async fn read(state: &AppState) -> Result<Readings, ApiError> {
             Ok((by_state, backlogs, crate::sessions::count_live(conn)?))
         })
         .await?;
+    use crate::partners::logout::{DELIVERED, FAILED, PENDING};
+    let deliveries = [PENDING, DELIVERED, FAILED]
+        .into_iter()
+        .map(|state| {
+            let n = deliveries
+                .iter()
+                .find(|(s, _)| s == state)
+                .map_or(0, |(_, n)| *n);
+            (state.to_owned(), n)
+        })
+        .collect();
     Ok(Readings {
         deliveries,
         backlogs: backlogs

@@ -215,13 +215,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     {
-        let timer = self.calls.start_timer();
-        let out = Self::on(&self.pool, &self.permits, f).await;
-        timer.observe_duration();
-        if matches!(out, Err(ApiError::Unavailable(_) | ApiError::Internal(_))) {
-            self.errors.inc();
-        }
-        out
+        self.observed(&self.pool, &self.permits, f).await
     }
 
     /// Runs `f`, which only reads, on a reader connection (SQLite) or the pool (PostgreSQL).
@@ -230,11 +224,20 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
     {
-        let Some((readers, permits)) = &self.readers else {
-            return self.run(f).await;
-        };
+        match &self.readers {
+            Some((readers, permits)) => self.observed(readers, permits, f).await,
+            None => self.run(f).await,
+        }
+    }
+
+    /// `on`, timed and its failures counted for `/metrics`.
+    async fn observed<T, F>(&self, pool: &Pool, permits: &Arc<Semaphore>, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+    {
         let timer = self.calls.start_timer();
-        let out = Self::on(readers, permits, f).await;
+        let out = Self::on(pool, permits, f).await;
         timer.observe_duration();
         if matches!(out, Err(ApiError::Unavailable(_) | ApiError::Internal(_))) {
             self.errors.inc();

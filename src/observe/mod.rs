@@ -198,7 +198,7 @@ impl Metrics {
 /// What the gauges show, read when scraped (by the `/metrics` handler, which may read the
 /// features' tables).
 pub struct Readings {
-    /// Deliveries per state that has any.
+    /// Deliveries per state, every state listed (0 when it has none).
     pub deliveries: Vec<(String, i64)>,
     /// Per partner with pending deliveries: (client_id, pending, oldest pending's age in s).
     pub backlogs: Vec<(String, i64, i64)>,
@@ -211,13 +211,8 @@ impl Metrics {
     /// The exposition: the counters as they stand and the gauges as `now` says.
     pub fn expose(&self, now: Readings) -> ApiResult<String> {
         self.deliveries.reset();
-        for state in ["pending", "delivered", "failed"] {
-            let n = now
-                .deliveries
-                .iter()
-                .find(|(s, _)| s == state)
-                .map_or(0, |(_, n)| *n);
-            self.deliveries.with_label_values(&[state]).set(n);
+        for (state, n) in &now.deliveries {
+            self.deliveries.with_label_values(&[state]).set(*n);
         }
         self.backlog.reset();
         self.oldest_pending.reset();
