@@ -38,13 +38,22 @@ pub enum Command {
     /// Partner systems.
     #[command(subcommand)]
     Client(ClientCommand),
-    /// Keys kept in the data dir.
+    /// Signing keys (in the database) and the word-info key (in the data dir).
     #[command(subcommand)]
     Keys(KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// Make a new signing key: published at once, signing after GATEHOUSE_KEY_PUBLISH_SECS,
+    /// when the key before it starts retiring. Prints {"kid","alg","state"}.
+    Rotate {
+        /// EdDSA signs access tokens; RS256 signs for OpenID Connect clients registered with it.
+        #[arg(long, default_value = "EdDSA", value_parser = parse_alg)]
+        alg: crate::keys::Alg,
+    },
+    /// The signing keys as a JSON array, newest first.
+    List,
     /// Make a new word-info key; the previous one keeps decrypting for
     /// GATEHOUSE_WORD_INFO_OVERLAP_SECS. Restart the instances to publish it.
     RotateWordInfo,
@@ -161,6 +170,23 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Client(ClientCommand::Add(add)) => add_client(settings, add).await,
         Command::Client(ClientCommand::List) => list_clients(settings).await,
+        Command::Keys(KeysCommand::Rotate { alg }) => {
+            let keyring = keyring(&settings).await?;
+            let key = keyring
+                .rotate(alg, &crate::audit::By::command_line())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}",
+                serde_json::json!({ "kid": key.kid, "alg": key.alg, "state": key.state })
+            );
+            Ok(())
+        }
+        Command::Keys(KeysCommand::List) => {
+            let keyring = keyring(&settings).await?;
+            println!("{}", serde_json::to_string(&keyring.list())?);
+            Ok(())
+        }
         Command::Keys(KeysCommand::RotateWordInfo) => {
             let db = open_database(&settings).await?;
             let kid = crate::keys::WordInfoKeys::rotate(&settings.data_dir)?;
@@ -175,6 +201,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn keyring(settings: &Settings) -> anyhow::Result<crate::keys::Keyring> {
+    let db = open_database(settings).await?;
+    crate::startup::open_keyring(settings, db).await
+}
+
+fn parse_alg(raw: &str) -> Result<crate::keys::Alg, String> {
+    crate::keys::Alg::parse(raw).ok_or_else(|| "EdDSA or RS256".to_owned())
 }
 
 async fn create_admin(settings: Settings, number: &str) -> anyhow::Result<()> {

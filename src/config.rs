@@ -85,6 +85,14 @@ pub struct Settings {
     pub logout_backlog_max: u32,
     /// Days audit events are kept.
     pub audit_retention_days: u32,
+    /// How long a new signing key is in the JWKS before it signs (CONTRACT §9).
+    pub key_publish_secs: u64,
+    /// Days between automatic signing-key rotations; 0: never.
+    pub key_rotate_days: u32,
+    /// Base64 of 32 bytes sealing the signing keys in the database (AES-256-GCM).
+    pub key_encryption_key: Option<Secret>,
+    /// A file holding that key (32 raw bytes, or the base64 text), instead of the setting.
+    pub key_encryption_key_file: Option<PathBuf>,
     /// Size of the database connection pool (and of the blocking jobs that may wait on it).
     pub db_pool_size: u32,
     /// OpenID Connect access and ID tokens' lifetime.
@@ -148,6 +156,10 @@ impl Default for Settings {
             logout_concurrency: 512,
             logout_backlog_max: 10_000,
             audit_retention_days: 180,
+            key_publish_secs: 86_400,
+            key_rotate_days: 0,
+            key_encryption_key: None,
+            key_encryption_key_file: None,
         }
     }
 }
@@ -190,6 +202,18 @@ impl Settings {
     /// The issuer: the public URL as configured, without a trailing slash.
     pub fn issuer(&self) -> String {
         self.public_url.issuer()
+    }
+
+    /// How long a replaced signing key keeps verifying: the longest a token it signed stays
+    /// good (an access token's refresh window, an OpenID Connect token's life, a logout
+    /// token's two minutes).
+    pub fn key_verify_window_secs(&self) -> i64 {
+        let longest = self
+            .token_ttl_secs
+            .saturating_add(self.refresh_grace_secs)
+            .max(self.oidc_access_token_ttl_secs)
+            .max(120);
+        i64::try_from(longest).unwrap_or(i64::MAX)
     }
 
     pub fn database(&self) -> DatabaseUrl {

@@ -16,11 +16,10 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::head_deadline::HeadDeadline;
 use crate::http::middleware::{BodyDeadline, body_deadline, request_context};
-use crate::keys::WordInfoKeys;
+use crate::keys::{KeyPolicy, Keyring, Seal, WordInfoKeys};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use crate::store::Store;
-use crate::tokens::{RsaSigningKey, SigningKey, TokenService};
 use crate::{accounts, admin, captcha, cas, codes, health, multiterminal, oidc, pages, tokens};
 
 pub struct Application {
@@ -41,6 +40,27 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
         Ok(db)
     })
     .await?
+}
+
+/// The signing keys in the database, imported from the data dir's files on first start.
+pub async fn open_keyring(settings: &Settings, db: Db) -> anyhow::Result<Keyring> {
+    let seal = Seal::from_settings(
+        settings.key_encryption_key.as_ref().map(|k| k.expose()),
+        settings.key_encryption_key_file.as_deref(),
+    )?;
+    if !seal.is_on() {
+        tracing::warn!(
+            "no GATEHOUSE_KEY_ENCRYPTION_KEY: signing keys are stored unencrypted in the \
+             database, readable by anyone who can read it or its backups"
+        );
+    }
+    crate::datadir::ensure_private_dir(&settings.data_dir)?;
+    let policy = KeyPolicy {
+        publish_secs: i64::try_from(settings.key_publish_secs)?,
+        window_secs: settings.key_verify_window_secs(),
+        seal,
+    };
+    Keyring::open(db, &settings.data_dir, policy).await
 }
 
 impl Application {
@@ -66,21 +86,11 @@ impl Application {
         let db = open_database(&settings).await?;
         let data_dir = settings.data_dir.clone();
         let overlap = std::time::Duration::from_secs(settings.word_info_overlap_secs);
-        let (key, rsa, word_info) = tokio::task::spawn_blocking(move || {
-            anyhow::Ok((
-                SigningKey::load_or_create(&data_dir)?,
-                RsaSigningKey::load_or_create(&data_dir)?,
-                WordInfoKeys::load_or_create(&data_dir, overlap)?,
-            ))
-        })
-        .await??;
-        let tokens = TokenService::new(
-            key,
-            rsa,
-            settings.issuer(),
-            settings.token_ttl_secs,
-            settings.refresh_grace_secs,
-        );
+        let word_info =
+            tokio::task::spawn_blocking(move || WordInfoKeys::load_or_create(&data_dir, overlap))
+                .await??;
+        let keyring = std::sync::Arc::new(open_keyring(&settings, db.clone()).await?);
+        keyring.clone().spawn(settings.key_rotate_days);
         let store = match &settings.redis_url {
             Some(url) => Store::Redis(crate::store::RedisStore::connect(
                 url,
@@ -89,7 +99,7 @@ impl Application {
             None => Store::memory(),
         };
         store.spawn_janitor();
-        let state = web::Data::new(AppState::new(settings, db, store, tokens, word_info)?);
+        let state = web::Data::new(AppState::new(settings, db, store, keyring, word_info)?);
         crate::partners::logout::spawn_worker(state.clone(), state.logout_wakeup.clone());
         crate::audit::spawn_retention(state.clone());
         crate::accounts::passwords::warm_dummy(&state);
@@ -256,6 +266,8 @@ macro_rules! api_routes {
             .service(admin::users::force_signout)
             .service(admin::users::deliveries)
             .service(admin::audit::audit)
+            .service(admin::keys::list_keys)
+            .service(admin::keys::rotate_key)
             .service(admin::sms::sms_status)
     };
 }

@@ -18,6 +18,8 @@ pub struct AppState {
     pub store: Store,
     pub lanes: Lanes,
     pub tokens: std::sync::Arc<TokenService>,
+    /// The signing keys' rows: listed and rotated by operators, reloaded every few seconds.
+    pub keyring: std::sync::Arc<crate::keys::Keyring>,
     pub proxies: Vec<IpNet>,
     /// Outbound HTTP (WeChat, SMS vendors, partners' logout URLs), made on first use: loading
     /// the TLS trust roots is work an instance that never calls out should not pay for.
@@ -38,9 +40,15 @@ impl AppState {
         settings: Settings,
         db: Db,
         store: Store,
-        tokens: TokenService,
+        keyring: std::sync::Arc<crate::keys::Keyring>,
         word_info: crate::keys::WordInfoKeys,
     ) -> anyhow::Result<Self> {
+        let tokens = TokenService::new(
+            keyring.handle(),
+            settings.issuer(),
+            settings.token_ttl_secs,
+            settings.refresh_grace_secs,
+        );
         let proxies = settings.proxies();
         let mailer = match (&settings.smtp_url, &settings.mail_from) {
             (Some(url), Some(from)) => Some(crate::mail::Mailer::new(url, from)?),
@@ -57,6 +65,7 @@ impl AppState {
             store,
             lanes,
             tokens: std::sync::Arc::new(tokens),
+            keyring,
             proxies,
             http: std::sync::OnceLock::new(),
             logout_wakeup: Default::default(),

@@ -144,4 +144,7 @@ page-how = How
 page-backlog = Waiting deliveries per partner
 page-pending = Pending
 page-oldest-pending = Oldest waiting since
+page-signing-keys = Signing keys
+page-rotate-key = Make a new key
+page-retires-at = Retires at
 page-secret-once = Save the client secret now; it is shown only once:

@@ -145,4 +145,7 @@ page-how = 方式
 page-backlog = 各合作系统待发送的通知
 page-pending = 待发送
 page-oldest-pending = 最早等待自
+page-signing-keys = 签名密钥
+page-rotate-key = 生成新密钥
+page-retires-at = 退役时间
 page-secret-once = 请立即保存客户端密钥，它只显示这一次：

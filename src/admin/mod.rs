@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod keys;
 pub mod sms;
 pub mod users;
 

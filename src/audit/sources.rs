@@ -37,7 +37,7 @@ pub async fn signin_attempt<T>(
 pub struct By {
     pub actor_id: Option<String>,
     pub origin: Origin,
-    /// `api`, `console` or `cli`.
+    /// `api`, `console`, `cli` or `schedule`.
     pub via: &'static str,
 }
 
@@ -53,6 +53,14 @@ impl By {
     pub fn command_line() -> By {
         By {
             via: "cli",
+            ..By::default()
+        }
+    }
+
+    /// The service itself, on a schedule (a key rotated by GATEHOUSE_KEY_ROTATE_DAYS).
+    pub fn scheduled() -> By {
+        By {
+            via: "schedule",
             ..By::default()
         }
     }

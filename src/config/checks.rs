@@ -51,6 +51,20 @@ impl Settings {
         if !(1..=36_500).contains(&self.audit_retention_days) {
             return Err(bad("audit_retention_days", "1 to 36500"));
         }
+        if self.key_publish_secs > 30 * 86_400 {
+            return Err(bad("key_publish_secs", "0 to 2592000 (30 days)"));
+        }
+        if self.key_rotate_days > 3650 {
+            return Err(bad("key_rotate_days", "0 (never) to 3650"));
+        }
+        if self.key_rotate_days > 0
+            && u64::from(self.key_rotate_days) * 86_400 <= self.key_publish_secs
+        {
+            return Err(bad(
+                "key_rotate_days",
+                "must be longer than GATEHOUSE_KEY_PUBLISH_SECS, or keys would never sign",
+            ));
+        }
         if !(1..=10_000_000).contains(&self.logout_backlog_max) {
             return Err(bad("logout_backlog_max", "1 to 10000000"));
         }

@@ -92,6 +92,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        private_key -> Text,
+        created_at -> Timestamp,
+        activates_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(session_clients -> sessions (session_id));
 diesel::joinable!(session_clients -> clients (client_id));
 diesel::joinable!(cas_tickets -> clients (client_id));
@@ -105,7 +115,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     revoked_tokens,
     oauth_tokens,
     cas_tickets,
-    audit_events
+    audit_events,
+    signing_keys
 );
 
 diesel::table! {

@@ -1,17 +1,26 @@
-//! Key material kept in the data dir: the token signing keys (Ed25519, and RSA for OpenID
-//! Connect clients that need RS256) and the word-info RSA keys.
-//! Each file is made on first start, owner-only (0600), and never rewritten in place.
+//! Key material: the token signing keys (Ed25519, and RSA for OpenID Connect clients that
+//! need RS256), kept in the database and shared by every instance (`ring`), and the word-info
+//! RSA keys kept in the data dir. A data-dir file is made on first start, owner-only (0600),
+//! and never rewritten in place; the signing keys' files of earlier versions are imported once.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
 
+mod ring;
 mod rsa;
+mod seal;
+mod set;
 mod signing;
 mod word_info;
 
+#[cfg(test)]
+pub use ring::test_handle;
+pub use ring::{KeyHandle, KeyPolicy, Keyring, now_ms};
 pub use rsa::RsaSigningKey;
+pub use seal::Seal;
+pub use set::{Alg, Key, KeySet, KeyState, KeyView};
 pub use signing::SigningKey;
 pub use word_info::WordInfoKeys;
 
@@ -65,32 +74,18 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    /// `load` twice in one data dir gives the same key (`kid`), and its file `name` is
-    /// owner-only.
-    fn assert_made_once_owner_only<K>(
-        name: &str,
-        load: impl Fn(&Path) -> anyhow::Result<K>,
-        kid: impl Fn(&K) -> String,
-    ) {
+    #[test]
+    fn the_word_info_key_is_made_once_and_kept_owner_only() {
         let dir = tempfile::tempdir().expect("a temporary dir");
-        let first = load(dir.path()).expect("made");
-        let again = load(dir.path()).expect("read back");
-        assert_eq!(kid(&first), kid(&again), "{name} was made again");
+        let overlap = std::time::Duration::from_secs(60);
+        let first = WordInfoKeys::load_or_create(dir.path(), overlap).expect("made");
+        let again = WordInfoKeys::load_or_create(dir.path(), overlap).expect("read back");
+        assert_eq!(first.kid(), again.kid(), "the key was made again");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let meta = std::fs::metadata(dir.path().join(name)).expect("the key file");
-            assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+            let meta = std::fs::metadata(dir.path().join(word_info::CURRENT)).expect("the file");
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         }
-    }
-
-    #[test]
-    fn each_signing_key_is_made_once_and_kept_owner_only() {
-        assert_made_once_owner_only(signing::KEY_FILE, SigningKey::load_or_create, |k| {
-            k.kid.clone()
-        });
-        assert_made_once_owner_only(rsa::KEY_FILE, RsaSigningKey::load_or_create, |k| {
-            k.kid.clone()
-        });
     }
 }

@@ -1,11 +1,8 @@
 //! The RSA signing key beside the Ed25519 one: for the ID and logout tokens of OpenID Connect
 //! clients registered with RS256, which is all many relying parties can check (PROTOCOLS §1,
-//! "Keys"). A 2048-bit key is made on first start; an operator may put a 2048- to 4096-bit key
-//! of their own in its place (PKCS#8 DER, 0600).
+//! "Keys"). Gatehouse makes 2048-bit keys; an operator's own 2048- to 4096-bit key (PKCS#8
+//! DER) in the data dir under `KEY_FILE` is imported when the database has no RSA key yet.
 
-use std::path::Path;
-
-use anyhow::Context;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeyPair;
 use aws_lc_rs::signature::KeyPair as _;
@@ -29,14 +26,6 @@ pub struct RsaSigningKey {
 }
 
 impl RsaSigningKey {
-    pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
-        crate::datadir::ensure_private_dir(data_dir)?;
-        let path = data_dir.join(KEY_FILE);
-        let pkcs8 = super::read_or_create(&path, "RSA signing key", super::new_rsa_pkcs8)?;
-        Self::from_pkcs8(&pkcs8)
-            .with_context(|| format!("bad RSA signing key in {}", path.display()))
-    }
-
     pub fn from_pkcs8(pkcs8: &[u8]) -> anyhow::Result<Self> {
         let pair = KeyPair::from_pkcs8(pkcs8)
             .map_err(|e| anyhow::anyhow!("not an RSA PKCS#8 key: {e}"))?;
@@ -95,8 +84,7 @@ mod tests {
 
     #[test]
     fn the_key_signs_what_its_jwk_verifies() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = RsaSigningKey::load_or_create(dir.path()).unwrap();
+        let a = RsaSigningKey::from_pkcs8(&super::super::new_rsa_pkcs8().unwrap()).unwrap();
         let signing_input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256"}"#),

@@ -1,8 +1,6 @@
-//! The token signing key: Ed25519, generated on first start and kept in the data dir (0600).
+//! An Ed25519 token signing key (JWS `EdDSA`). Earlier versions kept it in the data dir under
+//! `KEY_FILE`; that file is imported into the database once (see `ring`).
 
-use std::path::Path;
-
-use anyhow::Context;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,13 +19,6 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
-        crate::datadir::ensure_private_dir(data_dir)?;
-        let path = data_dir.join(KEY_FILE);
-        let pkcs8 = super::read_or_create(&path, "token signing key", create)?;
-        Self::from_pkcs8(&pkcs8).with_context(|| format!("bad signing key in {}", path.display()))
-    }
-
     pub fn from_pkcs8(pkcs8: &[u8]) -> anyhow::Result<Self> {
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8)
             .or_else(|_| Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8))
@@ -60,7 +51,7 @@ impl SigningKey {
     }
 }
 
-fn create() -> anyhow::Result<Vec<u8>> {
+pub(super) fn create() -> anyhow::Result<Vec<u8>> {
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let doc = Ed25519KeyPair::generate_pkcs8(&rng)
         .map_err(|e| anyhow::anyhow!("key generation failed: {e}"))?;

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ApiResult};
 
-const CURRENT: &str = "word-info-rsa.pk8";
+pub(super) const CURRENT: &str = "word-info-rsa.pk8";
 const PREVIOUS: &str = "word-info-rsa.previous.pk8";
 
 struct Key {

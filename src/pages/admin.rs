@@ -1,6 +1,6 @@
 //! `/admin`: the operators' console — partner systems (create, edit rules and logout URL,
-//! choose the mode, rotate the secret, disable), users (search, disable, force sign-out) and
-//! single-logout deliveries. Every action goes through the same functions as `/admin/api/`.
+//! choose the mode, rotate the secret, disable), users (search, disable, force sign-out),
+//! single-logout deliveries, the audit trail and the signing keys (rotate). Every action goes through the same functions as `/admin/api/`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -30,6 +30,8 @@ pub struct AdminPage<'a> {
     pub auth_methods: [&'static str; 3],
     pub algs: [&'static str; 2],
     pub lists: Lists,
+    /// The signing keys, newest first.
+    pub keys: Vec<crate::keys::KeyView>,
     pub q: &'a str,
     pub query: &'a ConsoleQuery,
     pub flash: pages::Flash,
@@ -85,6 +87,7 @@ async fn show(
                     .map(crate::partners::AuthMethod::as_str),
                 algs: crate::tokens::ClientAlg::ALL.map(crate::tokens::ClientAlg::as_str),
                 lists,
+                keys: state.keyring.list(),
                 q: &q,
                 query,
                 flash,
@@ -146,6 +149,10 @@ async fn perform(
             users::apply_patch(state, by, &id, patch)
                 .await
                 .map(|_| None)
+        }
+        ("keys", "rotate") => {
+            let alg = crate::admin::keys::requested_alg(input.str("alg"))?;
+            state.keyring.rotate(alg, by).await.map(|_| None)
         }
         ("users", "signout") => users::sign_out_everywhere(state, by, &id)
             .await

@@ -135,6 +135,9 @@ page_texts! {
     pending,
     oldest_pending,
     secret_once,
+    signing_keys,
+    rotate_key,
+    retires_at,
 }
 
 static TEXTS: LazyLock<Vec<Texts>> = LazyLock::new(|| Lang::all().map(Texts::build).collect());

@@ -262,7 +262,9 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
     .service(resource("/admin").route(get().to(admin::console)))
     // Only the console's own kinds: `/admin/api/…` belongs to the JSON API, whose 405s this
     // resource would otherwise answer (empty, with its own `Allow`).
-    .service(resource("/admin/{kind:clients|users}/{id}/{verb}").route(post().to(admin::action)))
+    .service(
+        resource("/admin/{kind:clients|users|keys}/{id}/{verb}").route(post().to(admin::action)),
+    )
     .service(resource("/static/{name}").route(get().to(assets::asset)));
 }
 

@@ -9,22 +9,22 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::keys::WordInfoKeys;
 use crate::store::Store;
-use crate::tokens::{Claims, SigningKey, TokenService};
+use crate::tokens::Claims;
 
-fn state_on(dir: &Path, db: &Db, settings: &Settings) -> AppState {
-    let tokens = TokenService::new(
-        SigningKey::load_or_create(dir).unwrap(),
-        crate::keys::RsaSigningKey::load_or_create(dir).unwrap(),
-        settings.issuer(),
-        settings.token_ttl_secs,
-        settings.refresh_grace_secs,
-    );
+async fn state_on(dir: &Path, db: &Db, settings: &Settings) -> AppState {
+    let settings = Settings {
+        data_dir: dir.to_owned(),
+        ..settings.clone()
+    };
+    let keyring = crate::startup::open_keyring(&settings, db.clone())
+        .await
+        .unwrap();
     let word_info = WordInfoKeys::load_or_create(dir, Duration::ZERO).unwrap();
     AppState::new(
         settings.clone(),
         db.clone(),
         Store::memory(),
-        tokens,
+        std::sync::Arc::new(keyring),
         word_info,
     )
     .unwrap()
@@ -39,7 +39,7 @@ async fn fresh(dir: &Path, settings: Settings) -> (AppState, String) {
     db.run(move |conn| Ok(crate::accounts::model::insert(conn, &user)?))
         .await
         .unwrap();
-    (state_on(dir, &db, &settings), id)
+    (state_on(dir, &db, &settings).await, id)
 }
 
 async fn sign_in(state: &AppState, user_id: &str, terminal: &str) -> (String, Claims) {
@@ -119,7 +119,7 @@ async fn the_database_answers_for_a_store_that_lost_everything() {
         .unwrap();
 
     // A restart of an instance on the in-process store: same database, empty store.
-    let restarted = state_on(dir.path(), &state.db, &state.settings);
+    let restarted = state_on(dir.path(), &state.db, &state.settings).await;
     assert!(!revoked(&restarted, &live).await);
     assert!(!revoked(&restarted, &replacement).await);
     assert!(revoked(&restarted, &replaced).await);

@@ -4,7 +4,8 @@
 mod oidc;
 pub mod routes;
 
-pub use oidc::{ClientAlg, IdTokenHint};
+pub use crate::keys::Alg as ClientAlg;
+pub use oidc::IdTokenHint;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use crate::error::{ApiError, ApiResult};
-pub use crate::keys::{RsaSigningKey, SigningKey};
+use crate::keys::{Alg, Key, KeyHandle, now_ms};
 
 /// The claims of every access token (contract section 5).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -66,9 +67,8 @@ pub struct TokenRequest<'a> {
 }
 
 pub struct TokenService {
-    key: SigningKey,
-    /// Published beside `key`; signs only for OpenID Connect clients registered with RS256.
-    rsa: RsaSigningKey,
+    /// The signing keys, shared with the keyring that reloads them (`keys::Keyring`).
+    keys: KeyHandle,
     issuer: String,
     ttl_secs: i64,
     grace_secs: i64,
@@ -76,20 +76,15 @@ pub struct TokenService {
     /// Tokens whose signature was already checked, by SHA-256 of the token: the hot path
     /// (`GET /token`) pays one hash instead of an EdDSA verification (~60 µs). Only valid
     /// signatures get in; expiry and the session are still checked on every call, so
-    /// revocation stays immediate.
+    /// revocation stays immediate. A key is removed only once every token it signed is past
+    /// its refresh window, so an entry never outlives its key's usefulness.
     verified: moka::sync::Cache<[u8; 32], Arc<Claims>>,
 }
 
 const VERIFIED_CACHE_ENTRIES: u64 = 100_000;
 
 impl TokenService {
-    pub fn new(
-        key: SigningKey,
-        rsa: RsaSigningKey,
-        issuer: String,
-        ttl_secs: u64,
-        grace_secs: u64,
-    ) -> Self {
+    pub fn new(keys: KeyHandle, issuer: String, ttl_secs: u64, grace_secs: u64) -> Self {
         let mut validation = Validation::new(Algorithm::EdDSA);
         // Expiry is judged by us so an expired token can still be told apart (and refreshed).
         validation.validate_exp = false;
@@ -99,8 +94,7 @@ impl TokenService {
         validation.required_spec_claims =
             HashSet::from(["exp".to_owned(), "iss".to_owned(), "sub".to_owned()]);
         TokenService {
-            key,
-            rsa,
+            keys,
             issuer,
             ttl_secs: ttl_secs as i64,
             grace_secs: grace_secs as i64,
@@ -113,21 +107,34 @@ impl TokenService {
         }
     }
 
-    pub fn key(&self) -> &SigningKey {
-        &self.key
-    }
-
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
 
-    pub fn rsa_key(&self) -> &RsaSigningKey {
-        &self.rsa
+    /// The key that signs for `alg` now.
+    pub fn active(&self, alg: Alg) -> ApiResult<Arc<Key>> {
+        self.keys
+            .load()
+            .active(alg, now_ms())
+            .cloned()
+            .ok_or_else(|| ApiError::Internal(format!("no active {alg} signing key")))
     }
 
-    /// Both public keys: the Ed25519 one every access token is signed with first.
+    /// The key named `kid` if it verifies `alg` now; `None` means the active key (a token
+    /// without a `kid`).
+    fn verifying(&self, alg: Alg, kid: Option<&str>) -> ApiResult<Arc<Key>> {
+        let set = self.keys.load();
+        let key = match kid {
+            Some(kid) => set.verifying(alg, kid, now_ms()),
+            None => set.active(alg, now_ms()),
+        };
+        key.cloned().ok_or(ApiError::TokenInvalid)
+    }
+
+    /// Every key that verifies a live token: published, active and retiring, of both
+    /// algorithms, the active EdDSA key (which signs every access token) first.
     pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({ "keys": [self.key.jwk(), self.rsa.jwk()] })
+        self.keys.load().jwks(now_ms())
     }
 
     pub fn issue(&self, req: &TokenRequest<'_>) -> ApiResult<(String, Claims)> {
@@ -187,11 +194,9 @@ impl TokenService {
         Ok((token, Arc::unwrap_or_clone(claims)))
     }
 
-    /// Signs any claims set with the token key (also used for logout tokens).
+    /// Signs any claims set with the active EdDSA key (also used for logout tokens).
     pub fn sign<T: Serialize>(&self, claims: &T, typ: &str) -> ApiResult<String> {
-        oidc::jws("EdDSA", &self.key.kid, typ, claims, |input| {
-            Ok(self.key.sign(input))
-        })
+        self.sign_for(Alg::EdDsa, claims, typ)
     }
 
     /// Checks signature, algorithm, issuer and type; not expiry and not the session. The
@@ -217,7 +222,6 @@ impl TokenService {
             || header.jwk.is_some()
             || header.jku.is_some()
             || header.x5u.is_some()
-            || header.kid.as_deref().is_some_and(|k| k != self.key.kid)
             || header
                 .typ
                 .as_deref()
@@ -225,7 +229,8 @@ impl TokenService {
         {
             return Err(ApiError::TokenInvalid);
         }
-        jsonwebtoken::decode::<Claims>(token, &self.key.decoding, &self.validation)
+        let key = self.verifying(Alg::EdDsa, header.kid.as_deref())?;
+        jsonwebtoken::decode::<Claims>(token, key.decoding(), &self.validation)
             .map(|data| data.claims)
             .map_err(|_| ApiError::TokenInvalid)
     }
@@ -252,10 +257,7 @@ mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
     fn service() -> TokenService {
-        let dir = tempfile::tempdir().unwrap();
-        let key = SigningKey::load_or_create(dir.path()).unwrap();
-        let rsa = RsaSigningKey::load_or_create(dir.path()).unwrap();
-        TokenService::new(key, rsa, "http://sso.test".into(), 60, 30)
+        TokenService::new(crate::keys::test_handle(), "http://sso.test".into(), 60, 30)
     }
 
     #[test]
@@ -271,7 +273,10 @@ mod tests {
             .collect();
         assert_eq!(shape, [("OKP", "EdDSA", "sig"), ("RSA", "RS256", "sig")]);
         assert_ne!(keys[0]["kid"], keys[1]["kid"]);
-        assert_eq!(keys[1]["kid"], tokens.rsa_key().kid.as_str());
+        assert_eq!(
+            keys[1]["kid"],
+            tokens.active(Alg::Rs256).unwrap().kid.as_str()
+        );
     }
 
     fn request() -> TokenRequest<'static> {
@@ -329,7 +334,9 @@ mod tests {
     fn hs256_signed_with_the_public_key_is_rejected() {
         let svc = service();
         let (_, claims) = svc.issue(&request()).unwrap();
-        let public = B64.decode(svc.key().jwk()["x"].as_str().unwrap()).unwrap();
+        let public = B64
+            .decode(svc.active(Alg::EdDsa).unwrap().jwk()["x"].as_str().unwrap())
+            .unwrap();
         let forged = jsonwebtoken::encode(
             &jsonwebtoken::Header::new(Algorithm::HS256),
             &claims,

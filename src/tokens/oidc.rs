@@ -7,33 +7,10 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::Serialize;
 use sha2::{Digest, Sha256, Sha512};
 
-use super::TokenService;
+use super::{ClientAlg, TokenService};
 use crate::error::{ApiError, ApiResult};
 
-/// `id_token_signed_response_alg`: what a client can check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ClientAlg {
-    /// The default: every relying party checks RS256 (mod_auth_openidc checks nothing else).
-    #[default]
-    Rs256,
-    EdDsa,
-}
-
 impl ClientAlg {
-    pub const ALL: [ClientAlg; 2] = [ClientAlg::Rs256, ClientAlg::EdDsa];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClientAlg::Rs256 => "RS256",
-            ClientAlg::EdDsa => "EdDSA",
-        }
-    }
-
-    /// The registered name, exactly as JWA spells it.
-    pub fn parse(name: &str) -> Option<Self> {
-        ClientAlg::ALL.into_iter().find(|alg| alg.as_str() == name)
-    }
-
     /// `at_hash` (OpenID Connect Core §3.1.3.6): the left half of the hash of the access
     /// token's ASCII, base64url. The hash is the one the signature uses: SHA-256 for RS256,
     /// SHA-512 for EdDSA (Ed25519), as authlib and the OpenID Foundation's guide compute it.
@@ -46,8 +23,6 @@ impl ClientAlg {
     }
 }
 
-display_as_str!(ClientAlg);
-
 impl TokenService {
     /// Signs `claims` for a client registered with `alg`, under that key's `kid`.
     pub fn sign_for<T: Serialize>(
@@ -56,14 +31,11 @@ impl TokenService {
         claims: &T,
         typ: &str,
     ) -> ApiResult<String> {
-        match alg {
-            ClientAlg::EdDsa => self.sign(claims, typ),
-            ClientAlg::Rs256 => jws("RS256", &self.rsa.kid, typ, claims, |input| {
-                self.rsa
-                    .sign(input)
-                    .map_err(|e| ApiError::Internal(e.to_string()))
-            }),
-        }
+        let key = self.active(alg)?;
+        jws(alg.as_str(), &key.kid, typ, claims, |input| {
+            key.sign(input)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
     }
 }
 
@@ -111,13 +83,14 @@ impl TokenService {
             return Err(ApiError::TokenInvalid);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::TokenInvalid)?;
-        let (kid, key) = match header.alg {
-            Algorithm::RS256 => (&self.rsa.kid, &self.rsa.decoding),
-            Algorithm::EdDSA => (&self.key.kid, &self.key.decoding),
+        let alg = match header.alg {
+            Algorithm::RS256 => ClientAlg::Rs256,
+            Algorithm::EdDSA => ClientAlg::EdDsa,
             _ => return Err(ApiError::TokenInvalid),
         };
-        if header.kid.as_deref() != Some(kid.as_str())
-            || header.jwk.is_some()
+        let kid = header.kid.as_deref().ok_or(ApiError::TokenInvalid)?;
+        let key = self.verifying(alg, Some(kid))?;
+        if header.jwk.is_some()
             || header.jku.is_some()
             || header.x5u.is_some()
             || header
@@ -133,7 +106,7 @@ impl TokenService {
         validation.leeway = 0;
         validation.set_issuer(&[self.issuer()]);
         validation.required_spec_claims = ["iss", "sub", "aud"].map(str::to_owned).into();
-        let claims = jsonwebtoken::decode::<serde_json::Value>(token, key, &validation)
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, key.decoding(), &validation)
             .map_err(|_| ApiError::TokenInvalid)?
             .claims;
         if claims.get("auth_time").is_none() {
@@ -146,7 +119,6 @@ impl TokenService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{RsaSigningKey, SigningKey};
     use jsonwebtoken::jwk::JwkSet;
     use jsonwebtoken::{DecodingKey, Validation};
 
@@ -178,14 +150,8 @@ mod tests {
 
     #[test]
     fn a_token_for_a_client_verifies_with_the_published_key_of_its_algorithm_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let tokens = TokenService::new(
-            SigningKey::load_or_create(dir.path()).unwrap(),
-            RsaSigningKey::load_or_create(dir.path()).unwrap(),
-            "http://sso.test".into(),
-            60,
-            30,
-        );
+        let tokens =
+            TokenService::new(crate::keys::test_handle(), "http://sso.test".into(), 60, 30);
         let jwks: JwkSet = serde_json::from_value(tokens.jwks()).unwrap();
         let claims =
             serde_json::json!({ "iss": "http://sso.test", "sub": "u", "exp": 4_000_000_000u64 });

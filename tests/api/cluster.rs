@@ -16,13 +16,13 @@ use tokio::task::JoinHandle;
 use crate::helpers::*;
 
 /// A private `redis-server` that can be stopped and started again on the same port.
-struct RedisServer {
+pub(crate) struct RedisServer {
     port: u16,
     child: Option<Child>,
 }
 
 impl RedisServer {
-    fn start() -> Option<Self> {
+    pub(crate) fn start() -> Option<Self> {
         let mut server = RedisServer {
             port: free_port(),
             child: None,
@@ -53,7 +53,7 @@ impl RedisServer {
         false
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 

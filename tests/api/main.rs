@@ -15,6 +15,7 @@ mod codes_and_captcha;
 mod email;
 mod embedded_default;
 mod hardening;
+mod keys;
 mod limits;
 mod metrics;
 mod multiterminal;

@@ -79,6 +79,13 @@ pub fn alg_opt() -> Schema {
     )
 }
 
+pub fn key_alg_opt() -> Schema {
+    choice_opt(
+        &crate::keys::Alg::ALL.map(crate::keys::Alg::as_str),
+        "The new signing key's algorithm (default `EdDSA`).",
+    )
+}
+
 /// A flag that a form can send too: a boolean, or `"true"` / `"false"`.
 pub fn flag_opt() -> Schema {
     from_json(json!({

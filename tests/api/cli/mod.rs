@@ -314,4 +314,5 @@ mod admin;
 mod clients;
 mod config;
 mod documents;
+mod keys;
 mod request_log;
