@@ -20,11 +20,12 @@ import urllib.error, urllib.parse, urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness
+import scale
 from harness import (ADMIN_NUMBER, Load, PeakRss, Postgres, Server, free_port, http, rss_mb, seed_users_postgres,
                      seed_users_sqlite, services_up, wrk, wrk_post_script)
 
 ROWS, NOTES = [], []
-SECTIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)
+SECTIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)
 
 
 def row(section, name, result, target="", met=None, ratio=""):
@@ -835,6 +836,8 @@ def main():
         cpu_per_request_section(a, a.binary)
     if 13 in only:
         mixed_load(a, a.binary, load)
+    if 14 in only:
+        scale.redis_cluster(a, a.binary, load, row, med, NOTES)
     lines = report(a, started)
     if os.path.exists(a.notes):
         lines += ["", open(a.notes).read().strip()]

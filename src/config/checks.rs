@@ -12,12 +12,22 @@ impl Settings {
             return Err(bad("token_ttl_secs", "must be positive"));
         }
         if let Some(redis) = &self.redis_url
-            && !(redis.starts_with("redis://") || redis.starts_with("rediss://"))
+            && !["redis://", "rediss://", "redis+sentinel://"]
+                .iter()
+                .any(|scheme| redis.starts_with(scheme))
         {
-            return Err(bad("redis_url", "must start with redis:// or rediss://"));
+            return Err(bad(
+                "redis_url",
+                "must start with redis://, rediss:// or redis+sentinel://",
+            ));
         }
         if self.redis_key_prefix.is_empty() || self.redis_key_prefix.len() > 64 {
             return Err(bad("redis_key_prefix", "1 to 64 characters"));
+        }
+        // Redis Cluster hashes the first `{…}` of a key: braces here would put every key in
+        // one slot, or split a session from its tokens' marks.
+        if self.redis_key_prefix.contains(['{', '}']) {
+            return Err(bad("redis_key_prefix", "must not contain { or }"));
         }
         if let Some(smtp) = &self.smtp_url {
             if !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {

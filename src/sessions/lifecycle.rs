@@ -128,7 +128,7 @@ pub async fn refresh(state: &AppState, token: &str) -> ApiResult<String> {
     if chrono::Utc::now().timestamp() >= claims.delay_time {
         return Err(ApiError::RefreshWindowPassed);
     }
-    let mark = revoked_key(&claims.jti);
+    let mark = revoked_key(&claims.sid, &claims.jti);
     let first_use = state
         .store
         .set_nx(&mark, "1", until(at(claims.delay_time)))

@@ -37,7 +37,7 @@ pub(super) async fn ensure_live(state: &AppState, claims: &Claims, own: OwnMark)
         OwnMark::Check => {
             let (session, revoked) = state
                 .store
-                .get_pair(&key(&claims.sid), &revoked_key(&claims.jti))
+                .get_pair(&key(&claims.sid), &revoked_key(&claims.sid, &claims.jti))
                 .await?;
             if revoked.is_some() {
                 return Err(ApiError::TokenRevoked);
@@ -93,7 +93,7 @@ async fn from_database(
     for (jti, expires_at) in &revoked {
         state
             .store
-            .set(&revoked_key(jti), "1", until(*expires_at))
+            .set(&revoked_key(sid, jti), "1", until(*expires_at))
             .await?;
     }
     let row = row.filter(SessionRow::is_live);

@@ -39,13 +39,15 @@ pub use partner::{Presented, audience_is, check_for_partner};
 /// The store's mark for a session that has ended.
 const ENDED: &str = "-";
 
+/// The store's session mark. `{sid}` is a Redis Cluster hash tag: the session and its
+/// tokens' marks share a slot, so one command reads both (`Store::get_pair`).
 fn key(sid: &str) -> String {
-    format!("sess:{sid}")
+    format!("sess:{{{sid}}}")
 }
 
-/// The store's mark for a token replaced by a refresh.
-fn revoked_key(jti: &str) -> String {
-    format!("rev:{jti}")
+/// The store's mark for a token replaced by a refresh, in its session's slot.
+fn revoked_key(sid: &str, jti: &str) -> String {
+    format!("rev:{{{sid}}}:{jti}")
 }
 
 fn until(at: NaiveDateTime) -> Duration {

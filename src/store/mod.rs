@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::error::ApiResult;
 pub use memory::MemoryStore;
 pub use redis::RedisStore;
+mod topology;
 
 /// A counter slot asked for: `Ok(n)` the slot taken (1-based), `Err(wait)` a refusal with the
 /// time until the counter expires.
@@ -148,9 +149,13 @@ impl Store {
         }
     }
 
-    /// Background upkeep for the in-process store; Redis expires keys itself.
+    /// Background upkeep: expiry for the in-process store (Redis expires keys itself), and
+    /// the watch on Sentinel's choice of master.
     pub fn spawn_janitor(&self) {
-        let Store::Memory(m) = self else { return };
+        let m = match self {
+            Store::Memory(m) => m,
+            Store::Redis(r) => return r.spawn(),
+        };
         let m = m.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(30));

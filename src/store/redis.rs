@@ -1,6 +1,8 @@
-//! The shared key-value store on Redis, for several instances behind one load balancer.
+//! The shared key-value store on Redis, for several instances behind one load balancer: one
+//! Redis, a Redis Cluster or a Sentinel-managed master (`topology`).
 //!
-//! Every operation is a single command or a Lua script, so single use (`GETDEL`), counting
+//! Every operation is a single command or a Lua script on one key (or, for `get_pair`, keys
+//! sharing a hash tag), so each runs in one cluster slot, and single use (`GETDEL`), counting
 //! (`INCR` with the expiry set in the same script) and set-if-absent stay exact under
 //! concurrency across instances. Every call is bounded in time: a Redis that does not answer
 //! becomes `unavailable` within two seconds instead of a hung request.
@@ -10,13 +12,17 @@ use std::sync::{Arc, RwLock};
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 use tokio::sync::OnceCell;
+
+use super::topology::{Conn, Topology};
 
 use crate::error::{ApiError, ApiResult};
 
 const OP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A thread's connection, with the topology's generation it was made in.
+type Slot = Arc<OnceCell<(u64, Conn)>>;
 
 /// One multiplexed connection per thread that talks to Redis. Commands from all the requests
 /// a worker thread serves share its connection and go out pipelined (one write and one read
@@ -24,8 +30,8 @@ const OP_TIMEOUT: Duration = Duration::from_secs(2);
 /// waits for another thread to be scheduled. Keyed by `ThreadId`, which is never reused.
 #[derive(Clone)]
 pub struct RedisStore {
-    client: redis::Client,
-    connections: Arc<RwLock<HashMap<ThreadId, Arc<OnceCell<ConnectionManager>>>>>,
+    topology: Arc<Topology>,
+    connections: Arc<RwLock<HashMap<ThreadId, Slot>>>,
     prefix: String,
     /// Each command's time, connection included, for `/metrics`.
     pub calls: prometheus::Histogram,
@@ -40,6 +46,27 @@ fn unavailable(err: impl std::fmt::Display) -> ApiError {
 fn ms(ttl: Duration) -> u64 {
     (ttl.as_millis() as u64).max(1)
 }
+
+/// A counter script: sent by hash, and in full only when the node serving the key does not
+/// know it yet (a new node, or a replica just promoted), which also routes it by its key.
+struct Counter {
+    source: &'static str,
+    hash: std::sync::LazyLock<String>,
+}
+
+macro_rules! counter {
+    ($name:ident = $source:ident) => {
+        static $name: Counter = Counter {
+            source: $source,
+            hash: std::sync::LazyLock::new(|| Script::new($source).get_hash().to_owned()),
+        };
+    };
+}
+
+counter!(INCR_SCRIPT = INCR);
+counter!(DECR_SCRIPT = DECR);
+counter!(RESERVE_SCRIPT = RESERVE);
+counter!(HOLD_IF_FULL_SCRIPT = HOLD_IF_FULL);
 
 const INCR: &str = r"
 local n = redis.call('INCR', KEYS[1])
@@ -74,10 +101,10 @@ impl RedisStore {
     /// Checks the URL; connections are made on first use, so an instance starts (and says
     /// it is not ready) while Redis is down.
     pub fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client =
-            redis::Client::open(url).map_err(|e| anyhow::anyhow!("GATEHOUSE_REDIS_URL: {e}"))?;
+        let topology = super::topology::parse(url, OP_TIMEOUT)
+            .map_err(|e| anyhow::anyhow!("GATEHOUSE_REDIS_URL: {e}"))?;
         Ok(RedisStore {
-            client,
+            topology: Arc::new(topology),
             connections: Arc::default(),
             prefix: prefix.to_owned(),
             calls: crate::observe::histogram(
@@ -92,7 +119,7 @@ impl RedisStore {
         })
     }
 
-    fn slot(&self) -> Arc<OnceCell<ConnectionManager>> {
+    fn slot(&self) -> Slot {
         let me = std::thread::current().id();
         let found = self
             .connections
@@ -110,27 +137,41 @@ impl RedisStore {
         })
     }
 
-    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
-        let slot = self.slot();
-        let conn = slot
-            .get_or_try_init(|| {
-                // Reconnection gives up quickly: the caller's 2 s bound answers 503, and the
-                // next command starts a new attempt, so recovery needs no restart.
-                let config = ConnectionManagerConfig::new()
-                    .set_number_of_retries(1)
-                    .set_factor(100)
-                    .set_max_delay(500)
-                    .set_connection_timeout(OP_TIMEOUT)
-                    .set_response_timeout(OP_TIMEOUT);
-                ConnectionManager::new_with_config(self.client.clone(), config)
+    async fn connection(&self) -> redis::RedisResult<Conn> {
+        let generation = self.topology.generation();
+        let mut slot = self.slot();
+        if slot
+            .get()
+            .is_some_and(|(made_in, _)| *made_in != generation)
+        {
+            self.forget_connection();
+            slot = self.slot();
+        }
+        let (_, conn) = slot
+            .get_or_try_init(|| async {
+                Ok::<_, redis::RedisError>((generation, self.topology.connect(OP_TIMEOUT).await?))
             })
             .await?;
         Ok(conn.clone())
     }
 
+    /// Starts the topology's background work (the Sentinel watch).
+    pub fn spawn(&self) {
+        self.topology.spawn();
+    }
+
+    /// Drops this thread's connection, so the next command makes a new one.
+    fn forget_connection(&self) {
+        let me = std::thread::current().id();
+        self.connections
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&me);
+    }
+
     async fn with<T, F, Fut>(&self, f: F) -> ApiResult<T>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let work = async {
@@ -145,6 +186,9 @@ impl RedisStore {
         timer.observe_duration();
         if out.is_err() {
             self.errors.inc();
+            if self.topology.reconnect_after_error() {
+                self.forget_connection();
+            }
         }
         out
     }
@@ -215,30 +259,44 @@ impl RedisStore {
 
     /// Runs one of the counter scripts on `key`: each reads and writes its counter in one
     /// step on the server, which is what makes the limits hold under concurrency.
-    async fn counter<T>(&self, source: &'static str, key: &str, args: &[u64]) -> ApiResult<T>
+    async fn counter<T>(&self, script: &'static Counter, key: &str, args: &[u64]) -> ApiResult<T>
     where
         T: redis::FromRedisValue,
     {
         let k = self.key(key);
         let args = args.to_vec();
         self.with(|mut c| async move {
-            let script = Script::new(source);
-            let mut call = script.key(k);
-            for arg in args {
-                call.arg(arg);
+            let by_hash = redis::cmd("EVALSHA")
+                .arg(script.hash.as_str())
+                .arg(1)
+                .arg(&k)
+                .arg(&args)
+                .query_async(&mut c)
+                .await;
+            match by_hash {
+                Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
+                    redis::cmd("EVAL")
+                        .arg(script.source)
+                        .arg(1)
+                        .arg(&k)
+                        .arg(&args)
+                        .query_async(&mut c)
+                        .await
+                }
+                other => other,
             }
-            call.invoke_async(&mut c).await
         })
         .await
     }
 
     pub async fn incr(&self, key: &str, ttl: Duration) -> ApiResult<i64> {
-        self.counter(INCR, key, &[ms(ttl)]).await
+        self.counter(&INCR_SCRIPT, key, &[ms(ttl)]).await
     }
 
     pub async fn reserve(&self, key: &str, max: i64, ttl: Duration) -> ApiResult<super::Slot> {
         let max = max.max(0) as u64;
-        let (taken, value): (i64, i64) = self.counter(RESERVE, key, &[max, ms(ttl)]).await?;
+        let (taken, value): (i64, i64) =
+            self.counter(&RESERVE_SCRIPT, key, &[max, ms(ttl)]).await?;
         Ok(if taken == 1 {
             Ok(value)
         } else {
@@ -248,12 +306,16 @@ impl RedisStore {
 
     pub async fn hold_if_full(&self, key: &str, max: i64, ttl: Duration) -> ApiResult<bool> {
         let max = max.max(0) as u64;
-        let held: i64 = self.counter(HOLD_IF_FULL, key, &[max, ms(ttl)]).await?;
+        let held: i64 = self
+            .counter(&HOLD_IF_FULL_SCRIPT, key, &[max, ms(ttl)])
+            .await?;
         Ok(held == 1)
     }
 
     pub async fn decr(&self, key: &str) -> ApiResult<()> {
-        self.counter::<i64>(DECR, key, &[]).await.map(|_| ())
+        self.counter::<i64>(&DECR_SCRIPT, key, &[])
+            .await
+            .map(|_| ())
     }
 
     pub async fn ttl(&self, key: &str) -> ApiResult<Option<Duration>> {

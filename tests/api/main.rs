@@ -23,6 +23,7 @@ mod oidc;
 mod pages;
 mod partners;
 mod profile;
+mod redis_topologies;
 mod signin;
 mod single_logout;
 mod sms;
