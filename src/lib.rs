@@ -1,6 +1,10 @@
 //! Gatehouse: a single sign-on identity provider.
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
+// The store's Redis connection (one of a single server, a cluster or a Sentinel master)
+// nests deep in the async handlers' futures; the release build's layout queries need more
+// depth than the default 128.
+#![recursion_limit = "256"]
 
 /// `Display` through the type's `as_str()`: one spelling for settings, JSON, the database and
 /// logs. Defined before the modules so every one of them can use it.
