@@ -205,7 +205,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 
 async fn keyring(settings: &Settings) -> anyhow::Result<crate::keys::Keyring> {
     let db = open_database(settings).await?;
-    crate::startup::open_keyring(settings, db).await
+    crate::startup::open_keyring_with(settings, db, false).await
 }
 
 fn parse_alg(raw: &str) -> Result<crate::keys::Alg, String> {

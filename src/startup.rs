@@ -44,6 +44,15 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
 
 /// The signing keys in the database, imported from the data dir's files on first start.
 pub async fn open_keyring(settings: &Settings, db: Db) -> anyhow::Result<Keyring> {
+    open_keyring_with(settings, db, true).await
+}
+
+/// The signing keys; `bootstrap` false only reads what is stored (the command line).
+pub async fn open_keyring_with(
+    settings: &Settings,
+    db: Db,
+    bootstrap: bool,
+) -> anyhow::Result<Keyring> {
     let seal = Seal::from_settings(
         settings.key_encryption_key.as_ref().map(|k| k.expose()),
         settings.key_encryption_key_file.as_deref(),
@@ -54,13 +63,23 @@ pub async fn open_keyring(settings: &Settings, db: Db) -> anyhow::Result<Keyring
              database, readable by anyone who can read it or its backups"
         );
     }
+    if (1..300).contains(&settings.key_publish_secs) {
+        tracing::warn!(
+            "GATEHOUSE_KEY_PUBLISH_SECS is under the JWK Set's max-age (300 s): partners that \
+             cache it may meet tokens of a key they have not fetched yet"
+        );
+    }
     crate::datadir::ensure_private_dir(&settings.data_dir)?;
     let policy = KeyPolicy {
         publish_secs: i64::try_from(settings.key_publish_secs)?,
         window_secs: settings.key_verify_window_secs(),
         seal,
     };
-    Keyring::open(db, &settings.data_dir, policy).await
+    if bootstrap {
+        Keyring::open(db, &settings.data_dir, policy).await
+    } else {
+        Keyring::open_existing(db, &settings.data_dir, policy).await
+    }
 }
 
 impl Application {

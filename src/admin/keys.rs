@@ -54,7 +54,7 @@ pub async fn list_keys(state: Shared, _operator: Operator) -> Answer {
 /// when the one before it starts retiring. Every instance has it within 10 s.
 #[utoipa::path(
     tag = "admin", security(("bearer" = []), ("token_header" = []), ("token_query" = [])),
-    request_body = RotateRequest,
+    request_body = Option<RotateRequest>,
     responses(
         (status = 201, description = "The new key", body = inline(EnvelopeOf<KeyView>)),
         RotateKeyRefusals,

@@ -17,7 +17,7 @@ mod word_info;
 
 #[cfg(test)]
 pub use ring::test_handle;
-pub use ring::{KeyHandle, KeyPolicy, Keyring, now_ms};
+pub use ring::{KeyHandle, KeyPolicy, Keyring, RETIRE_SLACK_SECS, now_ms};
 pub use rsa::RsaSigningKey;
 pub use seal::Seal;
 pub use set::{Alg, Key, KeySet, KeyState, KeyView};

@@ -23,6 +23,10 @@ pub type KeyHandle = Arc<ArcSwap<KeySet>>;
 /// How often an instance reads the key rows again: well inside the contract's 10 s.
 const REFRESH: Duration = Duration::from_secs(4);
 
+/// Added to a replaced key's verifying window: another instance may go on signing with it
+/// until it reads the new key (up to two reloads), and the instances' clocks may differ.
+pub const RETIRE_SLACK_SECS: i64 = 2 * REFRESH.as_secs() as i64 + 5;
+
 /// Keys of one algorithm that may wait to sign: every instance loads and publishes each, so a
 /// loop (or a stolen operator token) must not grow the JWK Set without bound.
 pub const MAX_WAITING: usize = 3;
@@ -77,22 +81,45 @@ impl Keyring {
     /// Loads the keys, first importing the data dir's key files (or making keys) for an
     /// algorithm that has none, and sealing plain rows when a key-encryption key is set.
     pub async fn open(db: Db, data_dir: &Path, policy: KeyPolicy) -> anyhow::Result<Self> {
+        Self::load(db, data_dir, policy, true).await
+    }
+
+    /// The keys as stored, importing and making none: for the command line, which may run
+    /// with another data dir than the server's and must not make keys in its place.
+    pub async fn open_existing(db: Db, data_dir: &Path, policy: KeyPolicy) -> anyhow::Result<Self> {
+        let ring = Self::load(db, data_dir, policy, false).await?;
+        anyhow::ensure!(
+            !ring.current.load().keys().is_empty(),
+            "the database holds no signing keys yet: start the server once (it imports the \
+             data dir's key files or makes keys)"
+        );
+        Ok(ring)
+    }
+
+    async fn load(
+        db: Db,
+        data_dir: &Path,
+        policy: KeyPolicy,
+        bootstrap: bool,
+    ) -> anyhow::Result<Self> {
         let dir = data_dir.to_owned();
         let ring = Keyring {
             current: Arc::new(ArcSwap::from_pointee(KeySet::new(
                 Vec::new(),
-                policy.window_secs.saturating_mul(1000),
+                (policy.window_secs + RETIRE_SLACK_SECS).saturating_mul(1000),
             ))),
             db,
             seal: Arc::new(policy.seal),
             publish_ms: policy.publish_secs.saturating_mul(1000),
-            window_ms: policy.window_secs.saturating_mul(1000),
+            window_ms: (policy.window_secs + RETIRE_SLACK_SECS).saturating_mul(1000),
         };
         let seal = ring.seal.clone();
-        ring.db
-            .run(move |conn| bootstrap(conn, &dir, &seal).map_err(internal))
-            .await
-            .map_err(|e| anyhow::anyhow!("signing keys: {e}"))?;
+        if bootstrap {
+            ring.db
+                .run(move |conn| self::bootstrap(conn, &dir, &seal).map_err(internal))
+                .await
+                .map_err(|e| anyhow::anyhow!("signing keys: {e}"))?;
+        }
         ring.refresh()
             .await
             .map_err(|e| anyhow::anyhow!("signing keys: {e}"))?;
@@ -279,13 +306,24 @@ fn generate(alg: Alg) -> anyhow::Result<Vec<u8>> {
 fn bootstrap(conn: &mut DbConnection, data_dir: &Path, seal: &Seal) -> anyhow::Result<()> {
     let rows: Vec<Row> = signing_keys::table.load(conn)?;
     for alg in Alg::ALL {
-        if rows.iter().any(|r| r.alg == alg.as_str()) {
-            continue;
-        }
         let file = data_dir.join(match alg {
             Alg::EdDsa => super::signing::KEY_FILE,
             Alg::Rs256 => super::rsa::KEY_FILE,
         });
+        if rows.iter().any(|r| r.alg == alg.as_str()) {
+            let stray = std::fs::read(&file)
+                .ok()
+                .and_then(|bytes| Key::from_pkcs8(alg, &bytes, 0, 0).ok())
+                .filter(|key| !rows.iter().any(|r| r.kid == key.kid));
+            if let Some(key) = stray {
+                tracing::warn!(
+                    file = %file.display(), kid = %key.kid,
+                    "this key file was not imported: the database already holds {alg} keys, \
+                     so tokens it signed are refused"
+                );
+            }
+            continue;
+        }
         let (pkcs8, how) = match std::fs::read(&file) {
             Ok(bytes) => (bytes, "imported"),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (generate(alg)?, "generated"),
@@ -317,7 +355,7 @@ fn bootstrap(conn: &mut DbConnection, data_dir: &Path, seal: &Seal) -> anyhow::R
     // Every stored key must open now: a missing or wrong key-encryption key stops start-up
     // here rather than leaving an instance that cannot sign.
     for row in &rows {
-        let pkcs8 = seal.open(&row.kid, &row.private_key)?;
+        let pkcs8 = seal.open_any(&row.kid, &row.private_key)?;
         if seal.is_on() && !Seal::is_sealed(&row.private_key) {
             diesel::update(signing_keys::table.find(&row.kid))
                 .set(signing_keys::private_key.eq(seal.seal(&row.kid, &pkcs8)?))

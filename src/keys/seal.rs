@@ -68,8 +68,18 @@ impl Seal {
         Ok(format!("{SEALED}{}", B64.encode(out)))
     }
 
-    /// The PKCS#8 document stored for `kid`.
+    /// The PKCS#8 document stored for `kid`. With a key-encryption key only a sealed row is
+    /// taken: a plain one could have been written by anyone who can write the database.
     pub fn open(&self, kid: &str, stored: &str) -> anyhow::Result<Vec<u8>> {
+        anyhow::ensure!(
+            self.0.is_none() || Self::is_sealed(stored),
+            "signing key {kid} is stored unsealed while a key-encryption key is set"
+        );
+        self.open_any(kid, stored)
+    }
+
+    /// [`Seal::open`], taking a plain row too: only to seal it (an earlier start's rows).
+    pub fn open_any(&self, kid: &str, stored: &str) -> anyhow::Result<Vec<u8>> {
         let Some(sealed) = stored.strip_prefix(SEALED) else {
             return B64
                 .decode(stored)
@@ -136,6 +146,12 @@ mod tests {
     fn without_a_kek_keys_are_plain_and_a_bad_kek_is_refused() {
         let plain = Seal::none().seal("k", b"abc").unwrap();
         assert_eq!(Seal::none().open("k", &plain).unwrap(), b"abc");
+        let kek = Seal::from_settings(Some(KEK), None).unwrap();
+        assert!(
+            kek.open("k", &plain).is_err(),
+            "a plain row taken under a KEK"
+        );
+        assert_eq!(kek.open_any("k", &plain).unwrap(), b"abc");
         assert!(Seal::from_settings(Some("c2hvcnQ="), None).is_err());
         assert!(Seal::from_settings(Some(KEK), Some(Path::new("/x"))).is_err());
         let dir = tempfile::tempdir().unwrap();

@@ -205,7 +205,9 @@ impl KeySet {
     }
 
     pub fn view(&self, key: &Key, now: i64) -> KeyView {
-        let time = |t: i64| chrono::DateTime::from_timestamp_millis(t).unwrap_or_default();
+        // Whole seconds, as every other time the API shows.
+        let time =
+            |t: i64| chrono::DateTime::from_timestamp(t.div_euclid(1000), 0).unwrap_or_default();
         KeyView {
             kid: key.kid.clone(),
             alg: key.alg.as_str().to_owned(),

@@ -76,12 +76,21 @@ pub struct TokenService {
     /// Tokens whose signature was already checked, by SHA-256 of the token: the hot path
     /// (`GET /token`) pays one hash instead of an EdDSA verification (~60 µs). Only valid
     /// signatures get in; expiry and the session are still checked on every call, so
-    /// revocation stays immediate. A key is removed only once every token it signed is past
-    /// its refresh window, so an entry never outlives its key's usefulness.
-    verified: moka::sync::Cache<[u8; 32], Arc<Claims>>,
+    /// revocation stays immediate. Each entry keeps the `kid` it was signed with, checked
+    /// against the key set on every hit: a key deleted from the database (on schedule, or by
+    /// hand after a compromise) stops its tokens even where they were seen before.
+    verified: moka::sync::Cache<[u8; 32], Verified>,
 }
 
 const VERIFIED_CACHE_ENTRIES: u64 = 100_000;
+
+/// A token whose signature checked out, and the key that signed it (`None`: no `kid`, the
+/// active key's).
+#[derive(Clone)]
+struct Verified {
+    claims: Arc<Claims>,
+    kid: Option<Arc<str>>,
+}
 
 impl TokenService {
     pub fn new(keys: KeyHandle, issuer: String, ttl_secs: u64, grace_secs: u64) -> Self {
@@ -186,11 +195,19 @@ impl TokenService {
             scope: oauth.map(|(_, scope)| scope.to_owned()),
             client_id: oauth.map(|(client, _)| client.to_owned()),
         };
-        let token = self.sign(&claims, "JWT")?;
+        let key = self.active(Alg::EdDsa)?;
+        let token = oidc::jws(Alg::EdDsa.as_str(), &key.kid, "JWT", &claims, |input| {
+            key.sign(input)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })?;
         // Signed here, so known good: the partner's first check of it (userinfo, `GET
         // /token`) need not verify the signature again.
         let claims = Arc::new(claims);
-        self.verified.insert(digest(&token), claims.clone());
+        let verified = Verified {
+            claims: claims.clone(),
+            kid: Some(Arc::from(key.kid.as_str())),
+        };
+        self.verified.insert(digest(&token), verified);
         Ok((token, Arc::unwrap_or_clone(claims)))
     }
 
@@ -206,15 +223,24 @@ impl TokenService {
             return Err(ApiError::TokenInvalid);
         }
         let digest = digest(token);
-        if let Some(claims) = self.verified.get(&digest) {
-            return Ok(claims);
+        if let Some(hit) = self.verified.get(&digest) {
+            if let Some(kid) = &hit.kid {
+                self.verifying(Alg::EdDsa, Some(kid))?;
+            }
+            return Ok(hit.claims);
         }
-        let claims = Arc::new(self.decode_uncached(token)?);
-        self.verified.insert(digest, claims.clone());
+        let (claims, kid) = self.decode_uncached(token)?;
+        let claims = Arc::new(claims);
+        let verified = Verified {
+            claims: claims.clone(),
+            kid: kid.map(Arc::from),
+        };
+        self.verified.insert(digest, verified);
         Ok(claims)
     }
 
-    fn decode_uncached(&self, token: &str) -> ApiResult<Claims> {
+    /// The claims, and the `kid` the header named.
+    fn decode_uncached(&self, token: &str) -> ApiResult<(Claims, Option<String>)> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::TokenInvalid)?;
         // Keys named in the token itself are never trusted, and other token types signed
         // with the same key (logout tokens) are not access tokens.
@@ -231,7 +257,7 @@ impl TokenService {
         }
         let key = self.verifying(Alg::EdDsa, header.kid.as_deref())?;
         jsonwebtoken::decode::<Claims>(token, key.decoding(), &self.validation)
-            .map(|data| data.claims)
+            .map(|data| (data.claims, header.kid))
             .map_err(|_| ApiError::TokenInvalid)
     }
 
@@ -344,6 +370,29 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(svc.verify(&forged), Err(ApiError::TokenInvalid)));
+    }
+
+    #[test]
+    fn a_token_seen_before_is_refused_once_its_key_is_gone() {
+        let keys = crate::keys::test_handle();
+        let svc = TokenService::new(keys.clone(), "http://sso.test".into(), 60, 30);
+        let (token, _) = svc.issue(&request()).unwrap();
+        assert!(svc.verify(&token).is_ok(), "cached at issue");
+        // Its key deleted, another signing: the cached token is refused like any other.
+        let rsa = keys
+            .load()
+            .keys()
+            .iter()
+            .filter(|k| k.alg == Alg::Rs256)
+            .cloned()
+            .collect::<Vec<_>>();
+        let others = crate::keys::test_handle().load().keys().to_vec();
+        let mut kept: Vec<_> = others.into_iter().filter(|k| k.alg == Alg::EdDsa).collect();
+        kept.extend(rsa);
+        keys.store(Arc::new(crate::keys::KeySet::new(kept, 3_600_000)));
+        assert!(matches!(svc.verify(&token), Err(ApiError::TokenInvalid)));
+        let (fresh, _) = svc.issue(&request()).unwrap();
+        assert!(svc.verify(&fresh).is_ok());
     }
 
     #[test]

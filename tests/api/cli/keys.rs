@@ -35,6 +35,14 @@ fn listed(sandbox: &Sandbox) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_rotate_publishes_a_key_that_signs_later_and_keys_list_shows_each_state() {
     let sandbox = Sandbox::new();
+    // The command line makes no keys of its own (run with another data dir than the server's,
+    // it would stop the server's key files from being imported).
+    let out = keys(&sandbox, &["list"], "86400");
+    assert!(!out.status.success(), "{out}");
+    assert!(out.stderr.contains("start the server once"), "{out}");
+    let out = keys(&sandbox, &["rotate"], "86400");
+    assert!(!out.status.success(), "{out}");
+    drop(Server::start(sandbox.gatehouse(), sandbox.cwd.path().join("first.log")).await);
     let first = listed(&sandbox);
     assert_eq!(first.len(), 2, "{first:?}");
     for key in &first {

@@ -169,7 +169,7 @@ async fn a_rotation_on_one_instance_refuses_nothing_valid_and_reaches_the_other_
         if find(&keys, &new)["state"] == "active" {
             let retiring = find(&keys, &old);
             assert_eq!(retiring["state"], "retiring", "{keys:?}");
-            let window = a.settings.key_verify_window_secs();
+            let window = a.settings.key_verify_window_secs() + gatehouse::keys::RETIRE_SLACK_SECS;
             assert_eq!(unix(&retiring["retires_at"]), activates + window);
             break;
         }
