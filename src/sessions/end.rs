@@ -130,7 +130,7 @@ pub async fn end(state: &AppState, which: Which<'_>, reason: EndReason) -> ApiRe
     for (sid, expires_at, _) in &ended {
         state
             .store
-            .set(&key(sid), ENDED, until(*expires_at))
+            .set_revocation(&key(sid), ENDED, until(*expires_at))
             .await?;
     }
     if !ended.is_empty() {

@@ -166,7 +166,7 @@ pub async fn revoke_tokens(
     for (jti, expires) in tokens {
         state
             .store
-            .set(&revoked_key(sid, &jti), "1", until(expires))
+            .set_revocation(&revoked_key(sid, &jti), "1", until(expires))
             .await?;
     }
     Ok(())

@@ -131,7 +131,7 @@ pub async fn refresh(state: &AppState, token: &str) -> ApiResult<String> {
     let mark = revoked_key(&claims.sid, &claims.jti);
     let first_use = state
         .store
-        .set_nx(&mark, "1", until(at(claims.delay_time)))
+        .set_nx_revocation(&mark, "1", until(at(claims.delay_time)))
         .await?;
     // A replaced token's mark may only live in the database if the store lost its data.
     let replaced_before = !first_use || {

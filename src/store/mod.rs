@@ -68,6 +68,31 @@ impl Store {
         }
     }
 
+    /// [`Store::set`] for a mark that revokes (an ended session, a replaced token): on a Redis
+    /// Cluster or Sentinel master it also waits briefly for a replica to have it, so a
+    /// failover right after does not bring the token back.
+    pub async fn set_revocation(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<()> {
+        self.set(key, value, ttl).await?;
+        match self {
+            Store::Memory(_) => Ok(()),
+            Store::Redis(r) => r.replicated().await,
+        }
+    }
+
+    /// [`Store::set_nx`] for a revoking mark, waiting for a replica as `set_revocation` does.
+    pub async fn set_nx_revocation(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> ApiResult<bool> {
+        let set = self.set_nx(key, value, ttl).await?;
+        if let Store::Redis(r) = self {
+            r.replicated().await?;
+        }
+        Ok(set)
+    }
+
     /// Sets the key only if absent; true when it was set.
     pub async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<bool> {
         match self {

@@ -20,6 +20,8 @@ use super::topology::{Conn, Topology};
 use crate::error::{ApiError, ApiResult};
 
 const OP_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a revocation waits for a replica (`replicated`).
+const REPLICA_WAIT: Duration = Duration::from_millis(100);
 
 /// A thread's connection, with the topology's generation it was made in.
 type Slot = Arc<OnceCell<(u64, Conn)>>;
@@ -225,6 +227,30 @@ impl RedisStore {
                 .await
         })
         .await
+    }
+
+    /// On a Cluster or a Sentinel master, waits up to `REPLICA_WAIT` for a replica to have
+    /// this connection's writes: a mark that ends a session or a token must outlive its
+    /// master. Best effort: with no replica answering in time the answer still goes out (a
+    /// replica being down must not stop sign-outs), and a warning says the mark may not
+    /// survive a failover.
+    pub async fn replicated(&self) -> ApiResult<()> {
+        if !self.topology.has_replicas() {
+            return Ok(());
+        }
+        let acked: i64 = self
+            .with(|mut c| async move {
+                redis::cmd("WAIT")
+                    .arg(1)
+                    .arg(REPLICA_WAIT.as_millis() as u64)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        if acked < 1 {
+            tracing::warn!("no Redis replica confirmed a revocation within {REPLICA_WAIT:?}");
+        }
+        Ok(())
     }
 
     pub async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<bool> {

@@ -14,6 +14,7 @@ use redis::sentinel::{SentinelClient, SentinelServerType};
 use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
 const SENTINEL_PORT: u16 = 26379;
+const ASK_TIMEOUT: Duration = Duration::from_millis(1500);
 
 pub enum Topology {
     Single(redis::Client),
@@ -32,8 +33,14 @@ pub struct Sentinels {
 }
 
 impl Sentinels {
+    /// The master's address, asked of the Sentinels within `ASK_TIMEOUT`: the lock is shared
+    /// by every thread's new connection and the watch, so one Sentinel that stops answering
+    /// must not hold it.
     async fn master(&self) -> RedisResult<redis::Client> {
-        self.client.lock().await.async_get_client().await
+        let ask = async { self.client.lock().await.async_get_client().await };
+        tokio::time::timeout(ASK_TIMEOUT, ask).await.map_err(|_| {
+            redis::RedisError::from((redis::ErrorKind::IoError, "the Sentinels did not answer"))
+        })?
     }
 
     fn watch(self: Arc<Self>) {
@@ -171,6 +178,11 @@ impl Topology {
                 ))
             }
         }
+    }
+
+    /// Whether writes are expected to have a replica to reach: a Cluster or a Sentinel master.
+    pub fn has_replicas(&self) -> bool {
+        !matches!(self, Topology::Single(_))
     }
 
     /// Which master connections are for: changes when a Sentinel names a new one.

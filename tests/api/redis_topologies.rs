@@ -89,6 +89,21 @@ impl RedisServers {
         panic!("no master serves slot {slot}");
     }
 
+    /// How many times the live nodes have run `command` (INFO commandstats).
+    fn calls(&self, command: &str) -> u64 {
+        let prefix = format!("cmdstat_{command}:calls=");
+        self.ports()
+            .iter()
+            .flat_map(|port| {
+                self.cli(*port, &["info", "commandstats"])
+                    .lines()
+                    .filter_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+            .filter_map(|rest| rest.split(',').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
     fn kill(&self, port: u16) {
         let pid = std::fs::read_to_string(self.dir.path().join(format!("{port}/pid"))).unwrap();
         let status = Command::new("kill")
@@ -230,7 +245,10 @@ async fn a_killed_cluster_master_costs_its_slots_a_few_seconds_of_503_and_loses_
         on_victim.len(),
         before.tokens.len(),
     );
+    let waits = cluster.calls("wait");
     before.lost_nothing().await;
+    // The sign-out waited for a replica to hold its mark before answering.
+    assert!(cluster.calls("wait") > waits, "no WAIT after a sign-out");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
