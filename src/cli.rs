@@ -205,7 +205,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 
 async fn keyring(settings: &Settings) -> anyhow::Result<crate::keys::Keyring> {
     let db = open_database(settings).await?;
-    crate::startup::open_keyring_with(settings, db, false).await
+    let policy = crate::keys::KeyPolicy::from_settings(settings)?;
+    crate::keys::Keyring::open_existing(db, &settings.data_dir, policy).await
 }
 
 fn parse_alg(raw: &str) -> Result<crate::keys::Alg, String> {

@@ -16,7 +16,7 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::head_deadline::HeadDeadline;
 use crate::http::middleware::{BodyDeadline, body_deadline, request_context};
-use crate::keys::{KeyPolicy, Keyring, Seal, WordInfoKeys};
+use crate::keys::{KeyPolicy, Keyring, WordInfoKeys};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use crate::store::Store;
@@ -40,46 +40,6 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
         Ok(db)
     })
     .await?
-}
-
-/// The signing keys in the database, imported from the data dir's files on first start.
-pub async fn open_keyring(settings: &Settings, db: Db) -> anyhow::Result<Keyring> {
-    open_keyring_with(settings, db, true).await
-}
-
-/// The signing keys; `bootstrap` false only reads what is stored (the command line).
-pub async fn open_keyring_with(
-    settings: &Settings,
-    db: Db,
-    bootstrap: bool,
-) -> anyhow::Result<Keyring> {
-    let seal = Seal::from_settings(
-        settings.key_encryption_key.as_ref().map(|k| k.expose()),
-        settings.key_encryption_key_file.as_deref(),
-    )?;
-    if !seal.is_on() {
-        tracing::warn!(
-            "no GATEHOUSE_KEY_ENCRYPTION_KEY: signing keys are stored unencrypted in the \
-             database, readable by anyone who can read it or its backups"
-        );
-    }
-    if (1..300).contains(&settings.key_publish_secs) {
-        tracing::warn!(
-            "GATEHOUSE_KEY_PUBLISH_SECS is under the JWK Set's max-age (300 s): partners that \
-             cache it may meet tokens of a key they have not fetched yet"
-        );
-    }
-    crate::datadir::ensure_private_dir(&settings.data_dir)?;
-    let policy = KeyPolicy {
-        publish_secs: i64::try_from(settings.key_publish_secs)?,
-        window_secs: settings.key_verify_window_secs(),
-        seal,
-    };
-    if bootstrap {
-        Keyring::open(db, &settings.data_dir, policy).await
-    } else {
-        Keyring::open_existing(db, &settings.data_dir, policy).await
-    }
 }
 
 impl Application {
@@ -108,7 +68,10 @@ impl Application {
         let word_info =
             tokio::task::spawn_blocking(move || WordInfoKeys::load_or_create(&data_dir, overlap))
                 .await??;
-        let keyring = std::sync::Arc::new(open_keyring(&settings, db.clone()).await?);
+        // The data dir was made private by the word-info key's load above.
+        let policy = KeyPolicy::from_settings(&settings)?;
+        let keyring =
+            std::sync::Arc::new(Keyring::open(db.clone(), &settings.data_dir, policy).await?);
         keyring.clone().spawn(settings.key_rotate_days);
         let store = match &settings.redis_url {
             Some(url) => Store::Redis(crate::store::RedisStore::connect(

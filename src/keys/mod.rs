@@ -8,6 +8,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
+mod policy;
 mod ring;
 mod rsa;
 mod seal;
@@ -15,9 +16,10 @@ mod set;
 mod signing;
 mod word_info;
 
+pub use policy::KeyPolicy;
 #[cfg(test)]
 pub use ring::test_handle;
-pub use ring::{KeyHandle, KeyPolicy, Keyring, RETIRE_SLACK_SECS, now_ms};
+pub use ring::{KeyHandle, Keyring, RETIRE_SLACK_SECS, now_ms};
 pub use rsa::RsaSigningKey;
 pub use seal::Seal;
 pub use set::{Alg, Key, KeySet, KeyState, KeyView};

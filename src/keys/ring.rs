@@ -10,6 +10,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use diesel::prelude::*;
 
+use super::policy::KeyPolicy;
 use super::seal::Seal;
 use super::set::{Alg, Key, KeySet, KeyState, KeyView};
 use crate::audit::{By, Event};
@@ -47,14 +48,6 @@ pub struct Keyring {
     seal: Arc<Seal>,
     publish_ms: i64,
     window_ms: i64,
-}
-
-/// How the keyring is set up.
-pub struct KeyPolicy {
-    pub publish_secs: i64,
-    /// How long a replaced key keeps verifying (see `KeySet`).
-    pub window_secs: i64,
-    pub seal: Seal,
 }
 
 /// Unix milliseconds, the keys' clock.

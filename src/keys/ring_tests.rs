@@ -30,6 +30,12 @@ async fn insert(db: &Db, rows: Vec<Row>) {
     .unwrap();
 }
 
+/// The kid of the EdDSA key that signs now.
+fn signer(ring: &Keyring) -> String {
+    let set = ring.handle().load_full();
+    set.active(Alg::EdDsa, now()).unwrap().kid.clone()
+}
+
 async fn stored_kids(db: &Db) -> Vec<String> {
     db.run(|conn| Ok(signing_keys::table.select(signing_keys::kid).load(conn)?))
         .await
@@ -89,13 +95,7 @@ async fn a_bad_row_is_skipped_and_the_others_still_sign() {
     let ring = Keyring::open(db.clone(), dir.path(), policy(100))
         .await
         .unwrap();
-    let signer = ring
-        .handle()
-        .load()
-        .active(Alg::EdDsa, now())
-        .unwrap()
-        .kid
-        .clone();
+    let signer = signer(&ring);
     // A row whose private key belongs to another kid (a copied or damaged row).
     let mut bad = old_row(Alg::EdDsa, 0);
     bad.kid = "not-its-kid".into();
@@ -121,13 +121,7 @@ async fn a_rotation_is_stored_published_and_recorded() {
     )
     .await
     .unwrap();
-    let before = ring
-        .handle()
-        .load()
-        .active(Alg::EdDsa, now())
-        .unwrap()
-        .kid
-        .clone();
+    let before = signer(&ring);
     let key = ring.rotate(Alg::EdDsa, &By::command_line()).await.unwrap();
     assert_eq!(key.state, super::super::KeyState::Published);
     assert!(stored_kids(&db).await.contains(&key.kid));

@@ -16,7 +16,8 @@ async fn state_on(dir: &Path, db: &Db, settings: &Settings) -> AppState {
         data_dir: dir.to_owned(),
         ..settings.clone()
     };
-    let keyring = crate::startup::open_keyring(&settings, db.clone())
+    let policy = crate::keys::KeyPolicy::from_settings(&settings).unwrap();
+    let keyring = crate::keys::Keyring::open(db.clone(), dir, policy)
         .await
         .unwrap();
     let word_info = WordInfoKeys::load_or_create(dir, Duration::ZERO).unwrap();

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256, Sha512};
 
 use super::{ClientAlg, TokenService};
 use crate::error::{ApiError, ApiResult};
+use crate::keys::Key;
 
 impl ClientAlg {
     /// `at_hash` (OpenID Connect Core §3.1.3.6): the left half of the hash of the access
@@ -32,11 +33,16 @@ impl TokenService {
         typ: &str,
     ) -> ApiResult<String> {
         let key = self.active(alg)?;
-        jws(alg.as_str(), &key.kid, typ, claims, |input| {
-            key.sign(input)
-                .map_err(|e| ApiError::Internal(e.to_string()))
-        })
+        sign_with(&key, claims, typ)
     }
+}
+
+/// A JWS of `claims` signed with `key`, under its `alg` and `kid`.
+pub(super) fn sign_with<T: Serialize>(key: &Key, claims: &T, typ: &str) -> ApiResult<String> {
+    jws(key.alg.as_str(), &key.kid, typ, claims, |input| {
+        key.sign(input)
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    })
 }
 
 /// A compact JWS (RFC 7515 §7.1) built by hand: the keys stay parsed, where jsonwebtoken
