@@ -46,22 +46,46 @@ impl<T> HeadDeadline<T> {
         }
     }
 
+    /// Follows the head through the bytes just read. A head that arrives whole in one read
+    /// (nearly every one) never touches the timer: only a head still incomplete after its
+    /// first read starts it.
     fn saw(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            if self.phase == Phase::Idle {
-                self.phase = Phase::Head;
-                self.window = 0;
-                self.timer.as_mut().reset(Instant::now() + self.limit);
-            }
-            if self.phase != Phase::Head {
-                return;
-            }
-            self.window = (self.window << 8) | u32::from(b);
-            if self.window == u32::from_be_bytes(*b"\r\n\r\n") {
-                self.phase = Phase::Rest;
-            }
+        if bytes.is_empty() || self.phase == Phase::Rest {
+            return;
+        }
+        let starting = self.phase == Phase::Idle;
+        if starting {
+            self.window = 0;
+        }
+        if head_ends(self.window, bytes) {
+            self.phase = Phase::Rest;
+            return;
+        }
+        self.window = bytes
+            .iter()
+            .rev()
+            .take(4)
+            .rev()
+            .fold(self.window, |w, &b| (w << 8) | u32::from(b));
+        if starting {
+            self.phase = Phase::Head;
+            self.timer.as_mut().reset(Instant::now() + self.limit);
         }
     }
+}
+
+/// Whether `\r\n\r\n` is in `bytes`, or begins in the last bytes before them (`window`).
+fn head_ends(window: u32, bytes: &[u8]) -> bool {
+    const END: &[u8; 4] = b"\r\n\r\n";
+    // Across the seam: 1 to 3 earlier bytes, then the first new ones.
+    let earlier = window.to_be_bytes();
+    for k in 1..=3 {
+        let need = 4 - k;
+        if bytes.len() >= need && earlier[4 - k..] == END[..k] && bytes[..need] == END[k..] {
+            return true;
+        }
+    }
+    memchr::memmem::find(bytes, END).is_some()
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for HeadDeadline<T> {
@@ -121,6 +145,36 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
 
     use super::*;
+
+    #[test]
+    fn the_end_of_a_head_is_found_within_a_read_and_across_reads() {
+        let fold = |bytes: &[u8]| bytes.iter().fold(0u32, |w, &b| (w << 8) | u32::from(b));
+        assert!(head_ends(0, b"GET / HTTP/1.1\r\nHost: x\r\n\r\nbody"));
+        assert!(!head_ends(0, b"GET / HTTP/1.1\r\nHost: x\r\n"));
+        for split in 1..4 {
+            let end = b"\r\n\r\n";
+            let before = fold(&[b"x: y".as_slice(), &end[..split]].concat());
+            assert!(head_ends(before, &end[split..]), "split after {split}");
+            assert!(!head_ends(before, b"zzzz"), "split after {split}");
+        }
+        assert!(!head_ends(fold(b"\r\n\r"), b"x\n"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_head_split_across_reads_at_its_blank_line_is_not_timed_out() {
+        let (mut client, server) = duplex(1024);
+        let mut guarded = HeadDeadline::new(server, Duration::from_secs(2));
+        let mut buf = [0u8; 64];
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r")
+            .await
+            .unwrap();
+        assert!(guarded.read(&mut buf).await.unwrap() > 0);
+        client.write_all(b"\n").await.unwrap();
+        assert_eq!(guarded.read(&mut buf).await.unwrap(), 1);
+        let slow = tokio::time::timeout(Duration::from_secs(5), guarded.read(&mut buf)).await;
+        assert!(slow.is_err(), "the head was complete: nothing to time");
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_head_that_does_not_end_in_time_fails_the_read() {

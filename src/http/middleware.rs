@@ -13,6 +13,7 @@ use actix_web::middleware::Next;
 use tracing::Instrument;
 
 use crate::http::lang;
+use crate::observe::access;
 
 const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
@@ -24,7 +25,8 @@ pub async fn request_context(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let lang = lang::from_request(req.request());
     let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let mut id_text = [0u8; uuid::fmt::Simple::LENGTH];
+    let request_id: &str = uuid::Uuid::new_v4().simple().encode_lower(&mut id_text);
     // What the request line needs is only copied when it will be written.
     let logged = tracing::enabled!(tracing::Level::INFO)
         .then(|| (req.method().clone(), req.path().to_owned()));
@@ -43,12 +45,21 @@ pub async fn request_context(
     if let Some((method, path)) = logged {
         let status = res.status().as_u16();
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        span.in_scope(|| {
-            tracing::info!(%method, %path, status, elapsed_ms = format_args!("{elapsed_ms:.2}"), "request");
-        });
+        let line = access::Line {
+            id: request_id,
+            method: method.as_str(),
+            path: &path,
+            status,
+            elapsed_ms,
+        };
+        if !access::write(&line) {
+            span.in_scope(|| {
+                tracing::info!(%method, %path, status, elapsed_ms = format_args!("{elapsed_ms:.2}"), "request");
+            });
+        }
     }
     let headers = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert(header::HeaderName::from_static("x-request-id"), v);
     }
     headers.insert(
@@ -87,6 +98,10 @@ pub async fn body_deadline(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if let Some(BodyDeadline(limit)) = req.app_data::<BodyDeadline>().copied() {
         let inner = req.take_payload();
+        // No body (most GETs): nothing to time, and no timer or stream to allocate.
+        if matches!(inner, actix_web::dev::Payload::None) {
+            return next.call(req).await;
+        }
         let timed = TimedPayload {
             inner,
             deadline: Box::pin(tokio::time::sleep(limit)),

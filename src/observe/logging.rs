@@ -4,6 +4,7 @@
 //! Lines are formatted on the thread that logs them but written by a thread of their own,
 //! in batches: a request's worker never waits for stderr, and under load many lines share one
 //! write. Nothing is dropped: when that thread falls behind by 128,000 lines, loggers wait.
+//! The request line skips the subscriber and goes straight to that thread (`access`).
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
@@ -38,6 +39,7 @@ pub fn init(format: LogFormat) -> WorkerGuard {
         .lossy(false)
         .thread_name("gatehouse-log")
         .finish(std::io::BufWriter::new(std::io::stderr()));
+    super::access::install(writer.clone(), format);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -8,6 +8,7 @@
 //! number, e-mail address or token: labels are route templates, methods, statuses, reasons,
 //! partners' client ids and fixed names.
 
+pub mod access;
 pub mod http;
 pub mod logging;
 

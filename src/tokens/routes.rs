@@ -86,7 +86,17 @@ pub struct RecordRequest {
 
 /// `client_id:client_secret` from HTTP Basic, when sent.
 fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
-    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let value = req.headers().get(AUTHORIZATION)?;
+    // The scheme first: a bearer token (the hot path) is not read through.
+    if !value
+        .as_bytes()
+        .trim_ascii_start()
+        .get(..6)?
+        .eq_ignore_ascii_case(b"basic ")
+    {
+        return None;
+    }
+    let value = value.to_str().ok()?;
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
