@@ -93,8 +93,10 @@ pub struct Settings {
     pub key_encryption_key: Option<Secret>,
     /// A file holding that key (32 raw bytes, or the base64 text), instead of the setting.
     pub key_encryption_key_file: Option<PathBuf>,
-    /// Size of the database connection pool (and of the blocking jobs that may wait on it).
-    pub db_pool_size: u32,
+    /// Size of the database connection pool (and of the blocking jobs that may wait on it):
+    /// PostgreSQL connections, or SQLite's read-only connections. Unset: the backend's default
+    /// (`db::DEFAULT_POSTGRES_POOL`, `db::DEFAULT_SQLITE_READERS`).
+    pub db_pool_size: Option<u32>,
     /// OpenID Connect access and ID tokens' lifetime.
     pub oidc_access_token_ttl_secs: u64,
     /// OpenID Connect refresh tokens' idle lifetime: each rotation restarts it; never past
@@ -149,7 +151,7 @@ impl Default for Settings {
             oidc_refresh_token_ttl_secs: 86_400,
             request_timeout_secs: 10,
             captcha_test_answers: false,
-            db_pool_size: 8,
+            db_pool_size: None,
             logout_retry_base_ms: 2_000,
             logout_give_up_secs: 86_400,
             logout_poll_ms: 1_000,

@@ -52,7 +52,7 @@ impl Settings {
                 "retry and poll intervals must be positive",
             ));
         }
-        if self.db_pool_size == 0 {
+        if self.db_pool_size == Some(0) {
             return Err(bad("db_pool_size", "must be positive"));
         }
         if !(1..=100_000).contains(&self.logout_concurrency) {

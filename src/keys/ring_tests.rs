@@ -12,7 +12,7 @@ fn policy(window_secs: i64) -> KeyPolicy {
 }
 
 async fn database(dir: &Path) -> Db {
-    let db = Db::connect(&DatabaseUrl::Sqlite(dir.join("g.db")), 1).unwrap();
+    let db = Db::connect(&DatabaseUrl::Sqlite(dir.join("g.db")), Some(1)).unwrap();
     db.migrate().unwrap();
     db
 }

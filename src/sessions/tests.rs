@@ -33,7 +33,7 @@ async fn state_on(dir: &Path, db: &Db, settings: &Settings) -> AppState {
 
 /// A state on a fresh database holding one user; returns the user's id.
 async fn fresh(dir: &Path, settings: Settings) -> (AppState, String) {
-    let db = Db::connect(&DatabaseUrl::Sqlite(dir.join("g.db")), 1).unwrap();
+    let db = Db::connect(&DatabaseUrl::Sqlite(dir.join("g.db")), Some(1)).unwrap();
     db.migrate().unwrap();
     let user = crate::accounts::model::blank_row();
     let id = user.id.clone();

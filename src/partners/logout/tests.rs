@@ -21,7 +21,7 @@ fn row(client: &str, state: &str) -> DeliveryRow {
 async fn claims_skip_a_full_partners_backlog_and_keep_each_share() {
     let dir = tempfile::tempdir().unwrap();
     let url = crate::config::DatabaseUrl::Sqlite(dir.path().join("g.db"));
-    let db = crate::db::Db::connect(&url, 1).unwrap();
+    let db = crate::db::Db::connect(&url, Some(1)).unwrap();
     db.migrate().unwrap();
     let (listed, first, capped, again) = db
         .run(|conn| {

@@ -151,7 +151,7 @@ fn exit_race_child() {
         let connected = connected.clone();
         thread::spawn(move || {
             loop {
-                let db = gatehouse::db::Db::connect(&url, 1).unwrap();
+                let db = gatehouse::db::Db::connect(&url, Some(1)).unwrap();
                 db.migrate().unwrap();
                 let _ = connected.send(());
             }
