@@ -27,28 +27,25 @@ pub async fn request_context(
     let started = Instant::now();
     let mut id_text = [0u8; uuid::fmt::Simple::LENGTH];
     let request_id: &str = uuid::Uuid::new_v4().simple().encode_lower(&mut id_text);
-    // What the request line needs is only copied when it will be written.
-    let logged = tracing::enabled!(tracing::Level::INFO)
-        .then(|| (req.method().clone(), req.path().to_owned()));
+    let logged = tracing::enabled!(tracing::Level::INFO);
     let docs = req.path().starts_with("/docs");
     let span = tracing::info_span!("request", id = %request_id);
     let mut res = lang::scope(lang, next.call(req))
         .instrument(span.clone())
         .await?;
-    if let Some(state) = res
-        .request()
-        .app_data::<actix_web::web::Data<crate::state::AppState>>()
-    {
-        let status = res.status().as_u16();
-        state.metrics.request(res.request(), status, started);
+    let status = res.status().as_u16();
+    // The answer still holds its request: nothing of it is copied beforehand.
+    let req = res.request();
+    if let Some(state) = req.app_data::<actix_web::web::Data<crate::state::AppState>>() {
+        state.metrics.request(req, status, started);
     }
-    if let Some((method, path)) = logged {
-        let status = res.status().as_u16();
+    if logged {
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let (method, path) = (req.method().as_str(), req.path());
         let line = access::Line {
             id: request_id,
-            method: method.as_str(),
-            path: &path,
+            method,
+            path,
             status,
             elapsed_ms,
         };
