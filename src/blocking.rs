@@ -200,19 +200,24 @@ impl Running {
     }
 }
 
-#[cfg(target_os = "linux")]
 fn lower_priority() {
+    nice_this_thread(10);
+}
+
+/// Raises the calling thread's nice value to `nice`.
+#[cfg(target_os = "linux")]
+pub fn nice_this_thread(nice: i32) {
     // SAFETY: plain system calls on the calling thread's own id; raising one's nice value
     // needs no privilege. A failure leaves the thread at normal priority, which is only slower
     // to yield.
     unsafe {
         let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice);
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn lower_priority() {}
+pub fn nice_this_thread(_nice: i32) {}
 
 /// The lanes of one instance.
 #[derive(Clone)]
