@@ -15,6 +15,8 @@ use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use tokio::sync::Semaphore;
 
+mod writer;
+
 use crate::config::DatabaseUrl;
 use crate::error::{ApiError, ApiResult};
 
@@ -32,31 +34,6 @@ pub const DEFAULT_SQLITE_READERS: u32 = 16;
 /// it before its read could start, holding the permit all that time: in bench section 13 the
 /// slow account reads had waited 45 ms on average for a permit and under 0.1 ms for the rest.
 const READER_THREADS_PER_CONNECTION: usize = 4;
-
-/// The nice value of SQLite's writer thread. On a busy server writes queue for the one writer
-/// anyway; a little below normal priority, the writer gives way to the readers and to the
-/// workers answering requests. Under bench section 13 (1,000 connections flat out, 2 cores),
-/// five alternating pairs of runs gave the account read a median p99 of 26.7 ms against
-/// 55.0 ms at normal priority, for 3 % fewer refreshes a second.
-const WRITER_NICE: i32 = 5;
-
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Starts the thread that runs SQLite's writes, one at a time in the order they come; it ends
-/// when the last handle to it is dropped.
-fn writer_thread() -> std::io::Result<std::sync::mpsc::Sender<Job>> {
-    let (jobs, next) = std::sync::mpsc::channel::<Job>();
-    std::thread::Builder::new()
-        .name("gatehouse-db-writer".into())
-        .spawn(move || {
-            crate::blocking::nice_this_thread(WRITER_NICE);
-            while let Ok(job) = next.recv() {
-                // A closure that panics must not take every later write with it.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-            }
-        })?;
-    Ok(jobs)
-}
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -148,8 +125,8 @@ pub struct Db {
     /// SQLite only: connections for reads, which WAL lets run beside the one writer, so a
     /// read never queues behind writes. PostgreSQL reads share the one pool.
     readers: Option<(Pool, Arc<Semaphore>)>,
-    /// SQLite only: the thread every write runs on (see [`WRITER_NICE`]).
-    writer: Option<std::sync::mpsc::Sender<Job>>,
+    /// SQLite only: the thread every write runs on (see [`writer::WRITER_NICE`]).
+    writer: Option<std::sync::mpsc::Sender<writer::Job>>,
     /// Each call's time from asking for a connection to the answer, for `/metrics`.
     pub calls: prometheus::Histogram,
     /// Calls that failed for the database's sake (unreachable, broken), not the caller's.
@@ -218,7 +195,7 @@ impl Db {
             Backend::Postgres => None,
         };
         let writer = match backend {
-            Backend::Sqlite => Some(writer_thread()?),
+            Backend::Sqlite => Some(writer::start()?),
             Backend::Postgres => None,
         };
         Ok(Db {
@@ -288,7 +265,7 @@ impl Db {
         &self,
         pool: &Pool,
         permits: &Arc<Semaphore>,
-        thread: Option<&std::sync::mpsc::Sender<Job>>,
+        thread: Option<&std::sync::mpsc::Sender<writer::Job>>,
         f: F,
     ) -> ApiResult<T>
     where
@@ -309,7 +286,7 @@ impl Db {
     async fn on<T, F>(
         pool: &Pool,
         permits: &Arc<Semaphore>,
-        thread: Option<&std::sync::mpsc::Sender<Job>>,
+        thread: Option<&std::sync::mpsc::Sender<writer::Job>>,
         f: F,
     ) -> ApiResult<T>
     where
@@ -418,104 +395,4 @@ pub fn at(unix: i64) -> chrono::NaiveDateTime {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::mpsc;
-
-    fn sqlite(readers: u32) -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let url = DatabaseUrl::Sqlite(dir.path().join("t.db"));
-        let db = Db::connect(&url, Some(readers)).expect("an SQLite database");
-        (dir, db)
-    }
-
-    fn select_one(conn: &mut DbConnection) -> ApiResult<()> {
-        conn.batch_execute("SELECT 1")
-            .map_err(|e| ApiError::Internal(e.to_string()))
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_read_completes_while_the_writer_is_held() {
-        let (_dir, db) = sqlite(2);
-        let (read_done, wait_for_read) = mpsc::channel::<()>();
-        let writer = db.clone();
-        // The write ends only once the read has: a read queued behind the writer would never
-        // come, and the write would give up after 10 s.
-        let write = tokio::spawn(async move {
-            writer
-                .run(move |_| {
-                    wait_for_read
-                        .recv_timeout(Duration::from_secs(10))
-                        .map_err(|_| ApiError::Internal("the read never came".into()))
-                })
-                .await
-        });
-        db.read(select_one).await.expect("a read beside the writer");
-        read_done.send(()).expect("the writer waits");
-        write.await.expect("the write task").expect("the write");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn reads_beyond_the_reader_connections_wait_for_one_and_none_is_refused() {
-        // Twice as many reads as are admitted at once, each holding its connection a while:
-        // some wait for a permit, some for a connection on their thread.
-        let (_dir, db) = sqlite(2);
-        let reads: Vec<_> = (0..2 * 2 * READER_THREADS_PER_CONNECTION)
-            .map(|_| {
-                let db = db.clone();
-                tokio::spawn(async move {
-                    db.read(|conn| {
-                        std::thread::sleep(Duration::from_millis(5));
-                        select_one(conn)
-                    })
-                    .await
-                })
-            })
-            .collect();
-        for read in reads {
-            read.await.expect("a read task").expect("no read refused");
-        }
-    }
-
-    #[cfg(target_os = "linux")]
-    #[tokio::test]
-    async fn sqlite_writes_run_below_normal_priority_and_reads_do_not() {
-        let (_dir, db) = sqlite(1);
-        // SAFETY: reads the calling thread's own nice value.
-        let nice = |_: &mut DbConnection| -> ApiResult<i32> {
-            Ok(unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) })
-        };
-        assert_eq!(db.run(nice).await.expect("a write call"), WRITER_NICE);
-        assert_eq!(db.read(nice).await.expect("a read call"), 0);
-    }
-
-    #[tokio::test]
-    async fn a_write_that_panics_is_an_error_and_the_next_write_still_runs() {
-        let (_dir, db) = sqlite(1);
-        let panicked = db
-            .run(|_| -> ApiResult<()> { panic!("a bug in one write") })
-            .await;
-        assert!(
-            matches!(panicked, Err(ApiError::Internal(_))),
-            "{panicked:?}"
-        );
-        db.run(|conn| {
-            conn.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
-                .map_err(|e| ApiError::Internal(e.to_string()))
-        })
-        .await
-        .expect("the writer still writes");
-    }
-
-    #[tokio::test]
-    async fn a_reader_connection_refuses_to_write() {
-        let (_dir, db) = sqlite(1);
-        let wrote = db
-            .read(|conn| {
-                conn.batch_execute("CREATE TABLE t (x INTEGER)")
-                    .map_err(|e| ApiError::Internal(e.to_string()))
-            })
-            .await;
-        assert!(wrote.is_err(), "a reader wrote: {wrote:?}");
-    }
-}
+mod tests;

@@ -4,6 +4,8 @@
 
 use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 /// The token of the `Authorization: Bearer` or `token` header, in that order.
 pub fn token_in_headers(req: &HttpRequest) -> Option<String> {
@@ -25,4 +27,32 @@ pub fn token_in_headers(req: &HttpRequest) -> Option<String> {
         }
     }
     header("token").filter(|t| !t.is_empty()).map(str::to_owned)
+}
+
+/// Basic credentials that came and cannot be read.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UnreadableBasic;
+
+/// The id and secret of `Authorization: Basic`, as sent (base64 undone, nothing else).
+/// `Ok(None)` when no Basic credentials came.
+pub fn basic_in_headers(req: &HttpRequest) -> Result<Option<(String, String)>, UnreadableBasic> {
+    let Some(value) = req.headers().get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.as_bytes().trim_ascii();
+    // The scheme is looked at before anything else: a bearer token (the hot path) is not
+    // read through.
+    if !value
+        .get(..6)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"basic "))
+    {
+        return Ok(None);
+    }
+    let encoded = std::str::from_utf8(&value[6..]).map_err(|_| UnreadableBasic)?;
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| UnreadableBasic)?;
+    let text = String::from_utf8(decoded).map_err(|_| UnreadableBasic)?;
+    let (id, secret) = text.split_once(':').ok_or(UnreadableBasic)?;
+    Ok(Some((id.to_owned(), secret.to_owned())))
 }

@@ -2,12 +2,10 @@
 //! method at a time.
 
 use actix_web::HttpRequest;
-use actix_web::http::header::AUTHORIZATION;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 
 use super::error::{OAuthError, OAuthResult};
 use super::params::{Params, form_decode};
+use crate::http::auth::{UnreadableBasic, basic_in_headers};
 use crate::partners::{self, AuthMethod, ClientRow};
 use crate::state::AppState;
 
@@ -21,24 +19,9 @@ pub enum Public {
 /// `client_id` and secret from HTTP Basic: base64, then each part form-url-decoded
 /// (RFC 6749 §2.3.1), so `_` sent as `%5F` and `+` as a space read as they must. `Err` when
 /// Basic was sent but is unreadable.
-fn basic(req: &HttpRequest) -> Result<Option<(String, String)>, ()> {
-    let Some(value) = req.headers().get(AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value.to_str().map_err(|_| ())?;
-    let Some((scheme, encoded)) = value.trim().split_once(' ') else {
-        return Ok(None);
-    };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Ok(None);
-    }
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| ())?;
-    let text = String::from_utf8(decoded).map_err(|_| ())?;
-    let (id, secret) = text.split_once(':').ok_or(())?;
-    Ok(Some((
-        form_decode(id.as_bytes()),
-        form_decode(secret.as_bytes()),
-    )))
+fn basic(req: &HttpRequest) -> Result<Option<(String, String)>, UnreadableBasic> {
+    Ok(basic_in_headers(req)?
+        .map(|(id, secret)| (form_decode(id.as_bytes()), form_decode(secret.as_bytes()))))
 }
 
 /// The enabled OpenID Connect client the request authenticates as, or 401 `invalid_client`.
@@ -99,7 +82,10 @@ pub async fn authenticate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::http::header::AUTHORIZATION;
     use actix_web::test::TestRequest;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
 
     fn with_basic(raw: &str) -> HttpRequest {
         TestRequest::default()
@@ -122,7 +108,7 @@ mod tests {
         let broken = TestRequest::default()
             .insert_header((AUTHORIZATION, "Basic !!!"))
             .to_http_request();
-        assert_eq!(basic(&broken), Err(()));
+        assert_eq!(basic(&broken), Err(UnreadableBasic));
         let bearer = TestRequest::default()
             .insert_header((AUTHORIZATION, "Bearer x"))
             .to_http_request();

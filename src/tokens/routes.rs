@@ -1,7 +1,4 @@
-use actix_web::http::header::AUTHORIZATION;
 use actix_web::{HttpRequest, HttpResponse, get, post};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -84,19 +81,9 @@ pub struct RecordRequest {
     pub callback_url: String,
 }
 
-/// `client_id:client_secret` from HTTP Basic, when sent.
+/// `client_id:client_secret` from HTTP Basic, when sent and readable.
 fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
-    // The scheme is looked at before anything else: a bearer token (the hot path) is not
-    // read through.
-    let value = req.headers().get(AUTHORIZATION)?.as_bytes().trim_ascii();
-    if !value.get(..6)?.eq_ignore_ascii_case(b"basic ") {
-        return None;
-    }
-    let encoded = std::str::from_utf8(&value[6..]).ok()?;
-    let decoded = STANDARD.decode(encoded.trim()).ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    Some((id.to_owned(), secret.to_owned()))
+    crate::http::auth::basic_in_headers(req).ok().flatten()
 }
 
 refusals!(RecordTokenRefusals: [SIGNED_IN, TOO_LARGE, DOWN]
