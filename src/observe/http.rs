@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
-use std::time::Instant;
+use std::time::Duration;
 
 use actix_web::HttpRequest;
 
@@ -66,7 +66,7 @@ impl Templates {
 
 impl Metrics {
     /// Counts one answered request and its latency.
-    pub fn request(&self, req: &HttpRequest, status: u16, started: Instant) {
+    pub fn request(&self, req: &HttpRequest, status: u16, elapsed: Duration) {
         let route = self.templates.of(req);
         let unusual;
         let status = match status_label(status) {
@@ -80,7 +80,7 @@ impl Metrics {
         self.http_requests.with_label_values(&labels).inc();
         self.http_duration
             .with_label_values(&labels)
-            .observe(started.elapsed().as_secs_f64());
+            .observe(elapsed.as_secs_f64());
     }
 }
 
