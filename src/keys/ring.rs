@@ -137,7 +137,7 @@ impl Keyring {
         let known = self.current.load_full();
         let mut keys = Vec::with_capacity(rows.len());
         for row in rows {
-            if let Some(key) = known.keys().iter().find(|k| k.kid == row.kid) {
+            if let Some(key) = known.keys().iter().find(|k| *k.kid == *row.kid) {
                 keys.push(key.clone());
                 continue;
             }
@@ -173,7 +173,7 @@ impl Keyring {
             row.created_at.and_utc().timestamp_millis(),
             row.activates_at.and_utc().timestamp_millis(),
         )?;
-        anyhow::ensure!(key.kid == row.kid, "the key does not match its kid");
+        anyhow::ensure!(*key.kid == *row.kid, "the key does not match its kid");
         Ok(key)
     }
 
@@ -199,7 +199,7 @@ impl Keyring {
         let key =
             Key::from_pkcs8(alg, &pkcs8, created, created + self.publish_ms).map_err(internal)?;
         let row = Row {
-            kid: key.kid.clone(),
+            kid: key.kid.to_string(),
             alg: alg.as_str().to_owned(),
             private_key: self.seal.seal(&key.kid, &pkcs8).map_err(internal)?,
             created_at: db_time(created),
@@ -208,7 +208,7 @@ impl Keyring {
         let rotated = by
             .record(Event::KeyRotated)
             .with("key", "signing")
-            .with("kid", key.kid.clone())
+            .with("kid", &*key.kid)
             .with("alg", alg.as_str());
         self.db
             .run(move |conn| {
@@ -307,7 +307,7 @@ fn bootstrap(conn: &mut DbConnection, data_dir: &Path, seal: &Seal) -> anyhow::R
             let stray = std::fs::read(&file)
                 .ok()
                 .and_then(|bytes| Key::from_pkcs8(alg, &bytes, 0, 0).ok())
-                .filter(|key| !rows.iter().any(|r| r.kid == key.kid));
+                .filter(|key| !rows.iter().any(|r| *r.kid == *key.kid));
             if let Some(key) = stray {
                 tracing::warn!(
                     file = %file.display(), kid = %key.kid,
@@ -326,7 +326,7 @@ fn bootstrap(conn: &mut DbConnection, data_dir: &Path, seal: &Seal) -> anyhow::R
         let key = Key::from_pkcs8(alg, &pkcs8, at, at)
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
         let row = Row {
-            kid: key.kid.clone(),
+            kid: key.kid.to_string(),
             alg: alg.as_str().to_owned(),
             private_key: seal.seal(&key.kid, &pkcs8)?,
             created_at: db_time(at),

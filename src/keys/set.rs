@@ -46,7 +46,9 @@ pub enum Pair {
 }
 
 pub struct Key {
-    pub kid: String,
+    /// Shared with every verified-token cache entry the key signed, rather than copied into
+    /// each.
+    pub kid: Arc<str>,
     pub alg: Alg,
     pub pair: Pair,
     /// Unix milliseconds: keys made within one second still order by when they were made.
@@ -65,11 +67,11 @@ impl Key {
         let (kid, pair) = match alg {
             Alg::EdDsa => {
                 let key = SigningKey::from_pkcs8(pkcs8)?;
-                (key.kid.clone(), Pair::Ed(key))
+                (Arc::from(key.kid.as_str()), Pair::Ed(key))
             }
             Alg::Rs256 => {
                 let key = RsaSigningKey::from_pkcs8(pkcs8)?;
-                (key.kid.clone(), Pair::Rsa(key))
+                (Arc::from(key.kid.as_str()), Pair::Rsa(key))
             }
         };
         Ok(Key {
@@ -167,7 +169,7 @@ impl KeySet {
     /// A key that verifies at `now`: published, active or retiring, never one past its end.
     pub fn verifying(&self, alg: Alg, kid: &str, now: i64) -> Option<&Arc<Key>> {
         self.of(alg)
-            .find(|k| k.kid == kid)
+            .find(|k| &*k.kid == kid)
             .filter(|k| self.retires_at(k, now).is_none_or(|end| now < end))
     }
 
@@ -200,7 +202,7 @@ impl KeySet {
         self.keys
             .iter()
             .filter(|k| self.retires_at(k, now).is_some_and(|end| end <= now))
-            .map(|k| k.kid.clone())
+            .map(|k| k.kid.to_string())
             .collect()
     }
 
@@ -209,7 +211,7 @@ impl KeySet {
         let time =
             |t: i64| chrono::DateTime::from_timestamp(t.div_euclid(1000), 0).unwrap_or_default();
         KeyView {
-            kid: key.kid.clone(),
+            kid: key.kid.to_string(),
             alg: key.alg.as_str().to_owned(),
             state: self.state(key, now),
             created_at: time(key.created_at),
@@ -224,7 +226,7 @@ impl KeySet {
         self.keys
             .iter()
             .rev()
-            .filter(|k| !gone.contains(&k.kid))
+            .filter(|k| !gone.iter().any(|g| **g == *k.kid))
             .map(|k| self.view(k, now))
             .collect()
     }
@@ -233,13 +235,13 @@ impl KeySet {
     /// access token) first.
     pub fn jwks(&self, now: i64) -> serde_json::Value {
         let gone = self.expired(now);
-        let first = self.active(Alg::EdDsa, now).map(|k| k.kid.as_str());
+        let first = self.active(Alg::EdDsa, now).map(|k| &*k.kid);
         let mut keys: Vec<&Arc<Key>> = self
             .keys
             .iter()
-            .filter(|k| !gone.contains(&k.kid))
+            .filter(|k| !gone.iter().any(|g| **g == *k.kid))
             .collect();
-        keys.sort_by_key(|k| Some(k.kid.as_str()) != first);
+        keys.sort_by_key(|k| Some(&*k.kid) != first);
         serde_json::json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() })
     }
 }
@@ -271,10 +273,10 @@ mod tests {
         assert_eq!(set.retires_at(&old, 1100), Some(1600));
         assert!(set.verifying(Alg::EdDsa, &old.kid, 1599).is_some());
         assert_eq!(set.jwks(1599)["keys"].as_array().unwrap().len(), 2);
-        assert_eq!(set.jwks(1599)["keys"][0]["kid"], new.kid.as_str());
+        assert_eq!(set.jwks(1599)["keys"][0]["kid"], &*new.kid);
         // Then it is gone: not verifying, not listed, not published.
         assert!(set.verifying(Alg::EdDsa, &old.kid, 1600).is_none());
-        assert_eq!(set.expired(1600), vec![old.kid.clone()]);
+        assert_eq!(set.expired(1600), vec![old.kid.to_string()]);
         assert_eq!(set.views(1600).len(), 1);
         assert_eq!(set.jwks(1600)["keys"].as_array().unwrap().len(), 1);
         // And a key of the other algorithm is never the answer for this one.

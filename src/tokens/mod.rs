@@ -202,7 +202,7 @@ impl TokenService {
         let claims = Arc::new(claims);
         let verified = Verified {
             claims: claims.clone(),
-            kid: Some(Arc::from(key.kid.as_str())),
+            kid: Some(key.kid.clone()),
         };
         self.verified.insert(digest(&token), verified);
         Ok((token, Arc::unwrap_or_clone(claims)))
@@ -238,14 +238,14 @@ impl TokenService {
         let claims = Arc::new(claims);
         let verified = Verified {
             claims: claims.clone(),
-            kid: kid.map(Arc::from),
+            kid,
         };
         self.verified.insert(digest, verified);
         Ok(claims)
     }
 
-    /// The claims, and the `kid` the header named.
-    fn decode_uncached(&self, token: &str) -> ApiResult<(Claims, Option<String>)> {
+    /// The claims, and the `kid` the header named (the key's own, shared copy of it).
+    fn decode_uncached(&self, token: &str) -> ApiResult<(Claims, Option<Arc<str>>)> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::TokenInvalid)?;
         // Keys named in the token itself are never trusted, and other token types signed
         // with the same key (logout tokens) are not access tokens.
@@ -261,8 +261,9 @@ impl TokenService {
             return Err(ApiError::TokenInvalid);
         }
         let key = self.verifying(Alg::EdDsa, header.kid.as_deref())?;
+        let kid = header.kid.is_some().then(|| key.kid.clone());
         jsonwebtoken::decode::<Claims>(token, key.decoding(), &self.validation)
-            .map(|data| (data.claims, header.kid))
+            .map(|data| (data.claims, kid))
             .map_err(|_| ApiError::TokenInvalid)
     }
 

@@ -23,7 +23,7 @@ fn the_jwks_lists_the_ed25519_and_the_rsa_key_under_distinct_kids() {
     assert_ne!(keys[0]["kid"], keys[1]["kid"]);
     assert_eq!(
         keys[1]["kid"],
-        tokens.active(Alg::Rs256).unwrap().kid.as_str()
+        tokens.active(Alg::Rs256).unwrap().kid.as_ref()
     );
 }
 

@@ -127,18 +127,22 @@ async fn unknown_numbers_take_as_long_as_wrong_passwords() {
     app.signin("13900139999", "Wrong-Password-1").await;
     let mut known = Vec::new();
     let mut unknown = Vec::new();
-    for i in 0..3 {
+    for i in 0..4 {
         let t = Instant::now();
-        app.signin("13800138000", "Wrong-Password-1").await;
+        let (status, body) = app.signin("13800138000", "Wrong-Password-1").await;
         known.push(t.elapsed().as_secs_f64());
+        assert_error(status, &body, 401, "credentials_invalid");
         let t = Instant::now();
-        app.signin(&format!("1390013900{i}"), "Wrong-Password-1")
+        let (status, body) = app
+            .signin(&format!("1390013900{i}"), "Wrong-Password-1")
             .await;
         unknown.push(t.elapsed().as_secs_f64());
+        assert_error(status, &body, 401, "credentials_invalid");
     }
-    known.sort_by(f64::total_cmp);
-    unknown.sort_by(f64::total_cmp);
-    let (k, u) = (known[1], unknown[1]);
+    // The fastest of each: the rest of a busy test run only ever adds time (a median of three
+    // was once 0.35 s against 0.07 s with the whole suite on two cores), never takes it away.
+    let fastest = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let (k, u) = (fastest(&known), fastest(&unknown));
     // Both pay one bcrypt of the same cost; an early return would be many times faster.
     assert!(
         u > k * 0.5 && u < k * 2.0,

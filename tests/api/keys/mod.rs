@@ -100,7 +100,7 @@ async fn only_operators_rotate_keys_and_each_rotation_is_audited(app) {
         assert_eq!(status, 413, "{body}");
         assert_eq!(keys_on(&app, &operator).await.len(), 2, "a refused rotation made a key");
 
-        let rsa_before = app.state.tokens.active(gatehouse::keys::Alg::Rs256).unwrap().kid.clone();
+        let rsa_before = app.state.tokens.active(gatehouse::keys::Alg::Rs256).unwrap().kid.to_string();
         let (status, body) = app
             .send_with_token(Method::POST, "/admin/api/keys", &operator, json!({ "alg": "RS256" }))
             .await;
