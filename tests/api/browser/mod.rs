@@ -27,14 +27,6 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const USER: &str = "13912345678";
 
-fn free_port(host: &str) -> u16 {
-    std::net::TcpListener::bind((host, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Ends a process group this test started (chromedriver and the browser it launched).
 fn kill_group(child: &mut Child) {
     let _ = Command::new("kill")
@@ -104,7 +96,7 @@ impl Browser {
         let _ = std::fs::remove_dir_all(&shots);
         std::fs::create_dir_all(&shots).unwrap();
 
-        let port = free_port("127.0.0.1");
+        let port = crate::helpers::free_port();
         let log = std::fs::File::create(shots.join("chromedriver.log")).unwrap();
         let driver = Driver({
             use std::os::unix::process::CommandExt;

@@ -63,7 +63,7 @@ impl Partner {
         host: &'static str,
         shots: &Path,
     ) -> Partner {
-        let port = free_port(host);
+        let port = crate::helpers::free_port_on(host);
         let base = format!("http://{host}:{port}");
         let (status, body) = app
             .send_with_token(

@@ -107,7 +107,7 @@ scene_tests! {
 
     async fn a_tampered_callback_shows_the_error_page(scene) {
         let br = &scene.browser;
-        let other_port = free_port("127.0.0.2");
+        let other_port = crate::helpers::free_port_on("127.0.0.2");
         let tampered = [
             ("evil", "https://evil.example/callback".to_owned()),
             (

@@ -115,7 +115,10 @@ fn bad_configuration_names_the_variable() {
         let sandbox = Sandbox::new();
         let mut serve = sandbox.gatehouse();
         // Should a bad value be accepted, the server must not take a shared port.
-        serve.env("GATEHOUSE_LISTEN", format!("127.0.0.1:{}", free_port()));
+        serve.env(
+            "GATEHOUSE_LISTEN",
+            format!("127.0.0.1:{}", crate::helpers::free_port()),
+        );
         for (k, v) in *vars {
             serve.env(k, v);
         }

@@ -7,7 +7,6 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
@@ -155,11 +154,6 @@ fn run(cmd: Command) -> Run {
     run_with(cmd, None, COMMAND_TIMEOUT)
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// A running `gatehouse serve`; killed when dropped, whatever the test's outcome.
 struct Server {
     child: Child,
@@ -180,7 +174,7 @@ impl Drop for Server {
 impl Server {
     /// Starts `cmd serve` on a free port (stderr into `log`) and waits for `/healthz`.
     async fn start(mut cmd: Command, log: PathBuf) -> Server {
-        let port = free_port();
+        let port = crate::helpers::free_port();
         let base = format!("http://127.0.0.1:{port}");
         cmd.arg("serve")
             .env("GATEHOUSE_LISTEN", format!("127.0.0.1:{port}"))

@@ -64,13 +64,36 @@ pub fn python(args: &[&str], input: &[u8]) -> std::process::Output {
     child.wait_with_output().expect("python3 finishes")
 }
 
-/// A port nothing listens on now, for a stand-in server started after this returns.
+/// A port nothing listens on now, for a server started after this returns.
+///
+/// Taken from 10000–19999, below the kernel's ephemeral range (32768 and up by default), from
+/// which every `127.0.0.1:0` listener and every outgoing connection of the whole run takes its
+/// port: a port from there, free when asked, was once taken by one of those before the server
+/// bound it ("address already in use"). The Redis Cluster pass's servers use 20000 and up.
+/// Each port is handed out once per run, starting at a place that depends on the process.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    free_port_on("127.0.0.1")
+}
+
+/// [`free_port`] on another loopback address (the browser tests' partners each have one).
+pub fn free_port_on(host: &str) -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 10_000;
+    const COUNT: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7_919) % COUNT,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..COUNT {
+        let port = (FIRST + NEXT.fetch_add(1, Ordering::Relaxed) % COUNT) as u16;
+        if std::net::TcpListener::bind((host, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {FIRST}..{}", FIRST + COUNT);
 }
 
 /// Runs a one-worker stand-in (an SMS gateway, a vendor, a partner) on `listener`, answering

@@ -68,8 +68,15 @@ crate::both_backends_with! {
         }
         // Each delivery was tried once (503), so every row has been looked at by the worker.
         shop.wait_for(5).await;
-
-        let rows = of_partner(&app, &admin, &shop_id).await;
+        // The receiver answered before the worker wrote down the answer: wait for that too.
+        let mut rows = of_partner(&app, &admin, &shop_id).await;
+        for _ in 0..100 {
+            if rows.iter().all(|(_, _, last_error)| !last_error.is_null()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            rows = of_partner(&app, &admin, &shop_id).await;
+        }
         let got: Vec<&str> = rows.iter().map(|(sid, _, _)| sid.as_str()).collect();
         assert_eq!(got, sids.iter().map(String::as_str).collect::<Vec<_>>());
         for (sid, state, last_error) in &rows[..2] {
