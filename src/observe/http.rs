@@ -76,12 +76,33 @@ impl Metrics {
                 &unusual
             }
         };
-        let labels = [route, req.method().as_str(), status];
+        let labels = [route, method_label(req.method()), status];
         self.http_requests.with_label_values(&labels).inc();
         self.http_duration
             .with_label_values(&labels)
             .observe(elapsed.as_secs_f64());
     }
+}
+
+/// The standard methods by name and every other as `other`: HTTP lets a client send any
+/// token as a method, and each would otherwise become series of its own in the registry.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    const KNOWN: &[(Method, &str)] = &[
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::HEAD, "HEAD"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(known, _)| known == method)
+        .map_or("other", |(_, label)| label)
 }
 
 /// The usual statuses as labels without formatting a number per request.
@@ -126,6 +147,16 @@ mod tests {
             assert_eq!(status_label(code), Some(code.to_string().as_str()));
         }
         assert_eq!(status_label(418), None);
+    }
+
+    #[test]
+    fn standard_methods_are_named_and_any_other_is_other() {
+        use actix_web::http::Method;
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        assert_eq!(
+            method_label(&Method::from_bytes(b"PROPFIND").unwrap()),
+            "other"
+        );
     }
 
     #[test]

@@ -179,3 +179,27 @@ async fn limit_hits_and_captchas_are_counted() {
         Some(1.0)
     );
 }
+
+/// A client may send any method token; each one must not become a series of its own, or
+/// the registry grows with every name an attacker makes up.
+#[tokio::test]
+async fn made_up_methods_share_one_label() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("MADEUP{i}").as_bytes()).unwrap();
+        let (status, _) = app.send(method, "/healthz", json!({})).await;
+        assert_eq!(status, 405);
+    }
+    let text = scrape(&app).await;
+    assert!(!text.contains("MADEUP"), "{text}");
+    let other = [
+        ("route", "/healthz"),
+        ("method", "other"),
+        ("status", "405"),
+    ];
+    assert_eq!(
+        sample(&text, "gatehouse_http_requests_total", &other),
+        Some(20.0),
+        "{text}"
+    );
+}
