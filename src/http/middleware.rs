@@ -5,15 +5,14 @@
 
 use std::time::Instant;
 
+use crate::http::lang;
+use crate::observe::access;
+use crate::observe::request_id::{self, RequestId};
 use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
-use tracing::Instrument;
-
-use crate::http::lang;
-use crate::observe::access;
 
 const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
@@ -25,14 +24,11 @@ pub async fn request_context(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let lang = lang::from_request(req.request());
     let started = Instant::now();
-    let mut id_text = [0u8; uuid::fmt::Simple::LENGTH];
-    let request_id: &str = uuid::Uuid::new_v4().simple().encode_lower(&mut id_text);
+    let id = RequestId::new_random();
+    let request_id = id.as_str();
     let logged = tracing::enabled!(tracing::Level::INFO);
     let docs = req.path().starts_with("/docs");
-    let span = tracing::info_span!("request", id = %request_id);
-    let mut res = lang::scope(lang, next.call(req))
-        .instrument(span.clone())
-        .await?;
+    let mut res = lang::scope(lang, request_id::scope(id, next.call(req))).await?;
     let status = res.status().as_u16();
     // One clock read for both the histogram and the line.
     let elapsed = started.elapsed();
@@ -52,9 +48,7 @@ pub async fn request_context(
             elapsed_ms,
         };
         if !access::write(&line) {
-            span.in_scope(|| {
-                tracing::info!(%method, %path, status, elapsed_ms = format_args!("{elapsed_ms:.2}"), "request");
-            });
+            tracing::info!(id = request_id, %method, %path, status, elapsed_ms = format_args!("{elapsed_ms:.2}"), "request");
         }
     }
     let headers = res.headers_mut();

@@ -5,10 +5,14 @@
 //! in batches: a request's worker never waits for stderr, and under load many lines share one
 //! write. Nothing is dropped: when that thread falls behind by [`QUEUED_LINES`] lines, loggers
 //! wait.
-//! The request line skips the subscriber and goes straight to that thread (`access`).
+//! The request line skips the subscriber and goes straight to that thread (`access`). A line
+//! logged while answering a request names that request (`request_id`).
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::JsonFields;
+
+use super::request_id::Requests;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -52,12 +56,22 @@ pub fn init(format: LogFormat) -> WorkerGuard {
         .with_writer(writer)
         .with_ansi(ansi);
     match format {
-        LogFormat::Text => builder.init(),
+        LogFormat::Text => builder
+            .event_format(Requests {
+                inner: tracing_subscriber::fmt::format(),
+                json: false,
+            })
+            .init(),
         LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .fmt_fields(JsonFields::new())
+            .event_format(Requests {
+                inner: tracing_subscriber::fmt::format()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+                json: true,
+            })
             .init(),
     }
     guard

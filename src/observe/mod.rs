@@ -11,6 +11,7 @@
 pub mod access;
 pub mod http;
 pub mod logging;
+pub mod request_id;
 
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,

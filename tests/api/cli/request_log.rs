@@ -156,6 +156,54 @@ async fn requests_are_logged_once_with_a_request_id_and_no_secrets() {
     }
 }
 
+/// Starts a server logging in `format` with the development code delivery, asks for a code,
+/// and gives back the request's id and the log line the delivery wrote while answering it.
+async fn code_delivery_line(format: &str) -> (String, String) {
+    let sandbox = Sandbox::new();
+    let mut serve = sandbox.gatehouse();
+    serve
+        .env("GATEHOUSE_LOG_FORMAT", format)
+        .env("GATEHOUSE_SMS_PROVIDER", "log");
+    let server = Server::start(serve, sandbox.cwd.path().join("serve.log")).await;
+    let res = server
+        .client
+        .post(server.url("/verify_code"))
+        .json(&json!({ "number": "13600136000", "purpose": "signup" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let id = request_id(&res).expect("an x-request-id header");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let log = strip_ansi(&server.log_text());
+        if let Some(line) = log.lines().find(|l| l.contains("development delivery")) {
+            return (id, line.to_owned());
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no delivery line:\n{log}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_line_logged_while_answering_a_request_names_the_request() {
+    // The delivery logs inside spans of its own: the request is the outermost.
+    let (id, line) = code_delivery_line("text").await;
+    assert!(
+        line.contains(&format!("  WARN request{{id={id}}}:")),
+        "{line}"
+    );
+    assert!(line.contains(": gatehouse::dev_delivery: "), "{line}");
+    let (id, line) = code_delivery_line("json").await;
+    let line: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(line["request_id"], id.as_str(), "{line}");
+    assert!(line["span"]["name"].is_string(), "{line}");
+    assert_eq!(line["target"], "gatehouse::dev_delivery", "{line}");
+}
+
 #[tokio::test]
 async fn the_json_log_format_writes_one_json_object_per_line() {
     let sandbox = Sandbox::new();
