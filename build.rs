@@ -10,6 +10,14 @@
 //! DT_RELR needs GNU ld 2.38 or lld, and glibc 2.36 at run time. The flag is therefore only
 //! added when a probe program linked with it here runs here; a build for another target, or on
 //! an older system, links as before. Nothing is downloaded.
+//!
+//! The probe links with the linker Cargo resolved for the target (`target.<triple>.linker`,
+//! passed as `RUSTC_LINKER`), else `$CC`, else `cc`, the driver rustc itself invokes. Since
+//! Rust 1.90 that driver is handed rustc's own lld on x86_64 Linux; lld has known the flag
+//! since version 15, older than any lld rustc ships, so a driver whose system linker passes the
+//! probe links the server too. A linker named only in `RUSTFLAGS` (`-C linker=`) is not
+//! visible here: that linker gets the flag too, and one too old for it refuses the link or warns
+//! and links the classic table, never a broken binary.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -19,6 +27,7 @@ const FLAG: &str = "-Wl,-z,pack-relative-relocs";
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=CC");
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     if packed_relocations_work() {
         println!("cargo:rustc-link-arg-bins={FLAG}");
     }
@@ -42,8 +51,16 @@ fn packed_relocations_work() -> bool {
     if std::fs::write(&source, program).is_err() {
         return false;
     }
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
-    let linked = Command::new(cc)
+    let linker = std::env::var("RUSTC_LINKER")
+        .or_else(|_| std::env::var("CC"))
+        .unwrap_or_else(|_| "cc".to_owned());
+    // `CC` may carry a wrapper or flags of its own ("ccache gcc", "gcc -m64").
+    let mut words = linker.split_whitespace();
+    let Some(driver) = words.next() else {
+        return false;
+    };
+    let linked = Command::new(driver)
+        .args(words)
         .args(["-pie", "-fPIE", FLAG, "-o"])
         .arg(&probe)
         .arg(&source)

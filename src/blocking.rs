@@ -165,11 +165,11 @@ impl Admission {
             started: Instant::now(),
         };
         let (tx, rx) = oneshot::channel();
-        let work = move || {
+        let work = crate::observe::request_id::carried(move || {
             let out = f();
             job.finish();
             let _ = tx.send(out);
-        };
+        });
         match &inner.executor {
             Executor::Blocking => {
                 tokio::task::spawn_blocking(work);

@@ -300,7 +300,7 @@ impl Db {
             .map_err(|_| ApiError::Unavailable("database pool closed".into()))?;
         let pool = pool.clone();
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job = move || {
+        let job = crate::observe::request_id::carried(move || {
             let out = match pool.get() {
                 Ok(mut conn) => f(&mut conn),
                 Err(e) => Err(ApiError::Unavailable(format!("database: {e}"))),
@@ -309,7 +309,7 @@ impl Db {
             // on SQLite's one connection the next query would wait for that task's worker.
             drop(permit);
             let _ = answer.send(out);
-        };
+        });
         match thread {
             Some(thread) => thread
                 .send(Box::new(job))

@@ -48,7 +48,9 @@ pub async fn request_context(
             elapsed_ms,
         };
         if !access::write(&line) {
-            tracing::info!(id = request_id, %method, %path, status, elapsed_ms = format_args!("{elapsed_ms:.2}"), "request");
+            request_id::within(id, || {
+                tracing::info!(%method, %path, status, elapsed_ms = format_args!("{elapsed_ms:.2}"), "request");
+            });
         }
     }
     let headers = res.headers_mut();

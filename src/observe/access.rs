@@ -24,13 +24,43 @@ const TARGET: &str = "gatehouse::http::middleware";
 struct Sink {
     writer: NonBlocking,
     format: LogFormat,
+    paint: &'static Paint,
 }
+
+/// The terminal colours the subscriber gives a text line's parts (none off a terminal).
+pub(super) struct Paint {
+    dim: &'static [u8],
+    bold: &'static [u8],
+    italic: &'static [u8],
+    green: &'static [u8],
+    reset: &'static [u8],
+}
+
+pub(super) const PLAIN: Paint = Paint {
+    dim: b"",
+    bold: b"",
+    italic: b"",
+    green: b"",
+    reset: b"",
+};
+
+pub(super) const COLOURED: Paint = Paint {
+    dim: b"\x1b[2m",
+    bold: b"\x1b[1m",
+    italic: b"\x1b[3m",
+    green: b"\x1b[32m",
+    reset: b"\x1b[0m",
+};
 
 static SINK: OnceLock<Sink> = OnceLock::new();
 
 /// Called once by the logger's set-up; a second call (another server in a test) is ignored.
-pub(super) fn install(writer: NonBlocking, format: LogFormat) {
-    let _ = SINK.set(Sink { writer, format });
+pub(super) fn install(writer: NonBlocking, format: LogFormat, paint: &'static Paint) {
+    let _ = SINK.set(Sink {
+        writer,
+        format,
+        paint,
+    });
 }
 
 /// What the line says about one request. `path` never holds the query string.
@@ -58,7 +88,7 @@ pub fn write(line: &Line<'_>) -> bool {
         buf.clear();
         let now = chrono::Utc::now();
         match sink.format {
-            LogFormat::Text => text(&mut buf, now, line),
+            LogFormat::Text => text(&mut buf, now, line, sink.paint),
             LogFormat::Json => json(&mut buf, now, line),
         }
         // The log thread never refuses a line (it makes the writer wait instead). A clone is
@@ -68,19 +98,41 @@ pub fn write(line: &Line<'_>) -> bool {
     true
 }
 
-fn text(buf: &mut Vec<u8>, now: chrono::DateTime<chrono::Utc>, line: &Line<'_>) {
+fn text(buf: &mut Vec<u8>, now: chrono::DateTime<chrono::Utc>, line: &Line<'_>, p: &Paint) {
+    let on = |buf: &mut Vec<u8>, style: &[u8], part: &[u8]| {
+        buf.extend_from_slice(style);
+        buf.extend_from_slice(part);
+        buf.extend_from_slice(p.reset);
+    };
+    buf.extend_from_slice(p.dim);
     timestamp(buf, now);
-    buf.extend_from_slice(b"  INFO request{id=");
+    buf.extend_from_slice(p.reset);
+    buf.push(b' ');
+    on(buf, p.green, b" INFO");
+    buf.push(b' ');
+    on(buf, p.bold, b"request");
+    on(buf, p.bold, b"{");
+    buf.extend_from_slice(b"id=");
     escaped(buf, line.id);
-    buf.extend_from_slice(b"}: ");
-    buf.extend_from_slice(TARGET.as_bytes());
-    buf.extend_from_slice(b": request method=");
-    escaped(buf, line.method);
-    buf.extend_from_slice(b" path=");
-    escaped(buf, line.path);
-    buf.extend_from_slice(b" status=");
+    on(buf, p.bold, b"}");
+    on(buf, p.dim, b":");
+    buf.push(b' ');
+    on(buf, p.dim, TARGET.as_bytes());
+    on(buf, p.dim, b":");
+    buf.extend_from_slice(b" request");
+    for (name, value) in [("method", line.method), ("path", line.path)] {
+        buf.push(b' ');
+        on(buf, p.italic, name.as_bytes());
+        on(buf, p.dim, b"=");
+        escaped(buf, value);
+    }
+    buf.push(b' ');
+    on(buf, p.italic, b"status");
+    on(buf, p.dim, b"=");
     number(buf, u64::from(line.status));
-    buf.extend_from_slice(b" elapsed_ms=");
+    buf.push(b' ');
+    on(buf, p.italic, b"elapsed_ms");
+    on(buf, p.dim, b"=");
     hundredths(buf, line.elapsed_ms);
     buf.push(b'\n');
 }
@@ -211,11 +263,26 @@ mod tests {
     #[test]
     fn the_text_line_has_the_subscribers_layout() {
         let mut buf = Vec::new();
-        text(&mut buf, at(), &line("/token"));
+        text(&mut buf, at(), &line("/token"), &PLAIN);
         assert_eq!(
             String::from_utf8(buf).unwrap(),
             "2026-12-04T18:25:18.001234Z  INFO request{id=0f3a}: gatehouse::http::middleware: \
              request method=GET path=/token status=200 elapsed_ms=0.13\n"
+        );
+    }
+
+    /// What the subscriber writes for the same event on a terminal (taken from its output).
+    #[test]
+    fn the_coloured_text_line_is_painted_as_the_subscriber_paints() {
+        let mut buf = Vec::new();
+        text(&mut buf, at(), &line("/token"), &COLOURED);
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "\x1b[2m2026-12-04T18:25:18.001234Z\x1b[0m \x1b[32m INFO\x1b[0m \x1b[1mrequest\x1b[0m\
+             \x1b[1m{\x1b[0mid=0f3a\x1b[1m}\x1b[0m\x1b[2m:\x1b[0m \
+             \x1b[2mgatehouse::http::middleware\x1b[0m\x1b[2m:\x1b[0m request \
+             \x1b[3mmethod\x1b[0m\x1b[2m=\x1b[0mGET \x1b[3mpath\x1b[0m\x1b[2m=\x1b[0m/token \
+             \x1b[3mstatus\x1b[0m\x1b[2m=\x1b[0m200 \x1b[3melapsed_ms\x1b[0m\x1b[2m=\x1b[0m0.13\n"
         );
     }
 
@@ -244,6 +311,7 @@ mod tests {
             &mut buf,
             at(),
             &line("/x\n2026-01-01T00:00:00Z  INFO forged\u{1b}[31m"),
+            &PLAIN,
         );
         let text = String::from_utf8(buf).unwrap();
         assert_eq!(text.matches('\n').count(), 1, "{text}");

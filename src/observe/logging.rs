@@ -50,7 +50,11 @@ pub fn init(format: LogFormat) -> WorkerGuard {
         .buffered_lines_limit(QUEUED_LINES)
         .thread_name("gatehouse-log")
         .finish(std::io::BufWriter::new(std::io::stderr()));
-    super::access::install(writer.clone(), format);
+    let paint = match ansi {
+        true => &super::access::COLOURED,
+        false => &super::access::PLAIN,
+    };
+    super::access::install(writer.clone(), format, paint);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
@@ -58,7 +62,9 @@ pub fn init(format: LogFormat) -> WorkerGuard {
     match format {
         LogFormat::Text => builder
             .event_format(Requests {
-                inner: tracing_subscriber::fmt::format(),
+                // Coloured through the format, not the writer: `Requests` formats into a
+                // buffer of its own to put the request in.
+                inner: tracing_subscriber::fmt::format().with_ansi(ansi),
                 json: false,
             })
             .init(),

@@ -39,6 +39,22 @@ pub async fn scope<F: Future>(id: RequestId, fut: F) -> F::Output {
     CURRENT.scope(id, fut).await
 }
 
+/// Runs `f` (synchronous) as part of answering the request `id`.
+pub fn within<R>(id: RequestId, f: impl FnOnce() -> R) -> R {
+    CURRENT.sync_scope(id, f)
+}
+
+/// `f`, to run on another thread as part of the request this task is answering: a task-local
+/// stays with its task, so a database call or a bcrypt on a blocking thread would otherwise log
+/// without the request's id.
+pub fn carried<R>(f: impl FnOnce() -> R) -> impl FnOnce() -> R {
+    let id = current();
+    move || match id {
+        Some(id) => within(id, f),
+        None => f(),
+    }
+}
+
 /// The request this task is answering, if any.
 pub fn current() -> Option<RequestId> {
     CURRENT.try_with(|id| *id).ok()
@@ -68,32 +84,57 @@ where
         let Some(id) = current() else {
             return self.inner.format_event(ctx, writer, event);
         };
+        // A `Writer` of our own is never coloured: the text format colours through its own
+        // setting (logging.rs), and `ansi` says how to paint the request to match.
+        let ansi = writer.has_ansi_escapes();
         let mut line = String::with_capacity(256);
         self.inner
             .format_event(ctx, Writer::new(&mut line), event)?;
-        let spans = ctx.lookup_current().is_some();
+        // The span the line names: the event's explicit parent, else the current one, as
+        // both formats choose it.
+        let spans = ctx.event_scope().is_some();
         match self.json {
             true => with_json_request(&mut line, id, spans),
-            false => with_text_request(&mut line, id, event.metadata().level(), spans),
+            false => with_text_request(&mut line, id, event.metadata().level(), spans, ansi),
         }
         writer.write_str(&line)
     }
 }
 
-/// Puts `request{id=…}:` after the level column, where the outermost span goes.
-fn with_text_request(line: &mut String, id: RequestId, level: &tracing::Level, spans: bool) {
-    // The timestamp before it holds digits and `-:.TZ` only, never a level's name.
-    let Some(at) = line
-        .find(level.as_str())
-        .map(|i| i + level.as_str().len() + 1)
-    else {
+/// Puts `request{id=…}:` after the level column, where the outermost span goes, painted as
+/// the subscriber paints a span when the line is coloured.
+fn with_text_request(
+    line: &mut String,
+    id: RequestId,
+    level: &tracing::Level,
+    spans: bool,
+    ansi: bool,
+) {
+    // The timestamp before it holds digits, `-:.TZ` and colour codes only, never a level's
+    // name.
+    let Some(mut at) = line.find(level.as_str()).map(|i| i + level.as_str().len()) else {
         return;
     };
-    if at > line.len() {
+    // A coloured level ends with its colour's reset, `ESC [ … m`.
+    while line[at..].starts_with("\x1b[") {
+        match line[at..].find('m') {
+            Some(m) => at += m + 1,
+            None => return,
+        }
+    }
+    if !line[at..].starts_with(' ') {
         return;
     }
-    let mut span = String::with_capacity(48);
-    let _ = write!(span, "request{{id={}}}:", id.as_str());
+    at += 1;
+    let mut span = String::with_capacity(80);
+    let _ = match ansi {
+        false => write!(span, "request{{id={}}}:", id.as_str()),
+        true => write!(
+            span,
+            "\x1b[1mrequest\x1b[0m\x1b[1m{{\x1b[0mid={}\x1b[1m}}\x1b[0m\x1b[2m:\x1b[0m",
+            id.as_str()
+        ),
+    };
     if !spans {
         span.push(' ');
     }
@@ -127,7 +168,7 @@ mod tests {
     #[test]
     fn a_text_line_names_the_request_where_its_span_went() {
         let mut line = "2026-12-05T01:00:00.000000Z  WARN gatehouse::accounts: locked\n".to_owned();
-        with_text_request(&mut line, id(), &tracing::Level::WARN, false);
+        with_text_request(&mut line, id(), &tracing::Level::WARN, false, false);
         assert_eq!(
             line,
             "2026-12-05T01:00:00.000000Z  WARN request{id=0123456789abcdef0123456789abcdef}: \
@@ -135,12 +176,39 @@ mod tests {
         );
         let mut line =
             "2026-12-05T01:00:00.000000Z ERROR check_password: gatehouse::accounts: x\n".to_owned();
-        with_text_request(&mut line, id(), &tracing::Level::ERROR, true);
+        with_text_request(&mut line, id(), &tracing::Level::ERROR, true, false);
         assert_eq!(
             line,
             "2026-12-05T01:00:00.000000Z ERROR request{id=0123456789abcdef0123456789abcdef}:\
              check_password: gatehouse::accounts: x\n"
         );
+    }
+
+    #[test]
+    fn a_coloured_text_line_gets_the_request_after_the_level_colour_reset() {
+        let mut line = "\x1b[2m2026-12-05T01:00:00.000000Z\x1b[0m \x1b[33m WARN\x1b[0m \
+                        \x1b[2mgatehouse::accounts\x1b[0m\x1b[2m:\x1b[0m locked\n"
+            .to_owned();
+        with_text_request(&mut line, id(), &tracing::Level::WARN, false, true);
+        let plain: String = strip_colour(&line);
+        assert_eq!(
+            plain,
+            "2026-12-05T01:00:00.000000Z  WARN request{id=0123456789abcdef0123456789abcdef}: \
+             gatehouse::accounts: locked\n"
+        );
+        assert!(line.contains("\x1b[33m WARN\x1b[0m \x1b[1mrequest\x1b[0m"));
+    }
+
+    fn strip_colour(line: &str) -> String {
+        let mut out = String::new();
+        let mut rest = line;
+        while let Some(at) = rest.find('\x1b') {
+            out.push_str(&rest[..at]);
+            rest = &rest[at..];
+            rest = &rest[rest.find('m').map_or(rest.len(), |m| m + 1)..];
+        }
+        out.push_str(rest);
+        out
     }
 
     #[test]
@@ -157,6 +225,18 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&inner).unwrap();
         assert_eq!(v["span"]["name"], "db");
         assert_eq!(v["request_id"], "0123456789abcdef0123456789abcdef");
+    }
+
+    #[tokio::test]
+    async fn work_sent_to_a_blocking_thread_keeps_the_request() {
+        let seen = scope(id(), async {
+            let job = carried(|| current().map(|i| i.as_str().to_owned()));
+            tokio::task::spawn_blocking(job).await.unwrap()
+        })
+        .await;
+        assert_eq!(seen.as_deref(), Some("0123456789abcdef0123456789abcdef"));
+        let outside = tokio::task::spawn_blocking(carried(current)).await.unwrap();
+        assert!(outside.is_none());
     }
 
     #[tokio::test]
