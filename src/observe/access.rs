@@ -36,6 +36,15 @@ pub(super) struct Paint {
     reset: &'static [u8],
 }
 
+impl Paint {
+    /// `part` in `style`.
+    fn on(&self, buf: &mut Vec<u8>, style: &[u8], part: &[u8]) {
+        buf.extend_from_slice(style);
+        buf.extend_from_slice(part);
+        buf.extend_from_slice(self.reset);
+    }
+}
+
 pub(super) const PLAIN: Paint = Paint {
     dim: b"",
     bold: b"",
@@ -99,42 +108,41 @@ pub fn write(line: &Line<'_>) -> bool {
 }
 
 fn text(buf: &mut Vec<u8>, now: chrono::DateTime<chrono::Utc>, line: &Line<'_>, p: &Paint) {
-    let on = |buf: &mut Vec<u8>, style: &[u8], part: &[u8]| {
-        buf.extend_from_slice(style);
-        buf.extend_from_slice(part);
-        buf.extend_from_slice(p.reset);
-    };
     buf.extend_from_slice(p.dim);
     timestamp(buf, now);
     buf.extend_from_slice(p.reset);
     buf.push(b' ');
-    on(buf, p.green, b" INFO");
+    p.on(buf, p.green, b" INFO");
     buf.push(b' ');
-    on(buf, p.bold, b"request");
-    on(buf, p.bold, b"{");
-    buf.extend_from_slice(b"id=");
-    escaped(buf, line.id);
-    on(buf, p.bold, b"}");
-    on(buf, p.dim, b":");
+    request_span(buf, line.id, p);
     buf.push(b' ');
-    on(buf, p.dim, TARGET.as_bytes());
-    on(buf, p.dim, b":");
+    p.on(buf, p.dim, TARGET.as_bytes());
+    p.on(buf, p.dim, b":");
     buf.extend_from_slice(b" request");
-    for (name, value) in [("method", line.method), ("path", line.path)] {
+    let key = |buf: &mut Vec<u8>, name: &str| {
         buf.push(b' ');
-        on(buf, p.italic, name.as_bytes());
-        on(buf, p.dim, b"=");
-        escaped(buf, value);
-    }
-    buf.push(b' ');
-    on(buf, p.italic, b"status");
-    on(buf, p.dim, b"=");
+        p.on(buf, p.italic, name.as_bytes());
+        p.on(buf, p.dim, b"=");
+    };
+    key(buf, "method");
+    escaped(buf, line.method);
+    key(buf, "path");
+    escaped(buf, line.path);
+    key(buf, "status");
     number(buf, u64::from(line.status));
-    buf.push(b' ');
-    on(buf, p.italic, b"elapsed_ms");
-    on(buf, p.dim, b"=");
+    key(buf, "elapsed_ms");
     hundredths(buf, line.elapsed_ms);
     buf.push(b'\n');
+}
+
+/// `request{id=…}:`, as the subscriber writes the request span it stands for.
+pub(super) fn request_span(buf: &mut Vec<u8>, id: &str, p: &Paint) {
+    p.on(buf, p.bold, b"request");
+    p.on(buf, p.bold, b"{");
+    buf.extend_from_slice(b"id=");
+    escaped(buf, id);
+    p.on(buf, p.bold, b"}");
+    p.on(buf, p.dim, b":");
 }
 
 fn json(buf: &mut Vec<u8>, now: chrono::DateTime<chrono::Utc>, line: &Line<'_>) {

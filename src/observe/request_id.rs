@@ -6,12 +6,12 @@
 //! almost no request logs. The id is now a task-local, read only when a line is written:
 //! [`super::logging`] puts it where the span was, so the lines read as before.
 
-use std::fmt::Write as _;
-
 use tracing::Subscriber;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
+
+use super::access::{self, Paint};
 
 /// A request id: a UUID's 32 lower-case hex digits.
 #[derive(Clone, Copy)]
@@ -85,8 +85,11 @@ where
             return self.inner.format_event(ctx, writer, event);
         };
         // A `Writer` of our own is never coloured: the text format colours through its own
-        // setting (logging.rs), and `ansi` says how to paint the request to match.
-        let ansi = writer.has_ansi_escapes();
+        // setting (logging.rs), and the request is painted to match.
+        let paint = match writer.has_ansi_escapes() {
+            true => &access::COLOURED,
+            false => &access::PLAIN,
+        };
         let mut line = String::with_capacity(256);
         self.inner
             .format_event(ctx, Writer::new(&mut line), event)?;
@@ -95,7 +98,7 @@ where
         let spans = ctx.event_scope().is_some();
         match self.json {
             true => with_json_request(&mut line, id, spans),
-            false => with_text_request(&mut line, id, event.metadata().level(), spans, ansi),
+            false => with_text_request(&mut line, id, event.metadata().level(), spans, paint),
         }
         writer.write_str(&line)
     }
@@ -108,7 +111,7 @@ fn with_text_request(
     id: RequestId,
     level: &tracing::Level,
     spans: bool,
-    ansi: bool,
+    paint: &Paint,
 ) {
     // The timestamp before it holds digits, `-:.TZ` and colour codes only, never a level's
     // name.
@@ -126,19 +129,13 @@ fn with_text_request(
         return;
     }
     at += 1;
-    let mut span = String::with_capacity(80);
-    let _ = match ansi {
-        false => write!(span, "request{{id={}}}:", id.as_str()),
-        true => write!(
-            span,
-            "\x1b[1mrequest\x1b[0m\x1b[1m{{\x1b[0mid={}\x1b[1m}}\x1b[0m\x1b[2m:\x1b[0m",
-            id.as_str()
-        ),
-    };
+    let mut span = Vec::with_capacity(80);
+    access::request_span(&mut span, id.as_str(), paint);
     if !spans {
-        span.push(' ');
+        span.push(b' ');
     }
-    line.insert_str(at, &span);
+    // The id is hex digits and the paint ASCII: always text.
+    line.insert_str(at, std::str::from_utf8(&span).unwrap_or_default());
 }
 
 /// Adds the request as the current span when the line has none, else as `request_id` (the
@@ -168,7 +165,13 @@ mod tests {
     #[test]
     fn a_text_line_names_the_request_where_its_span_went() {
         let mut line = "2026-12-05T01:00:00.000000Z  WARN gatehouse::accounts: locked\n".to_owned();
-        with_text_request(&mut line, id(), &tracing::Level::WARN, false, false);
+        with_text_request(
+            &mut line,
+            id(),
+            &tracing::Level::WARN,
+            false,
+            &access::PLAIN,
+        );
         assert_eq!(
             line,
             "2026-12-05T01:00:00.000000Z  WARN request{id=0123456789abcdef0123456789abcdef}: \
@@ -176,7 +179,13 @@ mod tests {
         );
         let mut line =
             "2026-12-05T01:00:00.000000Z ERROR check_password: gatehouse::accounts: x\n".to_owned();
-        with_text_request(&mut line, id(), &tracing::Level::ERROR, true, false);
+        with_text_request(
+            &mut line,
+            id(),
+            &tracing::Level::ERROR,
+            true,
+            &access::PLAIN,
+        );
         assert_eq!(
             line,
             "2026-12-05T01:00:00.000000Z ERROR request{id=0123456789abcdef0123456789abcdef}:\
@@ -189,7 +198,13 @@ mod tests {
         let mut line = "\x1b[2m2026-12-05T01:00:00.000000Z\x1b[0m \x1b[33m WARN\x1b[0m \
                         \x1b[2mgatehouse::accounts\x1b[0m\x1b[2m:\x1b[0m locked\n"
             .to_owned();
-        with_text_request(&mut line, id(), &tracing::Level::WARN, false, true);
+        with_text_request(
+            &mut line,
+            id(),
+            &tracing::Level::WARN,
+            false,
+            &access::COLOURED,
+        );
         let plain: String = strip_colour(&line);
         assert_eq!(
             plain,
