@@ -150,9 +150,7 @@ impl RedisStore {
             slot = self.slot();
         }
         let (_, conn) = slot
-            .get_or_try_init(|| async {
-                Ok::<_, redis::RedisError>((generation, self.topology.connect(OP_TIMEOUT).await?))
-            })
+            .get_or_try_init(|| self.topology.connect(OP_TIMEOUT))
             .await?;
         Ok(conn.clone())
     }

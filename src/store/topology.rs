@@ -26,8 +26,8 @@ pub enum Topology {
 /// twice a second, so that connections to a master that was replaced are dropped before their
 /// next command instead of failing it.
 pub struct Sentinels {
-    /// The client needs `&mut` to ask.
-    client: tokio::sync::Mutex<SentinelClient>,
+    /// The client needs `&mut` to ask; the last address they gave is kept beside it.
+    client: tokio::sync::Mutex<(SentinelClient, Option<String>)>,
     /// Bumped whenever the master's address changes.
     generation: AtomicU64,
 }
@@ -36,8 +36,25 @@ impl Sentinels {
     /// The master's address, asked of the Sentinels within `ASK_TIMEOUT`: the lock is shared
     /// by every thread's new connection and the watch, so one Sentinel that stops answering
     /// must not hold it.
-    async fn master(&self) -> RedisResult<redis::Client> {
-        let ask = async { self.client.lock().await.async_get_client().await };
+    ///
+    /// Whoever first hears of a new master, a thread replacing its failed connection or the
+    /// watch, moves the generation on before any other thread can ask, so every connection to
+    /// the old master is dropped before its next command: the other threads need not each
+    /// fail a command, nor wait for the watch's next look.
+    /// Also the generation that address belongs to, read under the same lock.
+    async fn master(&self) -> RedisResult<(redis::Client, u64)> {
+        let ask = async {
+            let mut held = self.client.lock().await;
+            let (client, known) = &mut *held;
+            let master = client.async_get_client().await?;
+            let address = master.get_connection_info().addr.to_string();
+            if known.as_ref().is_some_and(|k| *k != address) {
+                tracing::warn!(%address, "Redis Sentinel: the master moved");
+                self.generation.fetch_add(1, Ordering::Relaxed);
+            }
+            *known = Some(address);
+            Ok((master, self.generation.load(Ordering::Relaxed)))
+        };
         tokio::time::timeout(ASK_TIMEOUT, ask).await.map_err(|_| {
             redis::RedisError::from((redis::ErrorKind::IoError, "the Sentinels did not answer"))
         })?
@@ -45,19 +62,10 @@ impl Sentinels {
 
     fn watch(self: Arc<Self>) {
         tokio::spawn(async move {
-            let mut known: Option<String> = None;
             let mut every = tokio::time::interval(Duration::from_millis(500));
             loop {
                 every.tick().await;
-                let Ok(master) = self.master().await else {
-                    continue;
-                };
-                let address = master.get_connection_info().addr.to_string();
-                if known.as_ref().is_some_and(|k| *k != address) {
-                    tracing::warn!(%address, "Redis Sentinel: the master moved");
-                    self.generation.fetch_add(1, Ordering::Relaxed);
-                }
-                known = Some(address);
+                let _ = self.master().await;
             }
         });
     }
@@ -127,7 +135,7 @@ pub fn parse(url: &str, timeout: Duration) -> anyhow::Result<Topology> {
         let client =
             SentinelClient::build(nodes, master.to_owned(), None, SentinelServerType::Master)?;
         return Ok(Topology::Sentinel(Arc::new(Sentinels {
-            client: tokio::sync::Mutex::new(client),
+            client: tokio::sync::Mutex::new((client, None)),
             generation: AtomicU64::new(0),
         })));
     }
@@ -154,10 +162,10 @@ pub fn parse(url: &str, timeout: Duration) -> anyhow::Result<Topology> {
 }
 
 impl Topology {
-    /// A new connection. Single and Sentinel masters get a `ConnectionManager` (which
-    /// reconnects to its address); a cluster connection follows the cluster's slot map and
-    /// reconnects to nodes itself.
-    pub async fn connect(&self, timeout: Duration) -> RedisResult<Conn> {
+    /// A new connection, with the generation it is for. Single and Sentinel masters get a
+    /// `ConnectionManager` (which reconnects to its address); a cluster connection follows
+    /// the cluster's slot map and reconnects to nodes itself.
+    pub async fn connect(&self, timeout: Duration) -> RedisResult<(u64, Conn)> {
         // Reconnection gives up quickly: the caller's bound answers 503, and the next command
         // starts a new attempt, so recovery needs no restart.
         let config = ConnectionManagerConfig::new()
@@ -167,14 +175,18 @@ impl Topology {
             .set_connection_timeout(timeout)
             .set_response_timeout(timeout);
         match self {
-            Topology::Single(client) => Ok(Conn::Single(
-                ConnectionManager::new_with_config(client.clone(), config).await?,
+            Topology::Single(client) => Ok((
+                0,
+                Conn::Single(ConnectionManager::new_with_config(client.clone(), config).await?),
             )),
-            Topology::Cluster(client) => Ok(Conn::Cluster(client.get_async_connection().await?)),
+            Topology::Cluster(client) => {
+                Ok((0, Conn::Cluster(client.get_async_connection().await?)))
+            }
             Topology::Sentinel(sentinels) => {
-                let master = sentinels.master().await?;
-                Ok(Conn::Single(
-                    ConnectionManager::new_with_config(master, config).await?,
+                let (master, generation) = sentinels.master().await?;
+                Ok((
+                    generation,
+                    Conn::Single(ConnectionManager::new_with_config(master, config).await?),
                 ))
             }
         }
