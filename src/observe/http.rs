@@ -5,22 +5,42 @@
 //! with parameters, and paths no route matches, are never remembered, so the table holds at
 //! most one entry per fixed route whatever clients send.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix_web::HttpRequest;
+use prometheus::{Histogram, IntCounter};
 
 use super::Metrics;
 
 /// What an unmatched request is counted as.
 pub const UNMATCHED: &str = "unmatched";
 
-#[derive(Default)]
 pub struct Templates {
     fixed: RwLock<HashMap<String, &'static str>>,
     /// Every template seen, each leaked once: there are as many as routes.
     interned: RwLock<Vec<&'static str>>,
+    /// Which server's metrics a thread's `RECENT` handles count into.
+    owner: u64,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Templates {
+            fixed: RwLock::default(),
+            interned: RwLock::default(),
+            owner: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+/// Whether `template` is the fixed path `path`: only those are remembered.
+fn is_fixed(template: &str, path: &str) -> bool {
+    !template.contains('{') && template == path
 }
 
 impl Templates {
@@ -33,8 +53,7 @@ impl Templates {
             return UNMATCHED;
         };
         let template = self.intern(pattern);
-        if !template.contains('{')
-            && template == path
+        if is_fixed(template, path)
             && let Ok(mut m) = self.fixed.write()
         {
             m.insert(path.to_owned(), template);
@@ -64,23 +83,82 @@ impl Templates {
     }
 }
 
+/// The series of one fixed path, method and status that a thread counted into lately.
+struct Recent {
+    path: Box<str>,
+    method: &'static str,
+    status: &'static str,
+    requests: IntCounter,
+    duration: Histogram,
+}
+
+/// How many series each thread keeps at hand.
+const KEPT: usize = 16;
+
+thread_local! {
+    /// The owner (`Templates::owner`) of the handles, and the handles, latest first. Finding
+    /// a series by its labels takes the route table's lock and both metrics' locks and
+    /// hashes, every one an atomic on memory the other workers share: a worker answering the
+    /// same few routes over and over keeps their handles instead.
+    static RECENT: RefCell<(u64, Vec<Recent>)> = const { RefCell::new((0, Vec::new())) };
+}
+
 impl Metrics {
     /// Counts one answered request and its latency.
     pub fn request(&self, req: &HttpRequest, status: u16, elapsed: Duration) {
-        let route = self.templates.of(req);
-        let unusual;
-        let status = match status_label(status) {
-            Some(label) => label,
-            None => {
-                unusual = status.to_string();
-                &unusual
-            }
+        let seconds = elapsed.as_secs_f64();
+        let method = method_label(req.method());
+        let Some(status) = status_label(status) else {
+            let route = self.templates.of(req);
+            let labels = [route, method, &status.to_string()];
+            self.http_requests.with_label_values(&labels).inc();
+            self.http_duration
+                .with_label_values(&labels)
+                .observe(seconds);
+            return;
         };
-        let labels = [route, method_label(req.method()), status];
-        self.http_requests.with_label_values(&labels).inc();
-        self.http_duration
-            .with_label_values(&labels)
-            .observe(elapsed.as_secs_f64());
+        let path = req.path();
+        let owner = self.templates.owner;
+        let counted = RECENT.with_borrow_mut(|(of, recent)| {
+            if *of != owner {
+                recent.clear();
+                *of = owner;
+            }
+            let at = recent
+                .iter()
+                .position(|r| r.status == status && r.method == method && *r.path == *path)?;
+            recent[at].requests.inc();
+            recent[at].duration.observe(seconds);
+            recent[..=at].rotate_right(1);
+            Some(())
+        });
+        if counted.is_some() {
+            return;
+        }
+        let route = self.templates.of(req);
+        let labels = [route, method, status];
+        let requests = self.http_requests.with_label_values(&labels);
+        let duration = self.http_duration.with_label_values(&labels);
+        requests.inc();
+        duration.observe(seconds);
+        // A path with parameters has one series for many paths: only fixed ones are kept.
+        if is_fixed(route, path) {
+            RECENT.with_borrow_mut(|(of, recent)| {
+                if *of == owner {
+                    recent.truncate(KEPT - 1);
+                    recent.insert(
+                        0,
+                        Recent {
+                            path: path.into(),
+                            method,
+                            status,
+                            requests,
+                            duration,
+                        },
+                    );
+                }
+            });
+        }
     }
 }
 
@@ -157,6 +235,48 @@ mod tests {
             method_label(&Method::from_bytes(b"PROPFIND").unwrap()),
             "other"
         );
+    }
+
+    #[actix_web::test]
+    async fn each_request_counts_once_into_its_own_servers_series() {
+        use actix_web::{App, HttpResponse, test, web};
+        let (a, b) = (Metrics::new(Vec::new()), Metrics::new(Vec::new()));
+        let app = test::init_service(
+            App::new()
+                .route("/token", web::get().to(HttpResponse::Ok))
+                .route("/users/{id}", web::get().to(HttpResponse::Ok)),
+        )
+        .await;
+        // Kept handles are used from the second request on, and dropped when another
+        // server's metrics count on the same thread.
+        for (metrics, path, status) in [
+            (&a, "/token", 200),
+            (&a, "/token", 200),
+            (&a, "/token", 401),
+            (&a, "/token", 200),
+            (&b, "/token", 200),
+            (&a, "/users/1", 200),
+            (&a, "/users/2", 200),
+            (&a, "/token", 200),
+            (&a, "/token", 418),
+        ] {
+            let res = test::call_service(&app, TestRequest::get().uri(path).to_request()).await;
+            metrics.request(res.request(), status, Duration::from_millis(1));
+        }
+        let count = |m: &Metrics, labels: [&str; 3]| {
+            let requests = m.http_requests.with_label_values(&labels).get();
+            let timed = m
+                .http_duration
+                .with_label_values(&labels)
+                .get_sample_count();
+            assert_eq!(requests, timed, "{labels:?}");
+            requests
+        };
+        assert_eq!(count(&a, ["/token", "GET", "200"]), 4);
+        assert_eq!(count(&a, ["/token", "GET", "401"]), 1);
+        assert_eq!(count(&a, ["/token", "GET", "418"]), 1);
+        assert_eq!(count(&b, ["/token", "GET", "200"]), 1);
+        assert_eq!(count(&a, ["/users/{id}", "GET", "200"]), 2);
     }
 
     #[test]

@@ -216,18 +216,21 @@ impl TokenService {
     /// Checks signature, algorithm, issuer and type; not expiry and not the session. The
     /// claims are shared with the cache: a check copies no strings.
     pub fn decode(&self, token: &str) -> ApiResult<Arc<Claims>> {
+        self.decode_at(token, now_ms())
+    }
+
+    /// [`Tokens::decode`] at `now` (ms): one clock read serves the key's and the expiry's checks.
+    fn decode_at(&self, token: &str, now: i64) -> ApiResult<Arc<Claims>> {
         if token.len() > 4096 {
             return Err(ApiError::TokenInvalid);
         }
         let digest = digest(token);
         if let Some(hit) = self.verified.get(&digest) {
             // Its key may have been deleted since: a scan of the few keys, no clone.
-            let kept = hit.kid.as_deref().is_none_or(|kid| {
-                self.keys
-                    .load()
-                    .verifying(Alg::EdDsa, kid, now_ms())
-                    .is_some()
-            });
+            let kept = hit
+                .kid
+                .as_deref()
+                .is_none_or(|kid| self.keys.load().verifying(Alg::EdDsa, kid, now).is_some());
             return if kept {
                 Ok(hit.claims)
             } else {
@@ -269,8 +272,9 @@ impl TokenService {
 
     /// Decodes and also rejects expired tokens.
     pub fn verify(&self, token: &str) -> ApiResult<Arc<Claims>> {
-        let claims = self.decode(token)?;
-        if chrono::Utc::now().timestamp() >= claims.exp {
+        let now = now_ms();
+        let claims = self.decode_at(token, now)?;
+        if now.div_euclid(1000) >= claims.exp {
             return Err(ApiError::TokenExpired);
         }
         Ok(claims)
