@@ -37,6 +37,14 @@ pub(super) struct Paint {
 }
 
 impl Paint {
+    /// The colours of a line written to a terminal (`ansi`), else none.
+    pub(super) fn for_terminal(ansi: bool) -> &'static Paint {
+        match ansi {
+            true => &COLOURED,
+            false => &PLAIN,
+        }
+    }
+
     /// `part` in `style`.
     fn on(&self, buf: &mut Vec<u8>, style: &[u8], part: &[u8]) {
         buf.extend_from_slice(style);

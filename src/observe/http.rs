@@ -108,41 +108,33 @@ impl Metrics {
     pub fn request(&self, req: &HttpRequest, status: u16, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
         let method = method_label(req.method());
-        let Some(status) = status_label(status) else {
-            let route = self.templates.of(req);
-            let labels = [route, method, &status.to_string()];
-            self.http_requests.with_label_values(&labels).inc();
-            self.http_duration
-                .with_label_values(&labels)
-                .observe(seconds);
-            return;
-        };
         let path = req.path();
         let owner = self.templates.owner;
-        let counted = RECENT.with_borrow_mut(|(of, recent)| {
-            if *of != owner {
-                recent.clear();
-                *of = owner;
-            }
-            let at = recent
-                .iter()
-                .position(|r| r.status == status && r.method == method && *r.path == *path)?;
-            recent[at].requests.inc();
-            recent[at].duration.observe(seconds);
-            recent[..=at].rotate_right(1);
-            Some(())
-        });
-        if counted.is_some() {
+        let label = status_label(status);
+        if let Some(status) = label
+            && self.count_kept(path, method, status, seconds)
+        {
             return;
         }
         let route = self.templates.of(req);
-        let labels = [route, method, status];
+        let unusual;
+        let status_text = match label {
+            Some(label) => label,
+            None => {
+                unusual = status.to_string();
+                &unusual
+            }
+        };
+        let labels = [route, method, status_text];
         let requests = self.http_requests.with_label_values(&labels);
         let duration = self.http_duration.with_label_values(&labels);
         requests.inc();
         duration.observe(seconds);
-        // A path with parameters has one series for many paths: only fixed ones are kept.
-        if is_fixed(route, path) {
+        // A path with parameters has one series for many paths: only fixed ones are kept, and
+        // only with a status label of the usual, static ones.
+        if let Some(status) = label
+            && is_fixed(route, path)
+        {
             RECENT.with_borrow_mut(|(of, recent)| {
                 if *of == owner {
                     recent.truncate(KEPT - 1);
@@ -159,6 +151,27 @@ impl Metrics {
                 }
             });
         }
+    }
+
+    /// Counts into this thread's kept handles of the series, if it has them.
+    fn count_kept(&self, path: &str, method: &str, status: &str, seconds: f64) -> bool {
+        let owner = self.templates.owner;
+        RECENT.with_borrow_mut(|(of, recent)| {
+            if *of != owner {
+                recent.clear();
+                *of = owner;
+            }
+            let Some(at) = recent
+                .iter()
+                .position(|r| r.status == status && r.method == method && *r.path == *path)
+            else {
+                return false;
+            };
+            recent[at].requests.inc();
+            recent[at].duration.observe(seconds);
+            recent[..=at].rotate_right(1);
+            true
+        })
     }
 }
 

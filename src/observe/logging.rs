@@ -50,11 +50,11 @@ pub fn init(format: LogFormat) -> WorkerGuard {
         .buffered_lines_limit(QUEUED_LINES)
         .thread_name("gatehouse-log")
         .finish(std::io::BufWriter::new(std::io::stderr()));
-    let paint = match ansi {
-        true => &super::access::COLOURED,
-        false => &super::access::PLAIN,
-    };
-    super::access::install(writer.clone(), format, paint);
+    super::access::install(
+        writer.clone(),
+        format,
+        super::access::Paint::for_terminal(ansi),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

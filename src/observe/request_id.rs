@@ -86,10 +86,7 @@ where
         };
         // A `Writer` of our own is never coloured: the text format colours through its own
         // setting (logging.rs), and the request is painted to match.
-        let paint = match writer.has_ansi_escapes() {
-            true => &access::COLOURED,
-            false => &access::PLAIN,
-        };
+        let paint = Paint::for_terminal(writer.has_ansi_escapes());
         let mut line = String::with_capacity(256);
         self.inner
             .format_event(ctx, Writer::new(&mut line), event)?;

@@ -20,11 +20,6 @@ mod topology;
 /// time until the counter expires.
 pub type Slot = Result<i64, Duration>;
 
-/// Each Redis call's future is boxed: a Redis command's future (connection set-up, timeout,
-/// pipeline) is about 4 KB, and unboxed it would make every store call's future that size,
-/// the in-process store's included, copied at each `.await` up to the request's: a token
-/// check on the in-process store moved kilobytes it never used. One allocation is nothing
-/// beside a Redis round trip.
 #[derive(Clone)]
 pub enum Store {
     Memory(MemoryStore),
@@ -49,7 +44,7 @@ impl Store {
     pub async fn get(&self, key: &str) -> ApiResult<Option<String>> {
         match self {
             Store::Memory(m) => Ok(m.get(key)),
-            Store::Redis(r) => Box::pin(r.get(key)).await,
+            Store::Redis(r) => r.get(key).await,
         }
     }
 
@@ -58,7 +53,7 @@ impl Store {
     pub async fn get_pair(&self, a: &str, b: &str) -> ApiResult<(Option<String>, Option<String>)> {
         match self {
             Store::Memory(m) => Ok((m.get(a), m.get(b))),
-            Store::Redis(r) => Box::pin(r.get_pair(a, b)).await,
+            Store::Redis(r) => r.get_pair(a, b).await,
         }
     }
 
@@ -69,7 +64,7 @@ impl Store {
                 m.set(key, value, ttl);
                 Ok(())
             }
-            Store::Redis(r) => Box::pin(r.set(key, value, ttl)).await,
+            Store::Redis(r) => r.set(key, value, ttl).await,
         }
     }
 
@@ -80,7 +75,7 @@ impl Store {
         self.set(key, value, ttl).await?;
         match self {
             Store::Memory(_) => Ok(()),
-            Store::Redis(r) => Box::pin(r.replicated()).await,
+            Store::Redis(r) => r.replicated().await,
         }
     }
 
@@ -93,7 +88,7 @@ impl Store {
     ) -> ApiResult<bool> {
         let set = self.set_nx(key, value, ttl).await?;
         if let Store::Redis(r) = self {
-            Box::pin(r.replicated()).await?;
+            r.replicated().await?;
         }
         Ok(set)
     }
@@ -102,7 +97,7 @@ impl Store {
     pub async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<bool> {
         match self {
             Store::Memory(m) => Ok(m.set_nx(key, value, ttl)),
-            Store::Redis(r) => Box::pin(r.set_nx(key, value, ttl)).await,
+            Store::Redis(r) => r.set_nx(key, value, ttl).await,
         }
     }
 
@@ -110,7 +105,7 @@ impl Store {
     pub async fn take(&self, key: &str) -> ApiResult<Option<String>> {
         match self {
             Store::Memory(m) => Ok(m.take(key)),
-            Store::Redis(r) => Box::pin(r.take(key)).await,
+            Store::Redis(r) => r.take(key).await,
         }
     }
 
@@ -120,7 +115,7 @@ impl Store {
                 m.del(key);
                 Ok(())
             }
-            Store::Redis(r) => Box::pin(r.del(key)).await,
+            Store::Redis(r) => r.del(key).await,
         }
     }
 
@@ -128,7 +123,7 @@ impl Store {
     pub async fn incr(&self, key: &str, ttl: Duration) -> ApiResult<i64> {
         match self {
             Store::Memory(m) => Ok(m.incr(key, ttl)),
-            Store::Redis(r) => Box::pin(r.incr(key, ttl)).await,
+            Store::Redis(r) => r.incr(key, ttl).await,
         }
     }
 
@@ -140,7 +135,7 @@ impl Store {
     pub async fn reserve(&self, key: &str, max: i64, ttl: Duration) -> ApiResult<Slot> {
         match self {
             Store::Memory(m) => Ok(m.reserve(key, max, ttl)),
-            Store::Redis(r) => Box::pin(r.reserve(key, max, ttl)).await,
+            Store::Redis(r) => r.reserve(key, max, ttl).await,
         }
     }
 
@@ -149,7 +144,7 @@ impl Store {
     pub async fn hold_if_full(&self, key: &str, max: i64, ttl: Duration) -> ApiResult<bool> {
         match self {
             Store::Memory(m) => Ok(m.hold_if_full(key, max, ttl)),
-            Store::Redis(r) => Box::pin(r.hold_if_full(key, max, ttl)).await,
+            Store::Redis(r) => r.hold_if_full(key, max, ttl).await,
         }
     }
 
@@ -161,21 +156,21 @@ impl Store {
                 m.decr(key);
                 Ok(())
             }
-            Store::Redis(r) => Box::pin(r.decr(key)).await,
+            Store::Redis(r) => r.decr(key).await,
         }
     }
 
     pub async fn ttl(&self, key: &str) -> ApiResult<Option<Duration>> {
         match self {
             Store::Memory(m) => Ok(m.ttl(key)),
-            Store::Redis(r) => Box::pin(r.ttl(key)).await,
+            Store::Redis(r) => r.ttl(key).await,
         }
     }
 
     pub async fn ping(&self) -> bool {
         match self {
             Store::Memory(_) => true,
-            Store::Redis(r) => Box::pin(r.ping()).await,
+            Store::Redis(r) => r.ping().await,
         }
     }
 

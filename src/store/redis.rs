@@ -174,12 +174,16 @@ impl RedisStore {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
+        // Boxed: a command's future (connection set-up, pipeline) is about 4 KB, and inline it
+        // would make every store call's future that size, the in-process store's included,
+        // copied at each `.await` up to the request's. One allocation is nothing beside a
+        // Redis round trip.
         let work = async {
             let conn = self.connection().await.map_err(unavailable)?;
             f(conn).await.map_err(unavailable)
         };
         let timer = self.calls.start_timer();
-        let out = tokio::time::timeout(OP_TIMEOUT, work)
+        let out = Box::pin(tokio::time::timeout(OP_TIMEOUT, work))
             .await
             .map_err(|_| unavailable("timed out"))
             .and_then(|r| r);

@@ -219,7 +219,7 @@ impl TokenService {
         self.decode_at(token, now_ms())
     }
 
-    /// [`Tokens::decode`] at `now` (ms): one clock read serves the key's and the expiry's checks.
+    /// [`Self::decode`] at `now` (ms): one clock read serves the key's and the expiry's checks.
     fn decode_at(&self, token: &str, now: i64) -> ApiResult<Arc<Claims>> {
         if token.len() > 4096 {
             return Err(ApiError::TokenInvalid);
