@@ -244,3 +244,43 @@ fn an_unknown_log_format_is_a_configuration_error() {
     assert_eq!(out.status.code(), Some(2), "{out}");
     assert!(out.stderr.contains("GATEHOUSE_LOG_FORMAT"), "{out}");
 }
+
+/// The line of a request answered just before the server is told to stop is in the log when
+/// the process has exited: neither the worker thread that gathered it nor the log thread's
+/// queue loses it at exit.
+#[tokio::test]
+async fn the_last_request_before_a_stop_is_logged_by_the_time_the_server_exits() {
+    let sandbox = Sandbox::new();
+    let mut serve = sandbox.gatehouse();
+    serve.env("GATEHOUSE_LOG", "info");
+    let mut server = Server::start(serve, sandbox.cwd.path().join("serve.log")).await;
+    // No idle keep-alive connection left for the stop to wait out: it follows at once.
+    server.client = reqwest::Client::new();
+    let res = server
+        .client
+        .get(server.url("/healthz"))
+        .header("connection", "close")
+        .send()
+        .await
+        .unwrap();
+    let id = request_id(&res).expect("an x-request-id header");
+    let stopped = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "gatehouse serve did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let log = strip_ansi(&server.log_text());
+    let lines = log
+        .lines()
+        .filter(|l| l.contains(&id) && contains_word(l, "path=/healthz"))
+        .count();
+    assert_eq!(lines, 1, "the last request's line:\n{log}");
+}
