@@ -73,7 +73,7 @@ pub(super) const COLOURED: Paint = Paint {
 
 static SINK: OnceLock<Sink> = OnceLock::new();
 
-/// Called once by the logger's set-up; a second call (another server in a test) is ignored.
+/// Called once by the logger's set-up; a second call is ignored.
 pub(super) fn install(writer: NonBlocking, format: LogFormat, paint: &'static Paint) {
     let installed = SINK
         .set(Sink {
@@ -83,8 +83,8 @@ pub(super) fn install(writer: NonBlocking, format: LogFormat, paint: &'static Pa
         })
         .is_ok();
     if installed {
-        // Should the thread not start, lines still go out HANDOFF_BYTES at a time and at
-        // exit: late on a quiet server, never lost.
+        // Should the thread not start, lines still go out HANDOFF_BYTES at a time, when their
+        // thread ends and at exit: late on a quiet server, never lost.
         let _ = std::thread::Builder::new()
             .name("gatehouse-log-handoff".into())
             .spawn(|| {
@@ -99,22 +99,36 @@ pub(super) fn install(writer: NonBlocking, format: LogFormat, paint: &'static Pa
 /// A thread's request lines not yet handed to the log thread.
 type Pending = Arc<Mutex<Vec<u8>>>;
 
-/// Every thread's pending lines: the hand-off thread empties them, and keeps those of a thread
-/// that ended until they are written.
+/// Every thread's pending lines, for the hand-off thread to empty; a thread's are dropped from
+/// here once it has ended and they are handed off.
 static PENDING: Mutex<Vec<Pending>> = Mutex::new(Vec::new());
 
-/// A thread hands its lines to the log thread itself once this many bytes wait (about a hundred
-/// lines, one write), and the hand-off thread takes what waits every [`HANDOFF_EVERY`]. Sent one
-/// by one, each line cost an allocation, a channel message and, often, waking the log thread:
-/// about a tenth of a token check's CPU.
-const HANDOFF_BYTES: usize = 16 * 1024;
+/// A thread hands its lines to the log thread itself once this many bytes wait (about two dozen
+/// lines, one message), and the hand-off thread takes what waits every [`HANDOFF_EVERY`]. Sent
+/// one by one, each line cost an allocation, a channel message and, often, waking the log
+/// thread: about a tenth of a token check's CPU. The log thread's queue counts messages
+/// (`logging::QUEUED_LINES`), so this also bounds what a stalled stderr can hold back: 8,192
+/// messages of at most about 4 KB.
+const HANDOFF_BYTES: usize = 4 * 1024;
 const HANDOFF_EVERY: Duration = Duration::from_millis(50);
 
+/// This thread's entry in [`PENDING`]; as the thread ends, what it gathered is handed off, so
+/// a line it writes while being torn down (sent alone) cannot overtake its earlier ones.
+struct Mine(Pending);
+
+impl Drop for Mine {
+    fn drop(&mut self) {
+        if let Some(sink) = SINK.get() {
+            sink.hand_off(&mut locked(&self.0));
+        }
+    }
+}
+
 thread_local! {
-    static MINE: Pending = {
+    static MINE: Mine = {
         let pending = Pending::default();
         locked(&PENDING).push(pending.clone());
-        pending
+        Mine(pending)
     };
 }
 
@@ -126,30 +140,36 @@ impl Sink {
     /// Formats the line and gathers it with the thread's others, handing them all to the log
     /// thread once [`HANDOFF_BYTES`] wait.
     fn write(&self, line: &Line<'_>) {
-        BUF.with(|buf| {
-            let mut buf = buf.borrow_mut();
+        let format = |buf: &mut Vec<u8>| {
             buf.clear();
             let now = chrono::Utc::now();
             match self.format {
-                LogFormat::Text => text(&mut buf, now, line, self.paint),
-                LogFormat::Json => json(&mut buf, now, line),
+                LogFormat::Text => text(buf, now, line, self.paint),
+                LogFormat::Json => json(buf, now, line),
             }
-            let gathered = MINE.try_with(|pending| {
-                let mut pending = locked(pending);
+        };
+        let gathered = BUF.try_with(|buf| {
+            let mut buf = buf.borrow_mut();
+            format(&mut buf);
+            MINE.try_with(|mine| {
+                let mut pending = locked(&mine.0);
                 pending.extend_from_slice(&buf);
                 if pending.len() >= HANDOFF_BYTES {
                     self.hand_off(&mut pending);
                 }
-            });
-            // A thread being torn down has no list of its own any more: the line goes alone.
-            if gathered.is_err() {
-                self.hand_off(&mut buf);
-            }
+            })
         });
+        // A thread being torn down has no buffers of its own any more, and what it gathered
+        // went out as `MINE` was dropped: the line goes alone, after them.
+        if !matches!(gathered, Ok(Ok(()))) {
+            let mut alone = Vec::new();
+            format(&mut alone);
+            self.hand_off(&mut alone);
+        }
     }
 
-    /// Sends `pending` to the log thread as one message; the caller holds its lock, so a
-    /// thread's lines reach the log in the order it wrote them.
+    /// Sends `pending` to the log thread as one message. A thread's gathered lines are sent
+    /// under their lock, so they reach the log in the order it wrote them.
     fn hand_off(&self, pending: &mut Vec<u8>) {
         if !pending.is_empty() {
             // The log thread never refuses a message (it makes the sender wait instead). A
@@ -162,8 +182,11 @@ impl Sink {
     /// Hands every thread's waiting lines to the log thread, and forgets threads that ended.
     fn hand_off_all(&self) {
         locked(&PENDING).retain(|pending| {
+            // Counted first: a thread that ends after this still finds its buffer here next
+            // time, and one that had ended can no longer add to it.
+            let running = Arc::strong_count(pending) > 1;
             self.hand_off(&mut locked(pending));
-            Arc::strong_count(pending) > 1
+            running
         });
     }
 }
@@ -393,8 +416,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_threads_gathered_lines_reach_the_log_once_and_in_the_order_written() {
+    const THREADS: usize = 4;
+    /// Not a multiple of a batch: some lines of each thread are left below HANDOFF_BYTES.
+    const LINES: usize = 301;
+
+    /// The tests below share [`PENDING`]: one at a time.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+    /// A sink of the tests' own (no global one is installed in unit tests) and what it wrote.
+    fn test_sink() -> (
+        Arc<Sink>,
+        Captured,
+        tracing_appender::non_blocking::WorkerGuard,
+    ) {
         let captured = Captured::default();
         let (writer, log_thread) = tracing_appender::non_blocking::NonBlockingBuilder::default()
             .lossy(false)
@@ -404,9 +438,12 @@ mod tests {
             format: LogFormat::Text,
             paint: &PLAIN,
         });
-        const THREADS: usize = 4;
-        const LINES: usize = 300;
-        let writers: Vec<_> = (0..THREADS)
+        (sink, captured, log_thread)
+    }
+
+    /// `THREADS` threads each writing `LINES` lines, `/t{thread}/{line}`, then ending.
+    fn writers(sink: &Arc<Sink>) -> Vec<std::thread::JoinHandle<()>> {
+        (0..THREADS)
             .map(|t| {
                 let sink = sink.clone();
                 std::thread::spawn(move || {
@@ -415,8 +452,49 @@ mod tests {
                     }
                 })
             })
-            .collect();
-        for w in writers {
+            .collect()
+    }
+
+    fn each_line_once_in_order(paths: &[String]) {
+        assert_eq!(paths.len(), THREADS * LINES);
+        for t in 0..THREADS {
+            let mine: Vec<&String> = paths
+                .iter()
+                .filter(|p| p.starts_with(&format!("/t{t}/")))
+                .collect();
+            let expected: Vec<String> = (0..LINES).map(|i| format!("/t{t}/{i}")).collect();
+            assert_eq!(mine, expected.iter().collect::<Vec<_>>(), "thread {t}");
+        }
+    }
+
+    #[test]
+    fn lines_handed_off_while_threads_write_and_end_are_neither_lost_nor_reordered() {
+        let _one = locked(&ONE_AT_A_TIME);
+        let (sink, captured, log_thread) = test_sink();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let hand_offs = {
+            let (sink, done) = (sink.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    sink.hand_off_all();
+                }
+            })
+        };
+        for w in writers(&sink) {
+            w.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Release);
+        hand_offs.join().unwrap();
+        sink.hand_off_all();
+        drop(log_thread);
+        each_line_once_in_order(&captured.paths());
+    }
+
+    #[test]
+    fn every_threads_gathered_lines_reach_the_log_once_and_in_the_order_written() {
+        let _one = locked(&ONE_AT_A_TIME);
+        let (sink, captured, log_thread) = test_sink();
+        for w in writers(&sink) {
             w.join().unwrap();
         }
         // Each thread wrote well over HANDOFF_BYTES: it handed batches off on its own.
@@ -428,21 +506,14 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
+        let waiting: usize = locked(&PENDING).iter().map(|p| locked(p).len()).sum();
+        assert!(waiting > 0, "the rest waits");
         assert!(captured.paths().len() < THREADS * LINES, "the rest waits");
         // The threads ended; what they gathered is still handed off, and they are forgotten.
         sink.hand_off_all();
         assert!(locked(&PENDING).iter().all(|p| Arc::strong_count(p) > 1));
         drop(log_thread);
-        let paths = captured.paths();
-        assert_eq!(paths.len(), THREADS * LINES);
-        for t in 0..THREADS {
-            let mine: Vec<&String> = paths
-                .iter()
-                .filter(|p| p.starts_with(&format!("/t{t}/")))
-                .collect();
-            let expected: Vec<String> = (0..LINES).map(|i| format!("/t{t}/{i}")).collect();
-            assert_eq!(mine, expected.iter().collect::<Vec<_>>(), "thread {t}");
-        }
+        each_line_once_in_order(&captured.paths());
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! write. Nothing is dropped: when that thread falls behind by [`QUEUED_LINES`] messages,
 //! loggers wait.
 //! The request line skips the subscriber (`access`): each thread gathers its request lines and
-//! hands them to the log thread about a hundred at a time, or after at most 50 ms. A line
-//! logged while answering a request names that request (`request_id`).
+//! hands them to the log thread about two dozen at a time, or after about 50 ms (later if the
+//! log thread is behind). A line logged while answering a request names that request
+//! (`request_id`).
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
@@ -35,10 +36,10 @@ impl LogFormat {
     }
 }
 
-/// How many messages may wait for the log thread: a line, or a thread's batch of request lines.
-/// The queue is allocated, and every slot written, up front: tracing-appender's default of
-/// 128,000 held 4 MB of an idle server's memory. Even at one message a line, at 50,000
-/// requests/s this is 160 ms of the log thread's absence.
+/// How many messages may wait for the log thread: a line, or a thread's batch of request lines
+/// (at most about 4 KB, `access::HANDOFF_BYTES`), so a stalled stderr holds back at most about
+/// 32 MB before loggers wait. The queue is allocated, and every slot written, up front:
+/// tracing-appender's default of 128,000 held 4 MB of an idle server's memory.
 const QUEUED_LINES: usize = 8_192;
 
 /// Keep it until exit: dropping it writes what is left, the request lines still gathered on
