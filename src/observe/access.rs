@@ -1,5 +1,5 @@
-//! The request line: one per answered request, formatted by hand and handed to the log thread
-//! in batches.
+//! The request line: one per answered request, formatted by hand and gathered for the log
+//! thread in batches (`handoff`).
 //!
 //! Going through `tracing` cost the token check about a tenth of its CPU (the event's field
 //! visitors, the timestamp's `Display`, the span lookup), for a line whose fields are always
@@ -13,18 +13,18 @@
 
 use std::cell::{Cell, RefCell};
 use std::io::Write;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
+use std::sync::OnceLock;
 
 use tracing_appender::non_blocking::NonBlocking;
 
+use super::handoff::{self, Handoff};
 use super::logging::LogFormat;
 
 /// The `target` the line names: the module that logged it before it was written by hand.
 const TARGET: &str = "gatehouse::http::middleware";
 
 struct Sink {
-    writer: NonBlocking,
+    batches: &'static Handoff,
     format: LogFormat,
     paint: &'static Paint,
 }
@@ -75,70 +75,17 @@ static SINK: OnceLock<Sink> = OnceLock::new();
 
 /// Called once by the logger's set-up; a second call is ignored.
 pub(super) fn install(writer: NonBlocking, format: LogFormat, paint: &'static Paint) {
-    let installed = SINK
-        .set(Sink {
-            writer,
+    if let Some(batches) = handoff::install(writer) {
+        let _ = SINK.set(Sink {
+            batches,
             format,
             paint,
-        })
-        .is_ok();
-    if installed {
-        // Should the thread not start, lines still go out HANDOFF_BYTES at a time, when their
-        // thread ends and at exit: late on a quiet server, never lost.
-        let _ = std::thread::Builder::new()
-            .name("gatehouse-log-handoff".into())
-            .spawn(|| {
-                loop {
-                    std::thread::sleep(HANDOFF_EVERY);
-                    hand_off_all();
-                }
-            });
+        });
     }
-}
-
-/// A thread's request lines not yet handed to the log thread.
-type Pending = Arc<Mutex<Vec<u8>>>;
-
-/// Every thread's pending lines, for the hand-off thread to empty; a thread's are dropped from
-/// here once it has ended and they are handed off.
-static PENDING: Mutex<Vec<Pending>> = Mutex::new(Vec::new());
-
-/// A thread hands its lines to the log thread itself once this many bytes wait (about two dozen
-/// lines, one message), and the hand-off thread takes what waits every [`HANDOFF_EVERY`]. Sent
-/// one by one, each line cost an allocation, a channel message and, often, waking the log
-/// thread: about a tenth of a token check's CPU. The log thread's queue counts messages
-/// (`logging::QUEUED_LINES`), so this also bounds what a stalled stderr can hold back: 8,192
-/// messages of at most about 4 KB.
-const HANDOFF_BYTES: usize = 4 * 1024;
-const HANDOFF_EVERY: Duration = Duration::from_millis(50);
-
-/// This thread's entry in [`PENDING`]; as the thread ends, what it gathered is handed off, so
-/// a line it writes while being torn down (sent alone) cannot overtake its earlier ones.
-struct Mine(Pending);
-
-impl Drop for Mine {
-    fn drop(&mut self) {
-        if let Some(sink) = SINK.get() {
-            sink.hand_off(&mut locked(&self.0));
-        }
-    }
-}
-
-thread_local! {
-    static MINE: Mine = {
-        let pending = Pending::default();
-        locked(&PENDING).push(pending.clone());
-        Mine(pending)
-    };
-}
-
-fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Sink {
-    /// Formats the line and gathers it with the thread's others, handing them all to the log
-    /// thread once [`HANDOFF_BYTES`] wait.
+    /// Formats the line and gathers it with the thread's others.
     fn write(&self, line: &Line<'_>) {
         let format = |buf: &mut Vec<u8>| {
             buf.clear();
@@ -148,53 +95,17 @@ impl Sink {
                 LogFormat::Json => json(buf, now, line),
             }
         };
-        let gathered = BUF.try_with(|buf| {
+        let formatted = BUF.try_with(|buf| {
             let mut buf = buf.borrow_mut();
             format(&mut buf);
-            MINE.try_with(|mine| {
-                let mut pending = locked(&mine.0);
-                pending.extend_from_slice(&buf);
-                if pending.len() >= HANDOFF_BYTES {
-                    self.hand_off(&mut pending);
-                }
-            })
+            self.batches.gather(&buf);
         });
-        // A thread being torn down has no buffers of its own any more, and what it gathered
-        // went out as `MINE` was dropped: the line goes alone, after them.
-        if !matches!(gathered, Ok(Ok(()))) {
+        // A thread being torn down has no buffer of its own any more.
+        if formatted.is_err() {
             let mut alone = Vec::new();
             format(&mut alone);
-            self.hand_off(&mut alone);
+            self.batches.gather(&alone);
         }
-    }
-
-    /// Sends `pending` to the log thread as one message. A thread's gathered lines are sent
-    /// under their lock, so they reach the log in the order it wrote them.
-    fn hand_off(&self, pending: &mut Vec<u8>) {
-        if !pending.is_empty() {
-            // The log thread never refuses a message (it makes the sender wait instead). A
-            // clone is two reference counts; the writer itself wants `&mut`.
-            let _ = self.writer.clone().write_all(pending);
-            pending.clear();
-        }
-    }
-
-    /// Hands every thread's waiting lines to the log thread, and forgets threads that ended.
-    fn hand_off_all(&self) {
-        locked(&PENDING).retain(|pending| {
-            // Counted first: a thread that ends after this still finds its buffer here next
-            // time, and one that had ended can no longer add to it.
-            let running = Arc::strong_count(pending) > 1;
-            self.hand_off(&mut locked(pending));
-            running
-        });
-    }
-}
-
-/// Hands every thread's waiting request lines to the log thread.
-pub(super) fn hand_off_all() {
-    if let Some(sink) = SINK.get() {
-        sink.hand_off_all();
     }
 }
 
@@ -381,139 +292,6 @@ mod tests {
             status: 200,
             elapsed_ms: 0.126,
         }
-    }
-
-    /// What the log thread wrote, for a test to read.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            locked(&self.0).extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Captured {
-        fn paths(&self) -> Vec<String> {
-            String::from_utf8(locked(&self.0).clone())
-                .unwrap()
-                .lines()
-                .map(|l| {
-                    l.split("path=")
-                        .nth(1)
-                        .unwrap()
-                        .split(' ')
-                        .next()
-                        .unwrap()
-                        .to_owned()
-                })
-                .collect()
-        }
-    }
-
-    const THREADS: usize = 4;
-    /// Not a multiple of a batch: some lines of each thread are left below HANDOFF_BYTES.
-    const LINES: usize = 301;
-
-    /// The tests below share [`PENDING`]: one at a time.
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-    /// A sink of the tests' own (no global one is installed in unit tests) and what it wrote.
-    fn test_sink() -> (
-        Arc<Sink>,
-        Captured,
-        tracing_appender::non_blocking::WorkerGuard,
-    ) {
-        let captured = Captured::default();
-        let (writer, log_thread) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-            .lossy(false)
-            .finish(captured.clone());
-        let sink = Arc::new(Sink {
-            writer,
-            format: LogFormat::Text,
-            paint: &PLAIN,
-        });
-        (sink, captured, log_thread)
-    }
-
-    /// `THREADS` threads each writing `LINES` lines, `/t{thread}/{line}`, then ending.
-    fn writers(sink: &Arc<Sink>) -> Vec<std::thread::JoinHandle<()>> {
-        (0..THREADS)
-            .map(|t| {
-                let sink = sink.clone();
-                std::thread::spawn(move || {
-                    for i in 0..LINES {
-                        sink.write(&line(&format!("/t{t}/{i}")));
-                    }
-                })
-            })
-            .collect()
-    }
-
-    fn each_line_once_in_order(paths: &[String]) {
-        assert_eq!(paths.len(), THREADS * LINES);
-        for t in 0..THREADS {
-            let mine: Vec<&String> = paths
-                .iter()
-                .filter(|p| p.starts_with(&format!("/t{t}/")))
-                .collect();
-            let expected: Vec<String> = (0..LINES).map(|i| format!("/t{t}/{i}")).collect();
-            assert_eq!(mine, expected.iter().collect::<Vec<_>>(), "thread {t}");
-        }
-    }
-
-    #[test]
-    fn lines_handed_off_while_threads_write_and_end_are_neither_lost_nor_reordered() {
-        let _one = locked(&ONE_AT_A_TIME);
-        let (sink, captured, log_thread) = test_sink();
-        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let hand_offs = {
-            let (sink, done) = (sink.clone(), done.clone());
-            std::thread::spawn(move || {
-                while !done.load(std::sync::atomic::Ordering::Acquire) {
-                    sink.hand_off_all();
-                }
-            })
-        };
-        for w in writers(&sink) {
-            w.join().unwrap();
-        }
-        done.store(true, std::sync::atomic::Ordering::Release);
-        hand_offs.join().unwrap();
-        sink.hand_off_all();
-        drop(log_thread);
-        each_line_once_in_order(&captured.paths());
-    }
-
-    #[test]
-    fn every_threads_gathered_lines_reach_the_log_once_and_in_the_order_written() {
-        let _one = locked(&ONE_AT_A_TIME);
-        let (sink, captured, log_thread) = test_sink();
-        for w in writers(&sink) {
-            w.join().unwrap();
-        }
-        // Each thread wrote well over HANDOFF_BYTES: it handed batches off on its own.
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while captured.paths().len() < THREADS * HANDOFF_BYTES / 200 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no batch was handed off"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let waiting: usize = locked(&PENDING).iter().map(|p| locked(p).len()).sum();
-        assert!(waiting > 0, "the rest waits");
-        assert!(captured.paths().len() < THREADS * LINES, "the rest waits");
-        // The threads ended; what they gathered is still handed off, and they are forgotten.
-        sink.hand_off_all();
-        assert!(locked(&PENDING).iter().all(|p| Arc::strong_count(p) > 1));
-        drop(log_thread);
-        each_line_once_in_order(&captured.paths());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! loggers wait.
 //! The request line skips the subscriber (`access`): each thread gathers its request lines and
 //! hands them to the log thread about two dozen at a time, or after about 50 ms (later if the
-//! log thread is behind). A line logged while answering a request names that request
+//! log thread is behind; `handoff`). A line logged while answering a request names that request
 //! (`request_id`).
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
@@ -37,7 +37,7 @@ impl LogFormat {
 }
 
 /// How many messages may wait for the log thread: a line, or a thread's batch of request lines
-/// (at most about 4 KB, `access::HANDOFF_BYTES`), so a stalled stderr holds back at most about
+/// (at most about 4 KB, `handoff::HANDOFF_BYTES`), so a stalled stderr holds back at most about
 /// 32 MB before loggers wait. The queue is allocated, and every slot written, up front:
 /// tracing-appender's default of 128,000 held 4 MB of an idle server's memory.
 const QUEUED_LINES: usize = 8_192;
@@ -51,7 +51,7 @@ pub struct LogGuard {
 impl Drop for LogGuard {
     fn drop(&mut self) {
         // Before the log thread's guard (a field, dropped after this) flushes and stops it.
-        super::access::hand_off_all();
+        super::handoff::hand_off_all();
     }
 }
 

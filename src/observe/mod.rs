@@ -9,6 +9,7 @@
 //! partners' client ids and fixed names.
 
 pub mod access;
+mod handoff;
 pub mod http;
 pub mod logging;
 pub mod request_id;
