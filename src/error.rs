@@ -190,7 +190,7 @@ impl ResponseError for ApiError {
         }
         builder.json(Envelope {
             code: status.as_u16(),
-            message: self.message(current_lang()),
+            message: self.message(current_lang()).into(),
             data: self.data(),
             total: 0,
         })

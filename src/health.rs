@@ -40,7 +40,7 @@ pub async fn readyz(state: Shared) -> HttpResponse {
         data["error"] = json!("unavailable");
         envelope::with_status(
             StatusCode::SERVICE_UNAVAILABLE,
-            "backing service unavailable".into(),
+            "backing service unavailable",
             data,
             0,
         )

@@ -109,6 +109,11 @@ pub fn text(lang: Lang, key: &str) -> String {
     }
 }
 
+/// The text for one of the keys every busy route answers with, without a copy.
+pub fn hot(lang: Lang, key: &str) -> Option<&'static str> {
+    PREFORMATTED[lang.0].get(key).map(String::as_str)
+}
+
 /// The text for `key` in `lang`, with its `{ $name }` placeables filled.
 pub fn text_with(lang: Lang, key: &str, args: &[(&'static str, FluentValue<'_>)]) -> String {
     let args: HashMap<Cow<'static, str>, FluentValue<'_>> = args

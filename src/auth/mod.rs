@@ -60,19 +60,21 @@ struct TokenQuery {
 fn presented(
     req: &HttpRequest,
     payload: &mut Payload,
-) -> LocalBoxFuture<'static, ApiResult<Option<String>>> {
+) -> impl Future<Output = ApiResult<Option<String>>> + 'static {
     let in_headers = token_in_headers(req);
-    if !has_body(req) {
-        let token = in_headers.or_else(|| {
-            web::Query::<TokenQuery>::from_query(req.query_string())
-                .ok()
-                .and_then(|q| q.into_inner().token)
-                .filter(|t| !t.is_empty())
-        });
-        return Box::pin(async move { Ok(token) });
-    }
-    let input = Input::shared(req, payload);
-    Box::pin(async move {
+    let body = has_body(req).then(|| Input::shared(req, payload));
+    let in_query = match (&body, &in_headers) {
+        (None, None) => web::Query::<TokenQuery>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.into_inner().token)
+            .filter(|t| !t.is_empty()),
+        _ => None,
+    };
+    // Not boxed: the extractors that await this box their own future once.
+    async move {
+        let Some(input) = body else {
+            return Ok(in_headers.or(in_query));
+        };
         let input = input.await?;
         match in_headers {
             // The header's token is judged; a body `token` is then one more field the route
@@ -81,7 +83,7 @@ fn presented(
             // The body's token is the one judged: anything but text is no token at all.
             None => Ok(input.str("token").map(str::to_owned)),
         }
-    })
+    }
 }
 
 /// The raw token of the request, not yet verified; `token_missing` when there is none.
@@ -119,15 +121,15 @@ impl FromRequest for MaybeToken {
 fn live_claims(
     req: &HttpRequest,
     payload: &mut Payload,
-) -> LocalBoxFuture<'static, ApiResult<(web::Data<AppState>, Arc<Claims>)>> {
+) -> impl Future<Output = ApiResult<(web::Data<AppState>, Arc<Claims>)>> + 'static {
     let state = state(req);
     let token = presented(req, payload);
-    Box::pin(async move {
+    async move {
         let state = state?;
         let token = token.await?.ok_or(ApiError::TokenMissing)?;
         let claims = sessions::authenticate(&state, &token).await?;
         Ok((state, claims))
-    })
+    }
 }
 
 /// Which live tokens a [`Session`] extractor lets through.

@@ -14,6 +14,7 @@
 use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
 
 use tracing_appender::non_blocking::NonBlocking;
 
@@ -89,7 +90,10 @@ impl Sink {
     fn write(&self, line: &Line<'_>) {
         let format = |buf: &mut Vec<u8>| {
             buf.clear();
-            let now = chrono::Utc::now();
+            // Since the epoch: the calendar date is worked out once a second (`timestamp`).
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default();
             match self.format {
                 LogFormat::Text => text(buf, now, line, self.paint),
                 LogFormat::Json => json(buf, now, line),
@@ -133,7 +137,7 @@ pub fn write(line: &Line<'_>) -> bool {
     true
 }
 
-fn text(buf: &mut Vec<u8>, now: chrono::DateTime<chrono::Utc>, line: &Line<'_>, p: &Paint) {
+fn text(buf: &mut Vec<u8>, now: Duration, line: &Line<'_>, p: &Paint) {
     buf.extend_from_slice(p.dim);
     timestamp(buf, now);
     buf.extend_from_slice(p.reset);
@@ -171,7 +175,7 @@ pub(super) fn request_span(buf: &mut Vec<u8>, id: &str, p: &Paint) {
     p.on(buf, p.dim, b":");
 }
 
-fn json(buf: &mut Vec<u8>, now: chrono::DateTime<chrono::Utc>, line: &Line<'_>) {
+fn json(buf: &mut Vec<u8>, now: Duration, line: &Line<'_>) {
     buf.extend_from_slice(b"{\"timestamp\":\"");
     timestamp(buf, now);
     buf.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request\",\"method\":");
@@ -191,15 +195,18 @@ fn json(buf: &mut Vec<u8>, now: chrono::DateTime<chrono::Utc>, line: &Line<'_>) 
 
 /// RFC 3339 in UTC with microseconds, as the subscriber writes it; the date and time of day
 /// are formatted once a second per thread.
-fn timestamp(buf: &mut Vec<u8>, now: chrono::DateTime<chrono::Utc>) {
-    let second = now.timestamp();
+fn timestamp(buf: &mut Vec<u8>, now: Duration) {
+    let second = now.as_secs() as i64;
     let text = SECOND.with(|cached| {
         let (at, text) = cached.get();
         if at == second {
             return text;
         }
         let mut fresh = [0u8; 19];
-        let formatted = now.format("%Y-%m-%dT%H:%M:%S").to_string();
+        let formatted = chrono::DateTime::from_timestamp(second, 0)
+            .unwrap_or_default()
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string();
         let n = formatted.len().min(19);
         fresh[..n].copy_from_slice(&formatted.as_bytes()[..n]);
         cached.set((second, fresh));
@@ -207,11 +214,7 @@ fn timestamp(buf: &mut Vec<u8>, now: chrono::DateTime<chrono::Utc>) {
     });
     buf.extend_from_slice(&text);
     buf.push(b'.');
-    padded(
-        buf,
-        u64::from(now.timestamp_subsec_micros().min(999_999)),
-        6,
-    );
+    padded(buf, u64::from(now.subsec_micros()), 6);
     buf.push(b'Z');
 }
 
@@ -276,12 +279,12 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn at() -> chrono::DateTime<chrono::Utc> {
-        chrono::Utc
+    fn at() -> Duration {
+        let second = chrono::Utc
             .with_ymd_and_hms(2026, 12, 4, 18, 25, 18)
             .unwrap()
-            .checked_add_signed(chrono::TimeDelta::microseconds(1_234))
-            .unwrap()
+            .timestamp();
+        Duration::from_secs(second as u64) + Duration::from_micros(1_234)
     }
 
     fn line(path: &str) -> Line<'_> {
@@ -382,11 +385,7 @@ mod tests {
     fn the_cached_second_follows_the_clock() {
         let mut buf = Vec::new();
         timestamp(&mut buf, at());
-        timestamp(
-            &mut buf,
-            at().checked_add_signed(chrono::TimeDelta::seconds(61))
-                .unwrap(),
-        );
+        timestamp(&mut buf, at() + Duration::from_secs(61));
         assert_eq!(
             String::from_utf8(buf).unwrap(),
             "2026-12-04T18:25:18.001234Z2026-12-04T18:26:19.001234Z"

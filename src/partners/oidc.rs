@@ -14,8 +14,8 @@ const CACHED_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 /// Registrations as last parsed, with the stored JSON they came from: reused only while the
 /// store holds that same JSON, so an edit seen through the store is seen here at once. Saves
 /// parsing the row (dates included) on every token, introspection and revocation call.
-static PARSED: std::sync::LazyLock<moka::sync::Cache<String, Arc<(String, ClientRow)>>> =
-    std::sync::LazyLock::new(|| moka::sync::Cache::new(1_000));
+static PARSED: std::sync::LazyLock<quick_cache::sync::Cache<String, Arc<(String, ClientRow)>>> =
+    std::sync::LazyLock::new(|| quick_cache::sync::Cache::new(1_000));
 
 fn parsed(client_id: &str, json: String) -> Option<ClientRow> {
     if let Some(hit) = PARSED.get(client_id)

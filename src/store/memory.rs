@@ -1,9 +1,15 @@
-//! The in-process key-value store: sharded maps with per-key expiry, for one instance.
+//! The in-process key-value store: sharded tables with per-key expiry, for one instance.
+//!
+//! A key is hashed once (keyed SipHash: clients choose many keys, a limiter's among them) and
+//! that hash picks both its shard and its slot there; a read is one probe, where a map behind
+//! the shard's own hash would hash it twice more.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 const SHARDS: usize = 32;
 
@@ -14,95 +20,158 @@ enum Val {
 }
 
 #[derive(Debug)]
-struct Entry {
+struct Item {
+    key: String,
     val: Val,
     expires: Instant,
 }
 
+type Table = HashTable<Item>;
+
 #[derive(Clone)]
 pub struct MemoryStore {
-    shards: Arc<Vec<Mutex<HashMap<String, Entry>>>>,
+    shards: Arc<Vec<Mutex<Table>>>,
     hasher: RandomState,
 }
 
 impl Default for MemoryStore {
     fn default() -> Self {
         MemoryStore {
-            shards: Arc::new((0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect()),
+            shards: Arc::new((0..SHARDS).map(|_| Mutex::new(Table::new())).collect()),
             hasher: RandomState::new(),
         }
     }
 }
 
-impl MemoryStore {
-    fn shard(&self, key: &str) -> MutexGuard<'_, HashMap<String, Entry>> {
-        let idx = (self.hasher.hash_one(key) as usize) % SHARDS;
-        // A poisoned shard only means another thread panicked mid-operation; the map itself
-        // is still consistent because every mutation is a single insert or remove.
-        self.shards[idx]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// A key and its hash.
+#[derive(Clone, Copy)]
+struct Key<'a> {
+    name: &'a str,
+    hash: u64,
+}
+
+impl Key<'_> {
+    fn is(&self) -> impl Fn(&Item) -> bool + '_ {
+        move |item| item.key == self.name
+    }
+}
+
+/// The shard's lock, and the key's hash for its table.
+struct Locked<'s, 'k> {
+    table: MutexGuard<'s, Table>,
+    key: Key<'k>,
+    hasher: &'s RandomState,
+}
+
+impl Locked<'_, '_> {
+    /// The key's entry unless it expired by `now`; an expired one is removed.
+    fn live(&mut self, now: Instant) -> Option<&mut Item> {
+        match self.table.find_entry(self.key.hash, self.key.is()) {
+            Ok(found) if found.get().expires <= now => {
+                found.remove();
+                None
+            }
+            Ok(found) => Some(found.into_mut()),
+            Err(_) => None,
+        }
     }
 
-    fn live<'a>(map: &'a mut HashMap<String, Entry>, key: &str) -> Option<&'a mut Entry> {
-        let now = Instant::now();
-        if map.get(key).is_some_and(|e| e.expires <= now) {
-            map.remove(key);
+    fn put(&mut self, val: Val, expires: Instant) {
+        let hasher = self.hasher;
+        match self.table.entry(self.key.hash, self.key.is(), |item| {
+            hasher.hash_one(item.key.as_str())
+        }) {
+            Entry::Occupied(mut found) => {
+                let item = found.get_mut();
+                item.val = val;
+                item.expires = expires;
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(Item {
+                    key: self.key.name.to_owned(),
+                    val,
+                    expires,
+                });
+            }
         }
-        map.get_mut(key)
+    }
+
+    fn remove(&mut self) -> Option<Item> {
+        let found = self.table.find_entry(self.key.hash, self.key.is()).ok()?;
+        Some(found.remove().0)
+    }
+}
+
+fn text(val: &Val) -> String {
+    match val {
+        Val::Str(s) => s.clone(),
+        Val::Int(n) => n.to_string(),
+    }
+}
+
+impl MemoryStore {
+    fn lock<'k>(&self, name: &'k str) -> Locked<'_, 'k> {
+        let hash = self.hasher.hash_one(name);
+        // Bits the table does not use for its slot (the low ones) or its tag (the top seven).
+        let idx = (hash >> 32) as usize % SHARDS;
+        // A poisoned shard only means another thread panicked mid-operation; the table itself
+        // is still consistent because every mutation is a single insert or remove.
+        let table = self.shards[idx]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Locked {
+            table,
+            key: Key { name, hash },
+            hasher: &self.hasher,
+        }
+    }
+
+    fn get_at(&self, key: &str, now: Instant) -> Option<String> {
+        self.lock(key).live(now).map(|e| text(&e.val))
     }
 
     pub fn get(&self, key: &str) -> Option<String> {
-        let mut map = self.shard(key);
-        match Self::live(&mut map, key).map(|e| &e.val) {
-            Some(Val::Str(s)) => Some(s.clone()),
-            Some(Val::Int(n)) => Some(n.to_string()),
-            _ => None,
-        }
+        self.get_at(key, Instant::now())
+    }
+
+    /// Two keys read with one clock reading (each under its own shard's lock).
+    pub fn get_pair(&self, a: &str, b: &str) -> (Option<String>, Option<String>) {
+        let now = Instant::now();
+        (self.get_at(a, now), self.get_at(b, now))
     }
 
     pub fn set(&self, key: &str, value: &str, ttl: Duration) {
-        self.shard(key).insert(
-            key.to_owned(),
-            Entry {
-                val: Val::Str(value.to_owned()),
-                expires: Instant::now() + ttl,
-            },
-        );
+        self.lock(key)
+            .put(Val::Str(value.to_owned()), Instant::now() + ttl);
     }
 
     pub fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> bool {
-        let mut map = self.shard(key);
-        if Self::live(&mut map, key).is_some() {
+        let mut locked = self.lock(key);
+        let now = Instant::now();
+        if locked.live(now).is_some() {
             return false;
         }
-        map.insert(
-            key.to_owned(),
-            Entry {
-                val: Val::Str(value.to_owned()),
-                expires: Instant::now() + ttl,
-            },
-        );
+        locked.put(Val::Str(value.to_owned()), now + ttl);
         true
     }
 
     pub fn take(&self, key: &str) -> Option<String> {
-        let mut map = self.shard(key);
-        Self::live(&mut map, key)?;
-        match map.remove(key).map(|e| e.val) {
-            Some(Val::Str(s)) => Some(s),
-            Some(Val::Int(n)) => Some(n.to_string()),
-            _ => None,
+        let mut locked = self.lock(key);
+        locked.live(Instant::now())?;
+        match locked.remove()?.val {
+            Val::Str(s) => Some(s),
+            Val::Int(n) => Some(n.to_string()),
         }
     }
 
     pub fn del(&self, key: &str) {
-        self.shard(key).remove(key);
+        self.lock(key).remove();
     }
 
     pub fn incr(&self, key: &str, ttl: Duration) -> i64 {
-        let mut map = self.shard(key);
-        if let Some(entry) = Self::live(&mut map, key) {
+        let mut locked = self.lock(key);
+        let now = Instant::now();
+        if let Some(entry) = locked.live(now) {
             if let Val::Int(n) = &mut entry.val {
                 *n += 1;
                 return *n;
@@ -114,27 +183,20 @@ impl MemoryStore {
                 return n + 1;
             }
         }
-        map.insert(
-            key.to_owned(),
-            Entry {
-                val: Val::Int(1),
-                expires: Instant::now() + ttl,
-            },
-        );
+        locked.put(Val::Int(1), now + ttl);
         1
     }
 
     pub fn decr(&self, key: &str) {
-        let mut map = self.shard(key);
-        if let Some(Entry {
+        if let Some(Item {
             val: Val::Int(n), ..
-        }) = Self::live(&mut map, key)
+        }) = self.lock(key).live(Instant::now())
         {
             *n = (*n - 1).max(0);
         }
     }
 
-    fn count(entry: Option<&Entry>) -> i64 {
+    fn count(entry: Option<&Item>) -> i64 {
         match entry.map(|e| &e.val) {
             Some(Val::Int(n)) => *n,
             Some(Val::Str(s)) => s.parse().unwrap_or(0),
@@ -144,36 +206,26 @@ impl MemoryStore {
 
     /// One critical section (the key's shard lock) decides and takes the slot.
     pub fn reserve(&self, key: &str, max: i64, ttl: Duration) -> super::Slot {
-        let mut map = self.shard(key);
+        let mut locked = self.lock(key);
         let now = Instant::now();
-        let entry = Self::live(&mut map, key);
+        let entry = locked.live(now);
         let held = Self::count(entry.as_deref());
         if held >= max {
             let wait = entry.map_or(ttl, |e| e.expires.saturating_duration_since(now));
             return Err(wait);
         }
         match entry {
-            Some(e) => {
-                e.val = Val::Int(held + 1);
-            }
-            None => {
-                map.insert(
-                    key.to_owned(),
-                    Entry {
-                        val: Val::Int(1),
-                        expires: now + ttl,
-                    },
-                );
-            }
+            Some(e) => e.val = Val::Int(held + 1),
+            None => locked.put(Val::Int(1), now + ttl),
         }
         Ok(held + 1)
     }
 
     pub fn hold_if_full(&self, key: &str, max: i64, ttl: Duration) -> bool {
-        let mut map = self.shard(key);
-        match Self::live(&mut map, key) {
+        let now = Instant::now();
+        match self.lock(key).live(now) {
             Some(e) if Self::count(Some(e)) >= max => {
-                e.expires = Instant::now() + ttl;
+                e.expires = now + ttl;
                 true
             }
             _ => false,
@@ -181,8 +233,10 @@ impl MemoryStore {
     }
 
     pub fn ttl(&self, key: &str) -> Option<Duration> {
-        let mut map = self.shard(key);
-        Self::live(&mut map, key).map(|e| e.expires.saturating_duration_since(Instant::now()))
+        let now = Instant::now();
+        self.lock(key)
+            .live(now)
+            .map(|e| e.expires.saturating_duration_since(now))
     }
 
     /// Drops expired entries; run periodically so keys nobody reads again still go away.
@@ -192,7 +246,7 @@ impl MemoryStore {
         for shard in self.shards.iter() {
             let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
             let before = map.len();
-            map.retain(|_, e| e.expires > now);
+            map.retain(|e| e.expires > now);
             removed += before - map.len();
         }
         removed

@@ -52,7 +52,7 @@ impl Store {
     #[tracing::instrument(level = "debug", name = "store.get_pair", skip_all)]
     pub async fn get_pair(&self, a: &str, b: &str) -> ApiResult<(Option<String>, Option<String>)> {
         match self {
-            Store::Memory(m) => Ok((m.get(a), m.get(b))),
+            Store::Memory(m) => Ok(m.get_pair(a, b)),
             Store::Redis(r) => r.get_pair(a, b).await,
         }
     }

@@ -8,6 +8,7 @@ pub use crate::keys::Alg as ClientAlg;
 pub use oidc::IdTokenHint;
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, Validation};
@@ -79,7 +80,50 @@ pub struct TokenService {
     /// revocation stays immediate. Each entry keeps the `kid` it was signed with, checked
     /// against the key set on every hit: a key deleted from the database (on schedule, or by
     /// hand after a compromise) stops its tokens even where they were seen before.
-    verified: moka::sync::Cache<[u8; 32], Verified>,
+    verified: VerifiedCache,
+}
+
+type VerifiedCache = quick_cache::sync::Cache<
+    TokenDigest,
+    Verified,
+    quick_cache::UnitWeighter,
+    BuildHasherDefault<Prehashed>,
+>;
+
+/// SHA-256 of a token: the verified-token cache's key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct TokenDigest([u8; 32]);
+
+/// A digest is already uniform, so eight of its bytes are its hash and the cache hashes nothing
+/// again. Only tokens whose signature checked out are stored, and their digests are not chosen
+/// by anyone, so no client can crowd one part of the table.
+impl Hash for TokenDigest {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(first));
+    }
+}
+
+/// Passes on the one `u64` a [`TokenDigest`] writes.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is ever called; anything else still gets a hash that depends on it.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
 }
 
 const VERIFIED_CACHE_ENTRIES: u64 = 100_000;
@@ -109,10 +153,17 @@ impl TokenService {
             grace_secs: grace_secs as i64,
             validation,
             // Bounded by size only: a signature stays valid, and expiry is checked per call.
-            // (A time-to-live would cost every entry a second queue node and timestamps.)
-            verified: moka::sync::Cache::builder()
-                .max_capacity(VERIFIED_CACHE_ENTRIES)
-                .build(),
+            // It grows to its bound as tokens are seen rather than holding it from the start.
+            verified: VerifiedCache::with_options(
+                quick_cache::OptionsBuilder::new()
+                    .estimated_items_capacity(1_000)
+                    .weight_capacity(VERIFIED_CACHE_ENTRIES)
+                    .build()
+                    .expect("constant cache options"),
+                quick_cache::UnitWeighter,
+                BuildHasherDefault::default(),
+                quick_cache::sync::DefaultLifecycle::default(),
+            ),
         }
     }
 
@@ -282,8 +333,8 @@ impl TokenService {
 }
 
 /// The verified-token cache's key.
-fn digest(token: &str) -> [u8; 32] {
-    sha2::Sha256::digest(token.as_bytes()).into()
+fn digest(token: &str) -> TokenDigest {
+    TokenDigest(sha2::Sha256::digest(token.as_bytes()).into())
 }
 
 #[cfg(test)]

@@ -124,3 +124,19 @@ fn other_token_types_are_not_access_tokens() {
     let logout = svc.sign(&claims, "logout+jwt").unwrap();
     assert!(svc.verify(&logout).is_err());
 }
+
+#[test]
+fn a_cached_token_changed_in_any_one_character_is_refused() {
+    let svc = service();
+    let (token, _) = svc.issue(&request()).unwrap();
+    assert!(svc.verify(&token).is_ok(), "cached at issue");
+    for at in 0..token.len() {
+        let was = token.as_bytes()[at];
+        let now = if was == b'A' { b'B' } else { b'A' };
+        let mut changed = token.clone().into_bytes();
+        changed[at] = now;
+        let changed = String::from_utf8(changed).unwrap();
+        assert!(svc.verify(&changed).is_err(), "changed at {at}");
+    }
+    assert!(svc.verify(&token).is_ok(), "the original still checks");
+}
