@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use tracing_appender::non_blocking::NonBlocking;
 
-/// About two dozen request lines. The log thread's queue counts messages
-/// (`logging::QUEUED_LINES`), so this also bounds what a stalled stderr can hold back: 8,192
-/// messages of at most about 4 KB.
-const HANDOFF_BYTES: usize = 4 * 1024;
+/// About a hundred request lines: one message, one wake-up of the log thread and one `write`
+/// for all of them. The log thread's queue counts messages (`logging::QUEUED_LINES`), so this
+/// also bounds what a stalled stderr can hold back: 2,048 messages of at most about 16 KB.
+const HANDOFF_BYTES: usize = 16 * 1024;
 const HANDOFF_EVERY: Duration = Duration::from_millis(50);
 
 /// Where gathered lines go: the log thread's writer.

@@ -6,7 +6,7 @@
 //! write. Nothing is dropped: when that thread falls behind by [`QUEUED_LINES`] messages,
 //! loggers wait.
 //! The request line skips the subscriber (`access`): each thread gathers its request lines and
-//! hands them to the log thread about two dozen at a time, or after about 50 ms (later if the
+//! hands them to the log thread about a hundred at a time, or after about 50 ms (later if the
 //! log thread is behind; `handoff`). A line logged while answering a request names that request
 //! (`request_id`).
 
@@ -37,10 +37,11 @@ impl LogFormat {
 }
 
 /// How many messages may wait for the log thread: a line, or a thread's batch of request lines
-/// (at most about 4 KB, `handoff::HANDOFF_BYTES`), so a stalled stderr holds back at most about
-/// 32 MB before loggers wait. The queue is allocated, and every slot written, up front:
-/// tracing-appender's default of 128,000 held 4 MB of an idle server's memory.
-const QUEUED_LINES: usize = 8_192;
+/// (at most about 16 KB, `handoff::HANDOFF_BYTES`), so a stalled stderr holds back at most about
+/// 32 MB before loggers wait. The log thread writes a waiting line in microseconds, so only a
+/// stall fills it. The queue is allocated, and every slot written, up front: tracing-appender's
+/// default of 128,000 held 4 MB of an idle server's memory.
+const QUEUED_LINES: usize = 2_048;
 
 /// Keep it until exit: dropping it writes what is left, the request lines still gathered on
 /// their threads included.
