@@ -103,8 +103,8 @@ static PREFORMATTED: LazyLock<Vec<HashMap<&'static str, String>>> = LazyLock::ne
 
 /// The text for `key` in `lang`.
 pub fn text(lang: Lang, key: &str) -> String {
-    match PREFORMATTED[lang.0].get(key) {
-        Some(text) => text.clone(),
+    match hot(lang, key) {
+        Some(text) => text.to_owned(),
         None => CATALOGUE.lookup(lang.id(), key),
     }
 }

@@ -36,6 +36,7 @@ pub mod flow;
 pub mod health;
 pub mod http;
 pub mod i18n;
+pub mod json;
 pub mod keys;
 pub mod mail;
 pub mod multiterminal;

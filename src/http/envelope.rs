@@ -54,54 +54,17 @@ pub fn with_status<T: Serialize>(
     })
 }
 
-/// [`ok`] for a `data` the caller writes as JSON itself, with [`json_string`] for its text.
+/// [`ok`] for a `data` the caller writes as JSON itself, with [`crate::json`] for its text.
 /// Only for the busiest answer (the token check), where serde's general machinery costs more
 /// than the rest of the response; each such writer is tested to equal its `Serialize`.
 pub fn ok_written(data: impl FnOnce(&mut Vec<u8>)) -> HttpResponse {
     let mut body = Vec::with_capacity(256);
     body.extend_from_slice(b"{\"code\":200,\"message\":");
-    json_string(&mut body, &ok_message());
+    crate::json::string(&mut body, &ok_message());
     body.extend_from_slice(b",\"data\":");
     data(&mut body);
     body.extend_from_slice(b",\"total\":0}");
     HttpResponse::Ok()
         .content_type(ContentType::json())
         .body(body)
-}
-
-/// A JSON string, as serde_json writes it: text with nothing to escape (ids, names) is copied
-/// as it is.
-pub fn json_string(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        // Writing into a Vec cannot fail, and a &str always serializes.
-        let _ = serde_json::to_writer(&mut *out, s);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_json_string_is_written_as_serde_json_writes_it() {
-        for s in [
-            "",
-            "plain-id_123",
-            "quote\"",
-            "back\\slash",
-            "tab\t",
-            "nul\0",
-            "\u{7f}",
-            "ünï 日本 😀",
-            "\u{1f}",
-        ] {
-            let mut ours = Vec::new();
-            json_string(&mut ours, s);
-            assert_eq!(ours, serde_json::to_vec(s).unwrap(), "{s:?}");
-        }
-    }
 }

@@ -11,7 +11,7 @@
 //! Without an installed sink (unit tests, or before [`super::logging::init`]) nothing is
 //! written here and the caller logs through `tracing` instead.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
@@ -86,10 +86,9 @@ pub(super) fn install(writer: NonBlocking, format: LogFormat, paint: &'static Pa
 }
 
 impl Sink {
-    /// Formats the line and gathers it with the thread's others.
+    /// Formats the line straight into the thread's gathered lines.
     fn write(&self, line: &Line<'_>) {
-        let format = |buf: &mut Vec<u8>| {
-            buf.clear();
+        self.batches.gather(|buf| {
             // Since the epoch: the calendar date is worked out once a second (`timestamp`).
             let now = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -98,18 +97,7 @@ impl Sink {
                 LogFormat::Text => text(buf, now, line, self.paint),
                 LogFormat::Json => json(buf, now, line),
             }
-        };
-        let formatted = BUF.try_with(|buf| {
-            let mut buf = buf.borrow_mut();
-            format(&mut buf);
-            self.batches.gather(&buf);
         });
-        // A thread being torn down has no buffer of its own any more.
-        if formatted.is_err() {
-            let mut alone = Vec::new();
-            format(&mut alone);
-            self.batches.gather(&alone);
-        }
     }
 }
 
@@ -123,7 +111,6 @@ pub struct Line<'a> {
 }
 
 thread_local! {
-    static BUF: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(256));
     /// The whole second of the last timestamp and its text (`2026-12-04T18:25:18`).
     static SECOND: Cell<(i64, [u8; 19])> = const { Cell::new((i64::MIN, [0; 19])) };
 }
@@ -179,9 +166,9 @@ fn json(buf: &mut Vec<u8>, now: Duration, line: &Line<'_>) {
     buf.extend_from_slice(b"{\"timestamp\":\"");
     timestamp(buf, now);
     buf.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request\",\"method\":");
-    string(buf, line.method);
+    crate::json::string(buf, line.method);
     buf.extend_from_slice(b",\"path\":");
-    string(buf, line.path);
+    crate::json::string(buf, line.path);
     buf.extend_from_slice(b",\"status\":");
     number(buf, u64::from(line.status));
     buf.extend_from_slice(b",\"elapsed_ms\":");
@@ -189,7 +176,7 @@ fn json(buf: &mut Vec<u8>, now: Duration, line: &Line<'_>) {
     buf.extend_from_slice(b",\"target\":\"");
     buf.extend_from_slice(TARGET.as_bytes());
     buf.extend_from_slice(b"\",\"span\":{\"id\":");
-    string(buf, line.id);
+    crate::json::string(buf, line.id);
     buf.extend_from_slice(b",\"name\":\"request\"}}\n");
 }
 
@@ -249,12 +236,6 @@ fn hundredths(buf: &mut Vec<u8>, ms: f64) {
     number(buf, h / 100);
     buf.push(b'.');
     padded(buf, h % 100, 2);
-}
-
-/// A JSON string.
-fn string(buf: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail, and a &str always serializes.
-    let _ = serde_json::to_writer(&mut *buf, s);
 }
 
 /// Text as the subscriber writes a field: control characters escaped, so a value cannot start

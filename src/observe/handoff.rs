@@ -78,11 +78,12 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Handoff {
-    /// Adds `lines` to this thread's, handing them all over once [`HANDOFF_BYTES`] wait.
-    pub(super) fn gather(&self, lines: &[u8]) {
+    /// Has `write` append lines to this thread's, handing them all over once [`HANDOFF_BYTES`]
+    /// wait. They are written in place: no buffer of their own, no copy.
+    pub(super) fn gather(&self, write: impl Fn(&mut Vec<u8>)) {
         let gathered = MINE.try_with(|mine| {
             let mut pending = locked(&mine.0);
-            pending.extend_from_slice(lines);
+            write(&mut pending);
             if pending.len() >= HANDOFF_BYTES {
                 self.hand_off(&mut pending);
             }
@@ -90,7 +91,9 @@ impl Handoff {
         // A thread being torn down has no list of its own any more, and what it gathered went
         // out as `MINE` was dropped: these go alone, after them.
         if gathered.is_err() {
-            self.send(lines);
+            let mut alone = Vec::new();
+            write(&mut alone);
+            self.send(&alone);
         }
     }
 
@@ -181,7 +184,7 @@ mod tests {
                     for i in 0..LINES {
                         let line =
                             format!("{:<width$}\n", format!("/t{t}/{i}"), width = LINE_BYTES - 1);
-                        handoff.gather(line.as_bytes());
+                        handoff.gather(|buf| buf.extend_from_slice(line.as_bytes()));
                     }
                 })
             })

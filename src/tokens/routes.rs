@@ -44,14 +44,14 @@ impl TokenCheck<'_> {
             false => b"{\"valid\":false,\"user_id\":",
         };
         out.extend_from_slice(valid);
-        envelope::json_string(out, self.user_id);
+        crate::json::string(out, self.user_id);
         out.extend_from_slice(b",\"sid\":");
-        envelope::json_string(out, self.sid);
+        crate::json::string(out, self.sid);
         out.extend_from_slice(b",\"exp\":");
         let _ = serde_json::to_writer(&mut *out, &self.exp);
         out.extend_from_slice(b",\"aud\":");
         match self.aud {
-            Some(aud) => envelope::json_string(out, aud),
+            Some(aud) => crate::json::string(out, aud),
             None => out.extend_from_slice(b"null"),
         }
         out.push(b'}');
