@@ -8,7 +8,7 @@ logout to 5 partners, 4 captcha, 5 memory, 6 start-up, 7 the user list over 1,00
 on PostgreSQL, 8 the oidc-provider peer; and from issue 13, 9 the pages during a 300-connection
 sign-in storm; and from issue 15, 10 the OpenID Connect round trip and introspection against
 oidc-provider; and from issue 16, 11 the CAS ticket round trip against the token-mode one;
-and from issue 17, 12 server CPU per request: nginx's constant answer, Gatehouse's `/healthz`
+and from issue 17, 12 server CPU per request: nginx's constant answer, actix-web's alone, Gatehouse's `/healthz`
 and `/token` with default logging and metrics on, and oidc-provider's introspection; 13 the
 embedded default under a busy site's mix, 1,000 keep-alive connections flat out.
 
@@ -491,23 +491,37 @@ http {{
     proc = subprocess.Popen(["nginx", "-c", conf, "-p", tmp, "-g", "daemon off;"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     harness._CHILDREN.append(proc)
-    base = f"http://127.0.0.1:{port}"
+    return answering(proc, f"http://127.0.0.1:{port}", "/", "nginx")
+
+
+def start_constant(load):
+    """actix-web alone answering `/healthz`'s body (`load constant`): (process, base URL)."""
+    port = free_port()
+    proc = load.start("constant", "--listen", f"127.0.0.1:{port}")
+    return answering(proc, f"http://127.0.0.1:{port}", "/healthz", "the constant answer")
+
+
+def answering(proc, base, path, what):
+    """(proc, base) once `base + path` answers; raises after 5 s."""
     for _ in range(100):
         try:
-            http("GET", base + "/")
+            http("GET", base + path)
             return proc, base
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError("nginx did not start")
+    raise RuntimeError(f"{what} did not start")
 
 
-def cpu_per_request_section(a, binary):
+def cpu_per_request_section(a, binary, load):
     """Issue 17: what one answered request costs the server in CPU (user + system, kernel and
-    loopback included), under the same wrk load: 64 keep-alive connections."""
+    loopback included), under the same wrk load: 64 keep-alive connections. actix-web alone
+    answering the same constant body is measured beside them: no server on that stack costs
+    less, so it bounds what the ratios can reach on this machine."""
     nginx, nbase = start_nginx()
     node, pbase = start_peer("section 12's introspection figure is missing")
     if not nginx:
         return
+    bare, bbase = start_constant(load)
     s = Server(binary, {"GATEHOUSE_LOG": "info"})
     s.start()
     s.create_admin()
@@ -519,7 +533,7 @@ def cpu_per_request_section(a, binary):
                                      headers={"Authorization": basic})
         access = json.loads(urllib.request.urlopen(req).read())["access_token"]
     tmp = tempfile.mkdtemp(prefix="gh-cpu-")
-    others = [p for p in (nginx, node, s.proc) if p]
+    others = [p for p in (nginx, bare, node, s.proc) if p]
 
     def alone_of(proc, measure):
         paused = [p for p in others if p is not proc]
@@ -531,9 +545,10 @@ def cpu_per_request_section(a, binary):
             for p in paused:
                 os.kill(p.pid, signal.SIGCONT)
 
-    ng, hz, tk, intro = [], [], [], []
+    ng, ax, hz, tk, intro = [], [], [], [], []
     for _ in range(a.runs):
         ng.append(alone_of(nginx, lambda: cpu_per_request_tree(nginx.pid, lambda: wrk(nbase + "/", a.seconds))))
+        ax.append(alone_of(bare, lambda: cpu_per_request(bare.pid, lambda: wrk(bbase + "/healthz", a.seconds))))
         hz.append(alone_of(s.proc, lambda: cpu_per_request(s.pid, lambda: wrk(s.base + "/healthz", a.seconds))))
         tk.append(alone_of(s.proc, lambda: cpu_per_request(s.pid, lambda: wrk(
             s.base + "/token", a.seconds, headers=[f"Authorization: Bearer {token}"]))))
@@ -542,14 +557,16 @@ def cpu_per_request_section(a, binary):
             intro.append(alone_of(node, lambda: cpu_per_request(node.pid, lambda: wrk(
                 pbase + "/token/introspection", a.seconds, script=script))))
     s.stop()
-    for p in (nginx, node):
+    for p in (nginx, bare, node):
         if p:
             p.terminate()
             p.wait()
-    assert all(r["bad"] == 0 for r in ng + hz + tk + intro), "a request failed"
-    n, h, t = (med(r["cpu_us"] for r in x) for x in (ng, hz, tk))
+    assert all(r["bad"] == 0 for r in ng + ax + hz + tk + intro), "a request failed"
+    n, b, h, t = (med(r["cpu_us"] for r in x) for x in (ng, ax, hz, tk))
     row(12, "Server CPU per request: nginx constant JSON answer (access log on)", f"{n:.1f} µs "
         f"({med(r['rps'] for r in ng):,.0f}/s)")
+    row(12, "Server CPU per request: actix-web alone, the same constant answer (no logging, no metrics)",
+        f"{b:.1f} µs ({med(r['rps'] for r in ax):,.0f}/s)", "", None, f"{b / n:.2f}× nginx")
     row(12, "Server CPU per request: Gatehouse `GET /healthz` (default logging, metrics on)", f"{h:.1f} µs "
         f"({med(r['rps'] for r in hz):,.0f}/s)", "", None, f"{h / n:.2f}× nginx")
     row(12, "Server CPU per request: Gatehouse `GET /token` vs nginx's constant answer", f"{t:.1f} µs vs {n:.1f} µs "
@@ -558,6 +575,8 @@ def cpu_per_request_section(a, binary):
         i = med(r["cpu_us"] for r in intro)
         row(12, "Server CPU per request: Gatehouse `GET /token` vs oidc-provider introspection", f"{t:.1f} µs vs {i:.1f} µs",
             "≥ 20× less", i / t >= 20, f"{i / t:.1f}×")
+        row(12, "Server CPU per request: actix-web's constant answer vs oidc-provider introspection (the most "
+            "any handler on this stack could reach here)", f"{b:.1f} µs vs {i:.1f} µs", "", None, f"{i / b:.1f}×")
 
 
 # Seconds section 13's loops run before its clock starts (see `mixed_load`).
@@ -887,7 +906,7 @@ def main():
     if 11 in only:
         cas_round_trip(a, a.binary, load)
     if 12 in only:
-        cpu_per_request_section(a, a.binary)
+        cpu_per_request_section(a, a.binary, load)
     if 13 in only:
         mixed_load(a, a.binary, load)
     if 14 in only:

@@ -164,6 +164,12 @@ enum Scenario {
         #[arg(long, default_value_t = 0)]
         delay_ms: u64,
     },
+    /// actix-web with nothing of Gatehouse: two workers answering `GET /healthz` with its
+    /// constant body. Section 12's floor for any server built on this HTTP stack.
+    Constant {
+        #[arg(long)]
+        listen: String,
+    },
 }
 
 /// What the scenarios that work through a file of tokens share: the server, the file (one
@@ -184,6 +190,12 @@ fn main() {
         actix_web::rt::System::new()
             .block_on(partner(listen, delay_ms))
             .expect("the partner stand-in");
+        return;
+    }
+    if let Scenario::Constant { listen } = cli.scenario {
+        actix_web::rt::System::new()
+            .block_on(constant(listen))
+            .expect("the constant answer");
         return;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -260,7 +272,9 @@ fn main() {
                 concurrency,
                 seconds,
             } => mixed(m, concurrency, seconds).await,
-            Scenario::Partner { .. } => unreachable!("handled above"),
+            Scenario::Partner { .. } | Scenario::Constant { .. } => {
+                unreachable!("handled above")
+            }
         }
     });
     println!("{report}");

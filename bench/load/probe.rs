@@ -112,3 +112,23 @@ pub(crate) async fn partner(listen: String, delay_ms: u64) -> std::io::Result<()
     .run()
     .await
 }
+
+/// `GET /healthz`'s body from actix-web alone: no middleware, no logging, no metrics.
+pub(crate) async fn constant(listen: String) -> std::io::Result<()> {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    const BODY: &str = r#"{"code":200,"message":"ok","data":{"status":"up"},"total":0}"#;
+    HttpServer::new(|| {
+        App::new().route(
+            "/healthz",
+            web::get().to(|| async {
+                HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(BODY)
+            }),
+        )
+    })
+    .workers(2)
+    .bind(listen)?
+    .run()
+    .await
+}
