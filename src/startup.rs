@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use actix_service::{IntoServiceFactory, ServiceFactoryExt};
 use actix_web::dev::{ResourceDef, Server, ServiceRequest, ServiceResponse};
-use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, ResponseError, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -15,7 +14,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::head_deadline::HeadDeadline;
-use crate::http::middleware::{BodyDeadline, body_deadline, request_context};
+use crate::http::middleware::RequestContext;
 use crate::keys::{KeyPolicy, Keyring, WordInfoKeys};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -328,10 +327,11 @@ fn build_app(
     >,
 > {
     let known = doc.clone();
-    let deadline = BodyDeadline(std::time::Duration::from_secs(
-        state.settings.request_timeout_secs,
-    ));
-    let app = api_routes!(App::new().app_data(state).app_data(deadline));
+    let context = RequestContext::new(
+        state.metrics.clone(),
+        std::time::Duration::from_secs(state.settings.request_timeout_secs),
+    );
+    let app = api_routes!(App::new().app_data(state));
     // Pages before Swagger UI: services registered after it are never reached.
     app.configure(pages::routes)
         .app_data(doc)
@@ -378,6 +378,5 @@ fn build_app(
                 res
             }
         }))
-        .wrap(from_fn(body_deadline))
-        .wrap(from_fn(request_context))
+        .wrap(context)
 }

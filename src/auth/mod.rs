@@ -21,11 +21,12 @@ use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::FutureExt;
 use futures_util::future::LocalBoxFuture;
 
 use crate::accounts::{UserRow, load_self};
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::token_in_headers;
+use crate::http::auth::{token_in_headers, token_in_headers_ref};
 use crate::http::input::Input;
 use crate::sessions;
 use crate::state::AppState;
@@ -123,13 +124,37 @@ fn live_claims(
     payload: &mut Payload,
 ) -> impl Future<Output = ApiResult<(web::Data<AppState>, Arc<Claims>)>> + 'static {
     let state = state(req);
-    let token = presented(req, payload);
+    // The usual check, a token in a header and no body, has its signature checked here, on the
+    // header as it lies in the request: the token is not copied, and the future that goes on
+    // to the store holds neither it nor the reading of a body.
+    let verified = match &state {
+        Ok(state) if !has_body(req) => {
+            token_in_headers_ref(req).map(|token| state.tokens.verify(token))
+        }
+        _ => None,
+    };
+    let token = match verified {
+        Some(verified) => Token::Verified(verified),
+        None => Token::Presented(presented(req, payload)),
+    };
     async move {
         let state = state?;
-        let token = token.await?.ok_or(ApiError::TokenMissing)?;
-        let claims = sessions::authenticate(&state, &token).await?;
+        let claims = match token {
+            Token::Verified(verified) => verified?,
+            Token::Presented(token) => {
+                let token = token.await?.ok_or(ApiError::TokenMissing)?;
+                state.tokens.verify(&token)?
+            }
+        };
+        sessions::is_verified_live(&state, &claims).await?;
         Ok((state, claims))
     }
+}
+
+/// A request's token: checked already, or still to be read (from a body or the query).
+enum Token<F> {
+    Verified(ApiResult<Arc<Claims>>),
+    Presented(F),
 }
 
 /// Which live tokens a [`Session`] extractor lets through.
@@ -199,12 +224,13 @@ impl<A: Admits + 'static> FromRequest for Session<A> {
     type Future = LocalBoxFuture<'static, ApiResult<Self>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let claims = live_claims(req, payload);
-        Box::pin(async move {
-            let (_, claims) = claims.await?;
+        // Mapped, not awaited in an async block: that would keep the check's future twice
+        // over, once as captured and once as awaited, in a box allocated on every request.
+        Box::pin(live_claims(req, payload).map(|checked| {
+            let (_, claims) = checked?;
             A::admits(&claims)?;
             Ok(Session(claims, PhantomData))
-        })
+        }))
     }
 }
 

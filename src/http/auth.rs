@@ -9,6 +9,11 @@ use base64::engine::general_purpose::STANDARD;
 
 /// The token of the `Authorization: Bearer` or `token` header, in that order.
 pub fn token_in_headers(req: &HttpRequest) -> Option<String> {
+    token_in_headers_ref(req).map(str::to_owned)
+}
+
+/// [`token_in_headers`] as it lies in the request.
+pub fn token_in_headers_ref(req: &HttpRequest) -> Option<&str> {
     // UTF-8 validation is vectorised where `HeaderValue::to_str` walks byte by byte, and a
     // token's characters are ASCII either way.
     let header = |name| {
@@ -23,10 +28,10 @@ pub fn token_in_headers(req: &HttpRequest) -> Option<String> {
             && scheme.eq_ignore_ascii_case("bearer")
             && !value.trim().is_empty()
         {
-            return Some(value.trim().to_owned());
+            return Some(value.trim());
         }
     }
-    header("token").filter(|t| !t.is_empty()).map(str::to_owned)
+    header("token").filter(|t| !t.is_empty())
 }
 
 /// Basic credentials that came and cannot be read.

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::http::header::ContentType;
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -64,7 +64,8 @@ pub fn ok_written(data: impl FnOnce(&mut Vec<u8>)) -> HttpResponse {
     body.extend_from_slice(b",\"data\":");
     data(&mut body);
     body.extend_from_slice(b",\"total\":0}");
+    // A static header value: `ContentType::json()` would copy the text into a new one.
     HttpResponse::Ok()
-        .content_type(ContentType::json())
+        .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
         .body(body)
 }

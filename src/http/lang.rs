@@ -17,8 +17,13 @@ pub fn current_lang() -> Lang {
     LANG.try_with(|l| *l).unwrap_or(Lang::DEFAULT)
 }
 
-pub async fn scope<F: Future>(lang: Lang, fut: F) -> F::Output {
-    LANG.scope(lang, fut).await
+pub fn scope<F: Future>(lang: Lang, fut: F) -> tokio::task::futures::TaskLocalFuture<Lang, F> {
+    LANG.scope(lang, fut)
+}
+
+/// Runs `f` (synchronous) in `lang`.
+pub fn sync_scope<R>(lang: Lang, f: impl FnOnce() -> R) -> R {
+    LANG.sync_scope(lang, f)
 }
 
 /// Picks the highest-weighted language of an `Accept-Language` value that the catalogue has;

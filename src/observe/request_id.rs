@@ -35,8 +35,11 @@ tokio::task_local! {
 }
 
 /// Runs `fut` as the answer to the request `id`.
-pub async fn scope<F: Future>(id: RequestId, fut: F) -> F::Output {
-    CURRENT.scope(id, fut).await
+pub fn scope<F: Future>(
+    id: RequestId,
+    fut: F,
+) -> tokio::task::futures::TaskLocalFuture<RequestId, F> {
+    CURRENT.scope(id, fut)
 }
 
 /// Runs `f` (synchronous) as part of answering the request `id`.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{ENDED, SessionRow, at, key, revoked_key, until};
+use super::{CheckKeys, ENDED, SessionRow, at, key, revoked_key, until};
 use crate::db::schema::{revoked_tokens, session_clients, sessions};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -18,8 +18,13 @@ use crate::tokens::Claims;
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Arc<Claims>> {
     let claims = state.tokens.verify(token)?;
-    ensure_live(state, &claims, OwnMark::Check).await?;
+    is_verified_live(state, &claims).await?;
     Ok(claims)
+}
+
+/// The rest of [`authenticate`] for claims whose token `TokenService::verify` accepted.
+pub async fn is_verified_live(state: &AppState, claims: &Claims) -> ApiResult<()> {
+    ensure_live(state, claims, OwnMark::Check).await
 }
 
 /// Whether the token's own "replaced by a refresh" mark is checked: a refresh sets that mark
@@ -35,10 +40,8 @@ pub(super) enum OwnMark {
 pub(super) async fn ensure_live(state: &AppState, claims: &Claims, own: OwnMark) -> ApiResult<()> {
     let session = match own {
         OwnMark::Check => {
-            let (session, revoked) = state
-                .store
-                .get_pair(&key(&claims.sid), &revoked_key(&claims.sid, &claims.jti))
-                .await?;
+            let keys = CheckKeys::new(&claims.sid, &claims.jti);
+            let (session, revoked) = state.store.get_pair(keys.session(), keys.revoked()).await?;
             if revoked.is_some() {
                 return Err(ApiError::TokenRevoked);
             }
@@ -47,11 +50,16 @@ pub(super) async fn ensure_live(state: &AppState, claims: &Claims, own: OwnMark)
         OwnMark::Skip => state.store.get(&key(&claims.sid)).await?,
     };
     match session {
-        Some(uid) if uid == claims.sub => return Ok(()),
-        Some(_) => return Err(ApiError::TokenRevoked),
-        None => {}
+        Some(uid) if uid == claims.sub => Ok(()),
+        Some(_) => Err(ApiError::TokenRevoked),
+        // Boxed: the database's futures would otherwise size every check's, hit or miss, and
+        // a check's future is allocated and moved on each request.
+        None => Box::pin(live_in_database(state, claims, own)).await,
     }
-    // The store lost or never had this session: the database decides.
+}
+
+/// The store lost or never had this session: the database decides, and the store learns it.
+async fn live_in_database(state: &AppState, claims: &Claims, own: OwnMark) -> ApiResult<()> {
     let (row, replaced) = from_database(state, &claims.sid).await?;
     match row {
         Some(r) if r.user_id == claims.sub => {

@@ -33,7 +33,9 @@ pub use grant::{
     revoke_tokens,
 };
 pub use lifecycle::{NewSession, issue_in, record_client, refresh, start};
-pub use live::{auth_time, authenticate, by_browser_key, count_live, is_live, live_of_user};
+pub use live::{
+    auth_time, authenticate, by_browser_key, count_live, is_live, is_verified_live, live_of_user,
+};
 pub use partner::{Presented, audience_is, check_for_partner};
 
 /// The store's mark for a session that has ended.
@@ -49,6 +51,28 @@ fn key(sid: &str) -> String {
 /// The store's mark for a token replaced by a refresh, in its session's slot.
 fn revoked_key(sid: &str, jti: &str) -> String {
     ["rev:{", sid, "}:", jti].concat()
+}
+
+/// [`key`] and [`revoked_key`] in one string, as a token check reads both: one allocation.
+struct CheckKeys {
+    both: String,
+    split: usize,
+}
+
+impl CheckKeys {
+    fn new(sid: &str, jti: &str) -> Self {
+        let both = ["sess:{", sid, "}", "rev:{", sid, "}:", jti].concat();
+        let split = "sess:{".len() + sid.len() + "}".len();
+        CheckKeys { both, split }
+    }
+
+    fn session(&self) -> &str {
+        &self.both[..self.split]
+    }
+
+    fn revoked(&self) -> &str {
+        &self.both[self.split..]
+    }
 }
 
 fn until(at: NaiveDateTime) -> Duration {

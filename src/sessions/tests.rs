@@ -168,3 +168,12 @@ async fn no_token_is_issued_in_an_ended_session() {
         Err(ApiError::TokenRevoked)
     ));
 }
+
+#[test]
+fn a_checks_two_keys_are_the_session_and_revocation_marks() {
+    for (sid, jti) in [("s1", "j1"), ("", ""), ("a}b", "{c}")] {
+        let keys = CheckKeys::new(sid, jti);
+        assert_eq!(keys.session(), key(sid));
+        assert_eq!(keys.revoked(), revoked_key(sid, jti));
+    }
+}

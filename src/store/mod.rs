@@ -44,7 +44,8 @@ impl Store {
     pub async fn get(&self, key: &str) -> ApiResult<Option<String>> {
         match self {
             Store::Memory(m) => Ok(m.get(key)),
-            Store::Redis(r) => r.get(key).await,
+            // Boxed so that the in-process store's callers do not carry Redis's future.
+            Store::Redis(r) => Box::pin(r.get(key)).await,
         }
     }
 
@@ -53,7 +54,7 @@ impl Store {
     pub async fn get_pair(&self, a: &str, b: &str) -> ApiResult<(Option<String>, Option<String>)> {
         match self {
             Store::Memory(m) => Ok(m.get_pair(a, b)),
-            Store::Redis(r) => r.get_pair(a, b).await,
+            Store::Redis(r) => Box::pin(r.get_pair(a, b)).await,
         }
     }
 

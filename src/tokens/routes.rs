@@ -87,7 +87,9 @@ refusals!(CheckTokenRefusals: [SIGNED_IN, UNREADABLE, DOWN]
 #[get("/token")]
 pub async fn check_token(state: Shared, req: HttpRequest, session: CheckedToken) -> Answer {
     if let Some((id, secret)) = basic_credentials(&req) {
-        let client = partners::authenticate(&state, &id, &secret).await?;
+        // Boxed: a partner's credentials (a bcrypt on a blocking lane) would otherwise size
+        // the future of every check, and that future is allocated on each request.
+        let client = Box::pin(partners::authenticate(&state, &id, &secret)).await?;
         sessions::audience_is(&session, &client)?;
     }
     let check = TokenCheck::from(&*session);
