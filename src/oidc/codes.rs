@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::grants::{USED_CODE_TTL, now_ms, revoke_client_in_session};
+use super::grants::{USED_CODE_TTL, now_us, revoke_client_in_session};
 use crate::domain::pkce::CodeChallenge;
 use crate::error::{ApiError, ApiResult};
 use crate::partners::hash_secret as digest;
@@ -17,7 +17,7 @@ const CODE_TTL: Duration = Duration::from_secs(60);
 /// What a code was issued for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CodeGrant {
-    /// When the code was taken (ms), set at redemption.
+    /// When the code was taken (µs), set at redemption.
     #[serde(default)]
     pub taken_at: i64,
     pub client_id: String,
@@ -53,7 +53,7 @@ pub async fn redeem_code(
 ) -> ApiResult<Result<CodeGrant, Refused>> {
     let hash = digest(code);
     let used_key = format!("code_used:{hash}");
-    let since = now_ms();
+    let since = now_us();
     let Some(json) = state.store.take(&format!("code:{hash}")).await? else {
         if let Some(mark) = state.store.get(&used_key).await?
             && let Some((sid, owner)) = mark.split_once(' ')

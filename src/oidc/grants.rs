@@ -40,18 +40,22 @@ pub struct Issued {
     pub scope: String,
 }
 
-pub(super) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+/// Microseconds, not milliseconds: a replayed code's revocation and the next code's exchange,
+/// a few requests apart, often fall in the same millisecond, and a revocation "at or after"
+/// the take would then revoke the honest exchange too.
+pub(super) fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
 }
 
-/// The store's mark that `client_id`'s grant in `sid` was revoked, and when (ms).
+/// The store's mark that `client_id`'s grant in `sid` was revoked, and when (µs). Named apart
+/// from the millisecond marks of earlier versions, which must not be read as microseconds.
 fn revoked_mark(sid: &str, client_id: &str) -> String {
-    format!("grant_rev:{sid}:{client_id}")
+    format!("grant_rev_us:{sid}:{client_id}")
 }
 
 /// Issues an access token, a refresh token and an ID token to `client` in session `sid`,
 /// recording the client in the session and extending it to the refresh token's expiry.
-/// `since` (ms) is when the code or refresh token was taken: a revocation of the grant after
+/// `since` (µs) is when the code or refresh token was taken: a revocation of the grant after
 /// that (a concurrent reuse) also takes what this issued, and the caller gets `TokenRevoked`.
 pub async fn issue(
     state: &AppState,
@@ -255,7 +259,7 @@ pub async fn refresh(
     let Some(row) = row.filter(|r| r.client_id == client.client_id) else {
         return Ok(Rotation::InvalidGrant("the refresh token is unknown"));
     };
-    let since = now_ms();
+    let since = now_us();
     let scope = match scope {
         None => row.scope.clone(),
         Some(asked) => {
@@ -312,7 +316,7 @@ pub async fn revoke_client_in_session(
         .store
         .set(
             &revoked_mark(sid, client_id),
-            &now_ms().to_string(),
+            &now_us().to_string(),
             USED_CODE_TTL,
         )
         .await?;
