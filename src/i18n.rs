@@ -103,15 +103,15 @@ static PREFORMATTED: LazyLock<Vec<HashMap<&'static str, String>>> = LazyLock::ne
 
 /// The text for `key` in `lang`.
 pub fn text(lang: Lang, key: &str) -> String {
-    match hot(lang, key) {
-        Some(text) => text.to_owned(),
-        None => CATALOGUE.lookup(lang.id(), key),
-    }
+    shared_text(lang, key).into_owned()
 }
 
-/// The text for one of the keys every busy route answers with, without a copy.
-pub fn hot(lang: Lang, key: &str) -> Option<&'static str> {
-    PREFORMATTED[lang.0].get(key).map(String::as_str)
+/// [`text`], without a copy for the keys every busy route answers with.
+pub fn shared_text(lang: Lang, key: &str) -> Cow<'static, str> {
+    match PREFORMATTED[lang.0].get(key) {
+        Some(text) => Cow::Borrowed(text.as_str()),
+        None => Cow::Owned(CATALOGUE.lookup(lang.id(), key)),
+    }
 }
 
 /// The text for `key` in `lang`, with its `{ $name }` placeables filled.

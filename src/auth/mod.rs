@@ -15,6 +15,7 @@
 //! then body), in that order. The body is read at most once per request: the handler's own
 //! [`Input`] shares it.
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -58,31 +59,48 @@ struct TokenQuery {
 /// a malformed or oversized body is refused the same way on every write route; and so is a
 /// body `token` beside a header's that is not text or holds a NUL character, as
 /// `Input::parse` refuses those in any field a route reads.
-fn presented(
-    req: &HttpRequest,
-    payload: &mut Payload,
-) -> impl Future<Output = ApiResult<Option<String>>> + 'static {
-    let in_headers = token_in_headers(req);
-    let body = has_body(req).then(|| Input::shared(req, payload));
-    let in_query = match (&body, &in_headers) {
-        (None, None) => web::Query::<TokenQuery>::from_query(req.query_string())
-            .ok()
-            .and_then(|q| q.into_inner().token)
-            .filter(|t| !t.is_empty()),
-        _ => None,
-    };
-    // Not boxed: the extractors that await this box their own future once.
-    async move {
-        let Some(input) = body else {
-            return Ok(in_headers.or(in_query));
+fn presented<'r>(req: &'r HttpRequest, payload: &mut Payload) -> Presented<'r> {
+    if !has_body(req) {
+        let token = token_in_headers_ref(req).map(Cow::Borrowed).or_else(|| {
+            web::Query::<TokenQuery>::from_query(req.query_string())
+                .ok()
+                .and_then(|q| q.into_inner().token)
+                .filter(|t| !t.is_empty())
+                .map(Cow::Owned)
+        });
+        return Presented::AtHand(token);
+    }
+    Presented::InBody(Input::shared(req, payload), token_in_headers(req))
+}
+
+/// Where a request's token is.
+enum Presented<'r> {
+    /// No body comes: the token, if any, is at hand (a header's as it lies in the request).
+    AtHand(Option<Cow<'r, str>>),
+    /// A body comes, to be read before the token is known; and a header's token, if any.
+    InBody(LocalBoxFuture<'static, ApiResult<Input>>, Option<String>),
+}
+
+impl Presented<'_> {
+    /// The token, once known, as a string of its own.
+    fn owned(self) -> impl Future<Output = ApiResult<Option<String>>> + 'static {
+        let (at_hand, body) = match self {
+            Presented::AtHand(token) => (token.map(Cow::into_owned), None),
+            Presented::InBody(input, in_headers) => (None, Some((input, in_headers))),
         };
-        let input = input.await?;
-        match in_headers {
-            // The header's token is judged; a body `token` is then one more field the route
-            // reads, refused as `Input::parse` refuses a bad field.
-            Some(token) => input.text("token").map(|_| Some(token)),
-            // The body's token is the one judged: anything but text is no token at all.
-            None => Ok(input.str("token").map(str::to_owned)),
+        // Not boxed: the extractors that await this box their own future once.
+        async move {
+            let Some((input, in_headers)) = body else {
+                return Ok(at_hand);
+            };
+            let input = input.await?;
+            match in_headers {
+                // The header's token is judged; a body `token` is then one more field the
+                // route reads, refused as `Input::parse` refuses a bad field.
+                Some(token) => input.text("token").map(|_| Some(token)),
+                // The body's token is the one judged: anything but text is no token at all.
+                None => Ok(input.str("token").map(str::to_owned)),
+            }
         }
     }
 }
@@ -95,7 +113,7 @@ impl FromRequest for PresentedToken {
     type Future = LocalBoxFuture<'static, ApiResult<Self>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let token = presented(req, payload);
+        let token = presented(req, payload).owned();
         Box::pin(async move {
             token
                 .await?
@@ -113,7 +131,7 @@ impl FromRequest for MaybeToken {
     type Future = LocalBoxFuture<'static, ApiResult<Self>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let token = presented(req, payload);
+        let token = presented(req, payload).owned();
         Box::pin(async move { Ok(MaybeToken(token.await?)) })
     }
 }
@@ -124,18 +142,16 @@ fn live_claims(
     payload: &mut Payload,
 ) -> impl Future<Output = ApiResult<(web::Data<AppState>, Arc<Claims>)>> + 'static {
     let state = state(req);
-    // The usual check, a token in a header and no body, has its signature checked here, on the
-    // header as it lies in the request: the token is not copied, and the future that goes on
-    // to the store holds neither it nor the reading of a body.
-    let verified = match &state {
-        Ok(state) if !has_body(req) => {
-            token_in_headers_ref(req).map(|token| state.tokens.verify(token))
-        }
-        _ => None,
-    };
-    let token = match verified {
-        Some(verified) => Token::Verified(verified),
-        None => Token::Presented(presented(req, payload)),
+    // A token at hand (no body comes: the usual check) has its signature checked here, a
+    // header's as it lies in the request: the token is not copied, and the future that goes
+    // on to the store holds neither it nor the reading of a body.
+    let token = match presented(req, payload) {
+        Presented::AtHand(token) => Token::Verified(match (&state, token) {
+            (Ok(state), Some(token)) => state.tokens.verify(&token),
+            // Without a state the future answers with that error before this one.
+            _ => Err(ApiError::TokenMissing),
+        }),
+        in_body => Token::Presented(in_body.owned()),
     };
     async move {
         let state = state?;
@@ -151,7 +167,7 @@ fn live_claims(
     }
 }
 
-/// A request's token: checked already, or still to be read (from a body or the query).
+/// A request's token: checked already, or still to be read from a body.
 enum Token<F> {
     Verified(ApiResult<Arc<Claims>>),
     Presented(F),

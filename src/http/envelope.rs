@@ -21,11 +21,7 @@ pub struct Envelope<T: Serialize> {
 }
 
 fn ok_message() -> Cow<'static, str> {
-    let lang = current_lang();
-    match crate::i18n::hot(lang, "ok") {
-        Some(text) => Cow::Borrowed(text),
-        None => Cow::Owned(crate::i18n::text(lang, "ok")),
-    }
+    crate::i18n::shared_text(current_lang(), "ok")
 }
 
 pub fn ok<T: Serialize>(data: T) -> HttpResponse {

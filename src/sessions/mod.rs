@@ -44,13 +44,25 @@ const ENDED: &str = "-";
 /// The store's session mark. `{sid}` is a Redis Cluster hash tag: the session and its
 /// tokens' marks share a slot, so one command reads both (`Store::get_pair`).
 fn key(sid: &str) -> String {
-    // Joined, not `format!`ed: both are built on every token check.
-    ["sess:{", sid, "}"].concat()
+    let mut key = String::with_capacity(sid.len() + 7);
+    push_key(&mut key, sid);
+    key
 }
 
 /// The store's mark for a token replaced by a refresh, in its session's slot.
 fn revoked_key(sid: &str, jti: &str) -> String {
-    ["rev:{", sid, "}:", jti].concat()
+    let mut key = String::with_capacity(sid.len() + jti.len() + 7);
+    push_revoked_key(&mut key, sid, jti);
+    key
+}
+
+// Pushed, not `format!`ed: both are built on every token check.
+fn push_key(out: &mut String, sid: &str) {
+    out.extend(["sess:{", sid, "}"]);
+}
+
+fn push_revoked_key(out: &mut String, sid: &str, jti: &str) {
+    out.extend(["rev:{", sid, "}:", jti]);
 }
 
 /// [`key`] and [`revoked_key`] in one string, as a token check reads both: one allocation.
@@ -61,8 +73,10 @@ struct CheckKeys {
 
 impl CheckKeys {
     fn new(sid: &str, jti: &str) -> Self {
-        let both = ["sess:{", sid, "}", "rev:{", sid, "}:", jti].concat();
-        let split = "sess:{".len() + sid.len() + "}".len();
+        let mut both = String::with_capacity(2 * sid.len() + jti.len() + 14);
+        push_key(&mut both, sid);
+        let split = both.len();
+        push_revoked_key(&mut both, sid, jti);
         CheckKeys { both, split }
     }
 
