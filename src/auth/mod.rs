@@ -27,7 +27,7 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::accounts::{UserRow, load_self};
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::{token_in_headers, token_in_headers_ref};
+use crate::http::auth::token_in_headers;
 use crate::http::input::Input;
 use crate::sessions;
 use crate::state::AppState;
@@ -61,7 +61,7 @@ struct TokenQuery {
 /// `Input::parse` refuses those in any field a route reads.
 fn presented<'r>(req: &'r HttpRequest, payload: &mut Payload) -> Presented<'r> {
     if !has_body(req) {
-        let token = token_in_headers_ref(req).map(Cow::Borrowed).or_else(|| {
+        let token = token_in_headers(req).map(Cow::Borrowed).or_else(|| {
             web::Query::<TokenQuery>::from_query(req.query_string())
                 .ok()
                 .and_then(|q| q.into_inner().token)
@@ -70,7 +70,10 @@ fn presented<'r>(req: &'r HttpRequest, payload: &mut Payload) -> Presented<'r> {
         });
         return Presented::AtHand(token);
     }
-    Presented::InBody(Input::shared(req, payload), token_in_headers(req))
+    Presented::InBody(
+        Input::shared(req, payload),
+        token_in_headers(req).map(str::to_owned),
+    )
 }
 
 /// Where a request's token is.

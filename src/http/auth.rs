@@ -7,13 +7,9 @@ use actix_web::http::header::AUTHORIZATION;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-/// The token of the `Authorization: Bearer` or `token` header, in that order.
-pub fn token_in_headers(req: &HttpRequest) -> Option<String> {
-    token_in_headers_ref(req).map(str::to_owned)
-}
-
-/// [`token_in_headers`] as it lies in the request.
-pub fn token_in_headers_ref(req: &HttpRequest) -> Option<&str> {
+/// The token of the `Authorization: Bearer` or `token` header, in that order, as it lies in
+/// the request.
+pub fn token_in_headers(req: &HttpRequest) -> Option<&str> {
     // UTF-8 validation is vectorised where `HeaderValue::to_str` walks byte by byte, and a
     // token's characters are ASCII either way.
     let header = |name| {
