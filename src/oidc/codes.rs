@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::grants::{USED_CODE_TTL, now_us, revoke_client_in_session};
+use super::grants::{SeenRevocation, USED_CODE_TTL, revoke_client_in_session, seen_revocation};
 use crate::domain::pkce::CodeChallenge;
 use crate::error::{ApiError, ApiResult};
 use crate::partners::hash_secret as digest;
@@ -17,9 +17,9 @@ const CODE_TTL: Duration = Duration::from_secs(60);
 /// What a code was issued for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CodeGrant {
-    /// When the code was taken (µs), set at redemption.
-    #[serde(default)]
-    pub taken_at: i64,
+    /// The grant's revocation mark as read at redemption, before the code's use was marked.
+    #[serde(skip)]
+    pub seen: SeenRevocation,
     pub client_id: String,
     pub redirect_uri: String,
     pub challenge: Option<String>,
@@ -44,6 +44,12 @@ pub type Refused = &'static str;
 
 /// Exchanges a code: taken by its first presentation, whoever presents it. A code shown again
 /// (within 10 minutes) revokes every token of its client in its session.
+///
+/// The order is what makes a concurrent replay revoke what the honest exchange issues: the
+/// grant's revocation mark is read first, then the code's use is marked, and only then is the
+/// code taken. Whoever fails to take it therefore finds the mark of its use (the taker set it
+/// before taking) and revokes, after the taker read the revocation mark, so the taker sees
+/// the revocation when it reads that mark again ([`super::grants::issue`]).
 pub async fn redeem_code(
     state: &AppState,
     client: &ClientRow,
@@ -51,22 +57,16 @@ pub async fn redeem_code(
     redirect_uri: Option<&str>,
     verifier: Option<&str>,
 ) -> ApiResult<Result<CodeGrant, Refused>> {
+    const GONE: Refused = "the code is unknown, expired or already used";
     let hash = digest(code);
-    let used_key = format!("code_used:{hash}");
-    let since = now_us();
-    let Some(json) = state.store.take(&format!("code:{hash}")).await? else {
-        if let Some(mark) = state.store.get(&used_key).await?
-            && let Some((sid, owner)) = mark.split_once(' ')
-            && owner == client.client_id
-        {
-            tracing::warn!(client = %client.client_id, "authorization code replayed; revoking its grant");
-            revoke_client_in_session(state, sid, owner).await?;
-        }
-        return Ok(Err("the code is unknown, expired or already used"));
+    let (code_key, used_key) = (format!("code:{hash}"), format!("code_used:{hash}"));
+    let Some(json) = state.store.get(&code_key).await? else {
+        revoke_if_replayed(state, client, &used_key).await?;
+        return Ok(Err(GONE));
     };
     let mut grant: CodeGrant =
         serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
-    grant.taken_at = since;
+    grant.seen = seen_revocation(state, &grant.sid, &grant.client_id).await?;
     state
         .store
         .set(
@@ -75,6 +75,11 @@ pub async fn redeem_code(
             USED_CODE_TTL,
         )
         .await?;
+    if state.store.take(&code_key).await?.is_none() {
+        // Taken since it was read: this presentation is the replay.
+        revoke_if_replayed(state, client, &used_key).await?;
+        return Ok(Err(GONE));
+    }
     if grant.client_id != client.client_id {
         return Ok(Err("the code was issued to another client"));
     }
@@ -92,4 +97,17 @@ pub async fn redeem_code(
         return Ok(Err("code_verifier does not match the code challenge"));
     }
     Ok(Ok(grant))
+}
+
+/// A code presented again: revokes its client's tokens in its session, when the presenter is
+/// that client (another client's guess revokes nothing of someone else's).
+async fn revoke_if_replayed(state: &AppState, client: &ClientRow, used_key: &str) -> ApiResult<()> {
+    if let Some(mark) = state.store.get(used_key).await?
+        && let Some((sid, owner)) = mark.split_once(' ')
+        && owner == client.client_id
+    {
+        tracing::warn!(client = %client.client_id, "authorization code replayed; revoking its grant");
+        revoke_client_in_session(state, sid, owner).await?;
+    }
+    Ok(())
 }

@@ -40,30 +40,44 @@ pub struct Issued {
     pub scope: String,
 }
 
-/// Microseconds, not milliseconds: a replayed code's revocation and the next code's exchange,
-/// a few requests apart, often fall in the same millisecond, and a revocation "at or after"
-/// the take would then revoke the honest exchange too.
-pub(super) fn now_us() -> i64 {
-    chrono::Utc::now().timestamp_micros()
+/// The store's mark of `client_id`'s grant in `sid`: a new random value each time the grant
+/// is revoked. Wall-clock times were compared here before, the revocation's against the
+/// take's, and instances' clocks differ: a revocation on an instance whose clock lagged looked
+/// older than a take it followed. A value that only changes needs no clock at all.
+fn revoked_mark(sid: &str, client_id: &str) -> String {
+    format!("grant_revoked:{sid}:{client_id}")
 }
 
-/// The store's mark that `client_id`'s grant in `sid` was revoked, and when (µs). Named apart
-/// from the millisecond marks of earlier versions, which must not be read as microseconds.
-fn revoked_mark(sid: &str, client_id: &str) -> String {
-    format!("grant_rev_us:{sid}:{client_id}")
+/// A grant's revocation mark as an exchange read it before it took its code or refresh token.
+/// [`issue`] reads the mark again once its tokens are stored: a different value means the
+/// grant was revoked in between, and what was issued goes too.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenRevocation(Option<String>);
+
+/// Reads the grant's revocation mark, before the take that [`issue`] follows.
+pub async fn seen_revocation(
+    state: &AppState,
+    sid: &str,
+    client_id: &str,
+) -> ApiResult<SeenRevocation> {
+    Ok(SeenRevocation(
+        state.store.get(&revoked_mark(sid, client_id)).await?,
+    ))
 }
 
 /// Issues an access token, a refresh token and an ID token to `client` in session `sid`,
 /// recording the client in the session and extending it to the refresh token's expiry.
-/// `since` (µs) is when the code or refresh token was taken: a revocation of the grant after
-/// that (a concurrent reuse) also takes what this issued, and the caller gets `TokenRevoked`.
+/// `seen` is the grant's revocation mark as read before the code or refresh token was taken: a
+/// revocation since (a concurrent reuse) also takes what this issued, and the caller gets
+/// `TokenRevoked`. The mark living 10 minutes, one that expires in between also counts as a
+/// revocation: the safe side, and a window of one exchange's duration every 10 minutes.
 pub async fn issue(
     state: &AppState,
     client: &ClientRow,
     sid: &str,
     scope: &str,
     nonce: Option<&str>,
-    since: i64,
+    seen: &SeenRevocation,
 ) -> ApiResult<Issued> {
     let settings = &state.settings;
     let now = chrono::Utc::now().timestamp();
@@ -121,12 +135,7 @@ pub async fn issue(
         sessions::extended(state, sid, &user.id, expires).await?;
     }
     // Rows are in: a revocation from now on finds them. One that ran meanwhile did not.
-    if let Some(at) = state
-        .store
-        .get(&revoked_mark(sid, &client.client_id))
-        .await?
-        && at.parse::<i64>().is_ok_and(|at| at >= since)
-    {
+    if seen_revocation(state, sid, &client.client_id).await? != *seen {
         revoke_client_in_session(state, sid, &client.client_id).await?;
         return Err(ApiError::TokenRevoked);
     }
@@ -259,7 +268,8 @@ pub async fn refresh(
     let Some(row) = row.filter(|r| r.client_id == client.client_id) else {
         return Ok(Rotation::InvalidGrant("the refresh token is unknown"));
     };
-    let since = now_us();
+    // Read before the spend: a reuse revokes only once it has seen the token spent.
+    let seen = seen_revocation(state, &row.sid, &client.client_id).await?;
     let scope = match scope {
         None => row.scope.clone(),
         Some(asked) => {
@@ -296,7 +306,7 @@ pub async fn refresh(
             "the refresh token was already used or has expired",
         ));
     }
-    match issue(state, client, &row.sid, &scope, None, since).await {
+    match issue(state, client, &row.sid, &scope, None, &seen).await {
         Ok(issued) => Ok(Rotation::Issued(issued)),
         Err(ApiError::TokenRevoked) => Ok(Rotation::InvalidGrant(
             "the session has ended or the grant was revoked",
@@ -314,11 +324,7 @@ pub async fn revoke_client_in_session(
 ) -> ApiResult<()> {
     state
         .store
-        .set(
-            &revoked_mark(sid, client_id),
-            &now_us().to_string(),
-            USED_CODE_TTL,
-        )
+        .set(&revoked_mark(sid, client_id), &random(), USED_CODE_TTL)
         .await?;
     let (id, client) = (sid.to_owned(), client_id.to_owned());
     let access: Vec<(String, NaiveDateTime)> = state

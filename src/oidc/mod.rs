@@ -85,7 +85,7 @@ pub async fn issue_code(
     let code = codes::issue_code(
         state,
         &codes::CodeGrant {
-            taken_at: 0,
+            seen: Default::default(),
             client_id: request.client_id.clone(),
             redirect_uri: request.redirect_uri.clone(),
             challenge: request.code_challenge.clone(),

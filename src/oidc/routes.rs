@@ -142,7 +142,7 @@ async fn exchange_code(
         &grant.sid,
         &grant.scope,
         grant.nonce.as_deref(),
-        grant.taken_at,
+        &grant.seen,
     )
     .await
     .map_err(|e| match e {

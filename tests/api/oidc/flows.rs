@@ -555,38 +555,49 @@ both_backends! {
         let to = authorize(&mut browser, &rp, &[]).await;
         let (_, tokens) = exchange(&app, &rp, &code_of(&app, &to), None).await;
         let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
-        let attempts = (0..8).map(|_| {
-            let refresh = refresh.clone();
-            let (app, rp) = (&app, &rp);
-            async move {
-                token_request(
-                    app,
-                    rp,
-                    &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-                )
-                .await
-            }
-        });
-        let results = futures_util::future::join_all(attempts).await;
-        let won: Vec<&Value> = results
-            .iter()
-            .filter(|(s, _)| *s == 200)
-            .map(|(_, b)| b)
-            .collect();
-        // One use at most succeeds, and the others are reuse: whatever the winner got is
-        // revoked (or it was refused too, when the reuse was seen before it finished).
-        assert!(won.len() <= 1, "{results:?}");
-        assert!(
-            results
-                .iter()
-                .all(|(s, b)| *s == 200 || b["error"] == "invalid_grant")
-        );
-        for tokens in won {
-            let (status, body) = app
-                .get_with_token("/token", tokens["access_token"].as_str().unwrap())
-                .await;
-            assert_error(status, &body, 401, "token_revoked");
+        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
+        at_most_one_wins_and_is_revoked(&app, &rp, &form).await;
+    }
+}
+
+both_backends! {
+    async fn concurrent_code_redemptions_count_as_replay(app) {
+        let admin = prepare(&app).await;
+        let rp = register(&app, &admin, json!({})).await;
+        let mut browser = Browser::new(&app);
+        // Several rounds: each is a race, and the losers must find the winner's mark of use
+        // however the redemptions interleave.
+        for _ in 0..5 {
+            let to = authorize(&mut browser, &rp, &[]).await;
+            let code = code_of(&app, &to);
+            let form = code_form(&rp, &code, None);
+            at_most_one_wins_and_is_revoked(&app, &rp, &form).await;
         }
+    }
+}
+
+/// Sends `form` to the token endpoint eight times at once: one use at most succeeds and the
+/// others are reuse, so whatever the winner got is revoked (or it was refused too, when the
+/// reuse was seen before it finished).
+async fn at_most_one_wins_and_is_revoked(app: &TestApp, rp: &Rp, form: &[(&str, &str)]) {
+    let attempts = (0..8).map(|_| token_request(app, rp, form));
+    let results = futures_util::future::join_all(attempts).await;
+    let won: Vec<&Value> = results
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, b)| b)
+        .collect();
+    assert!(won.len() <= 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|(s, b)| *s == 200 || b["error"] == "invalid_grant")
+    );
+    for tokens in won {
+        let (status, body) = app
+            .get_with_token("/token", tokens["access_token"].as_str().unwrap())
+            .await;
+        assert_error(status, &body, 401, "token_revoked");
     }
 }
 
