@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{Alg, Key, KeyHandle, now_ms};
@@ -74,13 +73,15 @@ pub struct TokenService {
     ttl_secs: i64,
     grace_secs: i64,
     validation: Validation,
-    /// Tokens whose signature was already checked, by SHA-256 of the token: the hot path
-    /// (`GET /token`) pays one hash instead of an EdDSA verification (~60 µs). Only valid
+    /// Tokens whose signature was already checked, by their keyed digest (`digest_key`): the
+    /// hot path (`GET /token`) pays one hash instead of an EdDSA verification (~60 µs). Only valid
     /// signatures get in; expiry and the session are still checked on every call, so
     /// revocation stays immediate. Each entry keeps the `kid` it was signed with, checked
     /// against the key set on every hit: a key deleted from the database (on schedule, or by
     /// hand after a compromise) stops its tokens even where they were seen before.
     verified: VerifiedCache,
+    /// The 128 random bits, drawn at start, that key the cache's digests (`digest`).
+    digest_key: (u64, u64),
 }
 
 type VerifiedCache = quick_cache::sync::Cache<
@@ -90,18 +91,22 @@ type VerifiedCache = quick_cache::sync::Cache<
     BuildHasherDefault<Prehashed>,
 >;
 
-/// SHA-256 of a token: the verified-token cache's key.
+/// A token's SipHash-2-4 with a 128-bit output, under a key drawn at random when the service
+/// starts: the verified-token cache's key. A hit skips the signature check, so no client may
+/// find a token whose digest equals a cached one's. SipHash is a pseudorandom function: without
+/// its key, which never leaves the process, a forged token matches a given entry with
+/// probability 2^-128, and the answer's timing (hit or miss) tells nothing more. It costs about
+/// 0.6 of the SHA-256 this replaced (a 629-byte token: 240 against 380 ns) and is half its
+/// size. Two `u64`s rather than a `u128`, whose 16-byte alignment would pad every entry.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct TokenDigest([u8; 32]);
+struct TokenDigest([u64; 2]);
 
 /// A digest is already uniform, so eight of its bytes are its hash and the cache hashes nothing
-/// again. Only tokens whose signature checked out are stored, and their digests are not chosen
-/// by anyone, so no client can crowd one part of the table.
+/// again. Only tokens whose signature checked out are stored, and their digests are keyed with
+/// a secret, so no client can crowd one part of the table.
 impl Hash for TokenDigest {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&self.0[..8]);
-        state.write_u64(u64::from_le_bytes(first));
+        state.write_u64(self.0[0]);
     }
 }
 
@@ -164,11 +169,21 @@ impl TokenService {
                 BuildHasherDefault::default(),
                 quick_cache::sync::DefaultLifecycle::default(),
             ),
+            digest_key: (rand::random(), rand::random()),
         }
     }
 
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// The verified-token cache's key for `token`.
+    fn digest(&self, token: &str) -> TokenDigest {
+        use siphasher::sip128::{Hasher128, SipHasher24};
+        let mut hasher = SipHasher24::new_with_keys(self.digest_key.0, self.digest_key.1);
+        hasher.write(token.as_bytes());
+        let digest = hasher.finish128();
+        TokenDigest([digest.h1, digest.h2])
     }
 
     /// The key that signs for `alg` now.
@@ -255,7 +270,7 @@ impl TokenService {
             claims: claims.clone(),
             kid: Some(key.kid.clone()),
         };
-        self.verified.insert(digest(&token), verified);
+        self.verified.insert(self.digest(&token), verified);
         Ok((token, Arc::unwrap_or_clone(claims)))
     }
 
@@ -275,7 +290,7 @@ impl TokenService {
         if token.len() > 4096 {
             return Err(ApiError::TokenInvalid);
         }
-        let digest = digest(token);
+        let digest = self.digest(token);
         if let Some(hit) = self.verified.get(&digest) {
             // Its key may have been deleted since: a scan of the few keys, no clone.
             let kept = hit
@@ -330,11 +345,6 @@ impl TokenService {
         }
         Ok(claims)
     }
-}
-
-/// The verified-token cache's key.
-fn digest(token: &str) -> TokenDigest {
-    TokenDigest(sha2::Sha256::digest(token.as_bytes()).into())
 }
 
 #[cfg(test)]

@@ -140,3 +140,14 @@ fn a_cached_token_changed_in_any_one_character_is_refused() {
     }
     assert!(svc.verify(&token).is_ok(), "the original still checks");
 }
+
+#[test]
+fn cache_digests_are_keyed_apart_in_each_service() {
+    // A digest no client can compute: each service draws its own key, so the same token gets
+    // unrelated digests in two of them, and one service's digests are stable.
+    let (a, b) = (service(), service());
+    let (token, _) = a.issue(&request()).unwrap();
+    assert!(a.digest(&token) == a.digest(&token));
+    assert!(a.digest(&token) != b.digest(&token));
+    assert!(a.digest(&token) != a.digest(&token[..token.len() - 1]));
+}
