@@ -1,5 +1,6 @@
-//! Authorization codes (PROTOCOLS §3.3): 60 s in the shared store, taken by their first
-//! presentation; a mark of their use stays 10 minutes so a replay can revoke what it issued.
+//! Authorization codes (PROTOCOLS §3.3): 60 s in the shared store, taken by the first
+//! presentation of their client and swapped for a mark of their use that stays 10 minutes, so
+//! a replay can revoke what they issued.
 
 use std::time::Duration;
 
@@ -42,14 +43,19 @@ pub async fn issue_code(state: &AppState, grant: &CodeGrant) -> ApiResult<String
 /// Why a code exchange failed (`invalid_grant`, with this description).
 pub type Refused = &'static str;
 
-/// Exchanges a code: taken by its first presentation, whoever presents it. A code shown again
-/// (within 10 minutes) revokes every token of its client in its session.
+/// What a code's key holds once the code is used, for 10 minutes: `used <sid> <client_id>`.
+const USED: &str = "used ";
+
+/// Exchanges a code: taken by the first presentation of the client it was issued to. Shown
+/// again (within 10 minutes) by that client, it revokes every token of that client in its
+/// session; another client's presentation is refused and changes nothing.
 ///
-/// The order is what makes a concurrent replay revoke what the honest exchange issues: the
-/// grant's revocation mark is read first, then the code's use is marked, and only then is the
-/// code taken. Whoever fails to take it therefore finds the mark of its use (the taker set it
-/// before taking) and revokes, after the taker read the revocation mark, so the taker sees
-/// the revocation when it reads that mark again ([`super::grants::issue`]).
+/// The order is what makes a concurrent replay revoke what the honest exchange issues. The
+/// code is read, then the grant's revocation mark, and only then is the code swapped, in one
+/// step, for the mark of its use: whoever swaps second gets that mark back and revokes, after
+/// the first read the revocation mark, so the first sees the revocation when it reads that
+/// mark again ([`super::grants::issue`]). A code that expired in between swaps for nothing
+/// and revokes nothing.
 pub async fn redeem_code(
     state: &AppState,
     client: &ClientRow,
@@ -58,30 +64,33 @@ pub async fn redeem_code(
     verifier: Option<&str>,
 ) -> ApiResult<Result<CodeGrant, Refused>> {
     const GONE: Refused = "the code is unknown, expired or already used";
-    let hash = digest(code);
-    let (code_key, used_key) = (format!("code:{hash}"), format!("code_used:{hash}"));
-    let Some(json) = state.store.get(&code_key).await? else {
-        revoke_if_replayed(state, client, &used_key).await?;
+    let key = format!("code:{}", digest(code));
+    let Some(held) = state.store.get(&key).await? else {
         return Ok(Err(GONE));
     };
-    let mut grant: CodeGrant =
-        serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
-    grant.seen = seen_revocation(state, &grant.sid, &grant.client_id).await?;
-    state
-        .store
-        .set(
-            &used_key,
-            &format!("{} {}", grant.sid, grant.client_id),
-            USED_CODE_TTL,
-        )
-        .await?;
-    if state.store.take(&code_key).await?.is_none() {
-        // Taken since it was read: this presentation is the replay.
-        revoke_if_replayed(state, client, &used_key).await?;
+    if let Some(use_mark) = held.strip_prefix(USED) {
+        revoke_if_replayed(state, client, use_mark).await?;
         return Ok(Err(GONE));
     }
+    let mut grant: CodeGrant =
+        serde_json::from_str(&held).map_err(|e| ApiError::Internal(e.to_string()))?;
     if grant.client_id != client.client_id {
         return Ok(Err("the code was issued to another client"));
+    }
+    grant.seen = seen_revocation(state, &grant.sid, &grant.client_id).await?;
+    let used = format!("{USED}{} {}", grant.sid, grant.client_id);
+    match state.store.swap(&key, &used, USED_CODE_TTL).await? {
+        Some(was) if !was.starts_with(USED) => {}
+        Some(was) => {
+            // Used since it was read: this presentation is the replay.
+            revoke_if_replayed(state, client, &was[USED.len()..]).await?;
+            return Ok(Err(GONE));
+        }
+        None => {
+            // Expired since it was read, so nothing was issued from it: no mark of use either.
+            state.store.del(&key).await?;
+            return Ok(Err(GONE));
+        }
     }
     if redirect_uri != Some(grant.redirect_uri.as_str()) {
         return Ok(Err("redirect_uri differs from the authorization request's"));
@@ -99,11 +108,10 @@ pub async fn redeem_code(
     Ok(Ok(grant))
 }
 
-/// A code presented again: revokes its client's tokens in its session, when the presenter is
-/// that client (another client's guess revokes nothing of someone else's).
-async fn revoke_if_replayed(state: &AppState, client: &ClientRow, used_key: &str) -> ApiResult<()> {
-    if let Some(mark) = state.store.get(used_key).await?
-        && let Some((sid, owner)) = mark.split_once(' ')
+/// A code presented again: revokes its client's tokens in its session (`use_mark` is
+/// `<sid> <client_id>`), when the presenter is that client.
+async fn revoke_if_replayed(state: &AppState, client: &ClientRow, use_mark: &str) -> ApiResult<()> {
+    if let Some((sid, owner)) = use_mark.split_once(' ')
         && owner == client.client_id
     {
         tracing::warn!(client = %client.client_id, "authorization code replayed; revoking its grant");

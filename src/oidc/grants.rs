@@ -69,8 +69,8 @@ pub async fn seen_revocation(
 /// recording the client in the session and extending it to the refresh token's expiry.
 /// `seen` is the grant's revocation mark as read before the code or refresh token was taken: a
 /// revocation since (a concurrent reuse) also takes what this issued, and the caller gets
-/// `TokenRevoked`. The mark living 10 minutes, one that expires in between also counts as a
-/// revocation: the safe side, and a window of one exchange's duration every 10 minutes.
+/// `TokenRevoked`. A mark gone since it was read expired (it lives 10 minutes after the last
+/// revocation, and a revocation leaves a new one): that is no revocation.
 pub async fn issue(
     state: &AppState,
     client: &ClientRow,
@@ -135,7 +135,8 @@ pub async fn issue(
         sessions::extended(state, sid, &user.id, expires).await?;
     }
     // Rows are in: a revocation from now on finds them. One that ran meanwhile did not.
-    if seen_revocation(state, sid, &client.client_id).await? != *seen {
+    let latest = seen_revocation(state, sid, &client.client_id).await?;
+    if latest.0.is_some() && latest != *seen {
         revoke_client_in_session(state, sid, &client.client_id).await?;
         return Err(ApiError::TokenRevoked);
     }
@@ -322,10 +323,12 @@ pub async fn revoke_client_in_session(
     sid: &str,
     client_id: &str,
 ) -> ApiResult<()> {
-    state
+    // The mark first, for the exchanges under way (`issue`). Should the store fail, the
+    // grant's rows are still spent before its error is returned.
+    let marked = state
         .store
         .set(&revoked_mark(sid, client_id), &random(), USED_CODE_TTL)
-        .await?;
+        .await;
     let (id, client) = (sid.to_owned(), client_id.to_owned());
     let access: Vec<(String, NaiveDateTime)> = state
         .db
@@ -353,5 +356,6 @@ pub async fn revoke_client_in_session(
             .map_err(ApiError::from)
         })
         .await?;
-    sessions::revoke_tokens(state, sid, access).await
+    sessions::revoke_tokens(state, sid, access).await?;
+    marked
 }

@@ -155,6 +155,15 @@ impl MemoryStore {
         true
     }
 
+    /// Sets `key` to `value` for `ttl` and returns what it held, in one step.
+    pub fn swap(&self, key: &str, value: &str, ttl: Duration) -> Option<String> {
+        let mut locked = self.lock(key);
+        let now = Instant::now();
+        let was = locked.live(now).map(|item| text(&item.val));
+        locked.put(Val::Str(value.to_owned()), now + ttl);
+        was
+    }
+
     pub fn take(&self, key: &str) -> Option<String> {
         let mut locked = self.lock(key);
         locked.live(Instant::now())?;
@@ -269,6 +278,20 @@ mod tests {
     use super::*;
 
     const MIN: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn swap_returns_what_the_key_held_once_per_value() {
+        let s = MemoryStore::default();
+        assert_eq!(s.swap("k", "a", MIN), None);
+        assert_eq!(s.swap("k", "b", MIN).as_deref(), Some("a"));
+        assert_eq!(s.get("k").as_deref(), Some("b"));
+        s.set("gone", "x", Duration::ZERO);
+        assert_eq!(
+            s.swap("gone", "y", MIN),
+            None,
+            "an expired value is not returned"
+        );
+    }
 
     #[test]
     fn take_returns_a_value_once() {

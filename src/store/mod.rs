@@ -103,6 +103,15 @@ impl Store {
     }
 
     /// Reads and deletes atomically: of concurrent callers at most one gets the value.
+    /// Sets `key` to `value` for `ttl` and returns what it held, atomically: of concurrent
+    /// callers exactly one gets the earlier value.
+    pub async fn swap(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<Option<String>> {
+        match self {
+            Store::Memory(m) => Ok(m.swap(key, value, ttl)),
+            Store::Redis(r) => r.swap(key, value, ttl).await,
+        }
+    }
+
     pub async fn take(&self, key: &str) -> ApiResult<Option<String>> {
         match self {
             Store::Memory(m) => Ok(m.take(key)),

@@ -273,6 +273,23 @@ impl RedisStore {
         Ok(answer.is_some())
     }
 
+    /// `SET … GET` (Redis 6.2): one command, so of concurrent callers exactly one sees the
+    /// value that was there before.
+    pub async fn swap(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<Option<String>> {
+        let (k, v) = (self.key(key), value.to_owned());
+        self.with(|mut c| async move {
+            redis::cmd("SET")
+                .arg(k)
+                .arg(v)
+                .arg("PX")
+                .arg(ms(ttl))
+                .arg("GET")
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
     pub async fn take(&self, key: &str) -> ApiResult<Option<String>> {
         let k = self.key(key);
         self.with(|mut c| async move { redis::cmd("GETDEL").arg(k).query_async(&mut c).await })

@@ -341,7 +341,8 @@ both_backends! {
         let other_access = other_tokens["access_token"].as_str().unwrap();
         assert_eq!(app.get_with_token("/token", other_access).await.0, 200);
         assert_eq!(browser.get(&authorize_path(&rp, &[])).await.status, 302);
-        // A code shown by another client is refused and does not revoke the owner's tokens.
+        // A code shown by another client is refused, revokes nothing of either, and stays
+        // usable by its own client.
         let to = authorize(&mut browser, &rp, &[]).await;
         let code = code_of(&app, &to);
         let (status, body) = exchange(&app, &other, &code, None).await;
@@ -349,6 +350,13 @@ both_backends! {
         let (status, body) = exchange(&app, &other, &code, None).await;
         assert_oauth(status, &body, 400, "invalid_grant");
         assert_eq!(app.get_with_token("/token", other_access).await.0, 200);
+        let (status, tokens) = exchange(&app, &rp, &code, None).await;
+        assert_eq!(status, 200, "{tokens}");
+        // Replayed by another client once used, it still revokes nothing of its client's.
+        let (status, body) = exchange(&app, &other, &code, None).await;
+        assert_oauth(status, &body, 400, "invalid_grant");
+        let access = tokens["access_token"].as_str().unwrap();
+        assert_eq!(app.get_with_token("/token", access).await.0, 200);
     }
 }
 
