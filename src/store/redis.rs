@@ -216,19 +216,17 @@ impl RedisStore {
         Ok((first, second))
     }
 
+    /// `SET key value PX ttl`, to which `set_nx` and `swap` add their option.
+    fn set_command(&self, key: &str, value: &str, ttl: Duration) -> redis::Cmd {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key)).arg(value).arg("PX").arg(ms(ttl));
+        cmd
+    }
+
     pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<()> {
-        let k = self.key(key);
-        let v = value.to_owned();
-        self.with(|mut c| async move {
-            redis::cmd("SET")
-                .arg(k)
-                .arg(v)
-                .arg("PX")
-                .arg(ms(ttl))
-                .query_async::<()>(&mut c)
-                .await
-        })
-        .await
+        let cmd = self.set_command(key, value, ttl);
+        self.with(|mut c| async move { cmd.query_async::<()>(&mut c).await })
+            .await
     }
 
     /// On a Cluster or a Sentinel master, waits up to `REPLICA_WAIT` for a replica to have
@@ -256,19 +254,10 @@ impl RedisStore {
     }
 
     pub async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<bool> {
-        let k = self.key(key);
-        let v = value.to_owned();
+        let mut cmd = self.set_command(key, value, ttl);
+        cmd.arg("NX");
         let answer: Option<String> = self
-            .with(|mut c| async move {
-                redis::cmd("SET")
-                    .arg(k)
-                    .arg(v)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(ms(ttl))
-                    .query_async(&mut c)
-                    .await
-            })
+            .with(|mut c| async move { cmd.query_async(&mut c).await })
             .await?;
         Ok(answer.is_some())
     }
@@ -276,18 +265,10 @@ impl RedisStore {
     /// `SET … GET` (Redis 6.2): one command, so of concurrent callers exactly one sees the
     /// value that was there before.
     pub async fn swap(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<Option<String>> {
-        let (k, v) = (self.key(key), value.to_owned());
-        self.with(|mut c| async move {
-            redis::cmd("SET")
-                .arg(k)
-                .arg(v)
-                .arg("PX")
-                .arg(ms(ttl))
-                .arg("GET")
-                .query_async(&mut c)
-                .await
-        })
-        .await
+        let mut cmd = self.set_command(key, value, ttl);
+        cmd.arg("GET");
+        self.with(|mut c| async move { cmd.query_async(&mut c).await })
+            .await
     }
 
     pub async fn take(&self, key: &str) -> ApiResult<Option<String>> {
