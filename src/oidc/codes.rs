@@ -80,11 +80,12 @@ pub async fn redeem_code(
     grant.seen = seen_revocation(state, &grant.sid, &grant.client_id).await?;
     let used = format!("{USED}{} {}", grant.sid, grant.client_id);
     match state.store.swap(&key, &used, USED_CODE_TTL).await? {
-        Some(was) if !was.starts_with(USED) => {}
         Some(was) => {
-            // Used since it was read: this presentation is the replay.
-            revoke_if_replayed(state, client, &was[USED.len()..]).await?;
-            return Ok(Err(GONE));
+            if let Some(use_mark) = was.strip_prefix(USED) {
+                // Used since it was read: this presentation is the replay.
+                revoke_if_replayed(state, client, use_mark).await?;
+                return Ok(Err(GONE));
+            }
         }
         None => {
             // Expired since it was read, so nothing was issued from it: no mark of use either.

@@ -102,9 +102,8 @@ impl Store {
         }
     }
 
-    /// Reads and deletes atomically: of concurrent callers at most one gets the value.
     /// Sets `key` to `value` for `ttl` and returns what it held, atomically: of concurrent
-    /// callers exactly one gets the earlier value.
+    /// callers exactly one gets the value held before any of them.
     pub async fn swap(&self, key: &str, value: &str, ttl: Duration) -> ApiResult<Option<String>> {
         match self {
             Store::Memory(m) => Ok(m.swap(key, value, ttl)),
@@ -112,6 +111,7 @@ impl Store {
         }
     }
 
+    /// Reads and deletes atomically: of concurrent callers at most one gets the value.
     pub async fn take(&self, key: &str) -> ApiResult<Option<String>> {
         match self {
             Store::Memory(m) => Ok(m.take(key)),
